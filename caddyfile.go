@@ -1,0 +1,184 @@
+package llmgateway
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
+
+	"github.com/llmgateway/caddy-llm-gateway/handler"
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("llm_gateway", parseCaddyfile)
+	// A terminal handler like reverse_proxy, ordered so no `order` line is needed.
+	httpcaddyfile.RegisterDirectiveOrder("llm_gateway", httpcaddyfile.Before, "reverse_proxy")
+}
+
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	g := new(Gateway)
+	err := g.UnmarshalCaddyfile(h.Dispenser)
+	return g, err
+}
+
+// UnmarshalCaddyfile sets up the gateway from Caddyfile tokens. Syntax:
+//
+//	llm_gateway [<matcher>] {
+//		provider <name> [<type>] {
+//			base_url <url>
+//			api_key <secret>
+//			header <field> <value>
+//			dial_timeout <duration>
+//			...                      # options of the provider type
+//		}
+//		model <public-name> <provider>[/<upstream-model>]...
+//		model * <provider>
+//		default_model <public-name>
+//		max_body <size>
+//		timeout <duration>
+//	}
+//
+// The provider type defaults to the provider's name.
+func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		var err error
+		switch d.Val() {
+		case "provider":
+			err = g.parseProvider(d)
+		case "model":
+			err = g.parseModel(d)
+		case "default_model":
+			err = providers.OneArg(d, &g.DefaultModel)
+		case "max_body":
+			err = g.parseMaxBody(d)
+		case "timeout":
+			err = g.parseTimeout(d)
+		default:
+			err = d.Errf("unrecognized llm_gateway subdirective '%s'", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseProvider hands a `provider <name> [<type>] {...}` segment to the
+// provider type's own parser.
+func (g *Gateway) parseProvider(d *caddyfile.Dispenser) error {
+	segment := d.NextSegment()
+	head := caddyfile.NewDispenser(segment)
+	head.Next()
+	args := head.RemainingArgs()
+	if len(args) < 1 || len(args) > 2 {
+		return d.Errf("usage: provider <name> [<type>] { ... }")
+	}
+	typ := args[0]
+	if len(args) == 2 {
+		typ = args[1]
+	}
+	mod, err := caddy.GetModule(providers.Namespace + "." + typ)
+	if err != nil {
+		return d.Errf("provider %s: unknown provider type '%s' (known: %s)", args[0], typ, strings.Join(providerTypes(), ", "))
+	}
+	unm, ok := mod.New().(caddyfile.Unmarshaler)
+	if !ok {
+		return d.Errf("provider type '%s' cannot be configured in a Caddyfile", typ)
+	}
+	if err := unm.UnmarshalCaddyfile(caddyfile.NewDispenser(segment)); err != nil {
+		return err
+	}
+	g.ProvidersRaw = append(g.ProvidersRaw, caddyconfig.JSONModuleObject(unm, "provider", typ, nil))
+	return nil
+}
+
+// providerTypes lists the registered provider types.
+func providerTypes() []string {
+	var names []string
+	for _, m := range caddy.GetModules(providers.Namespace) {
+		names = append(names, m.ID.Name())
+	}
+	slices.Sort(names)
+	return names
+}
+
+// parseModel parses `model <public-name> <target>...`; a target is
+// `<provider>[/<upstream-model>]`, split at the first slash so upstream
+// names with slashes (meta-llama/Llama-3-8B) stay whole.
+func (g *Gateway) parseModel(d *caddyfile.Dispenser) error {
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	route := ModelRoute{Name: d.Val()}
+	for _, r := range g.Models {
+		if r.Name == route.Name {
+			return d.Errf("model %s already specified", route.Name)
+		}
+	}
+	for d.NextArg() {
+		provider, model, _ := strings.Cut(d.Val(), "/")
+		if provider == "" {
+			return d.Errf("model %s: target '%s' has no provider name", route.Name, d.Val())
+		}
+		route.Targets = append(route.Targets, ModelTarget{Provider: provider, Model: model})
+	}
+	if len(route.Targets) == 0 {
+		return d.Errf("model %s: name at least one target: <provider>[/<upstream-model>]", route.Name)
+	}
+	if route.Name == handler.Wildcard {
+		for _, t := range route.Targets {
+			if t.Model != "" {
+				return d.Errf("model *: target '%s' renames the model; a wildcard route keeps the requested name, so give only the provider", t)
+			}
+		}
+	}
+	g.Models = append(g.Models, route)
+	return nil
+}
+
+func (g *Gateway) parseMaxBody(d *caddyfile.Dispenser) error {
+	var s string
+	if err := providers.OneArg(d, &s); err != nil {
+		return err
+	}
+	if g.MaxBody != 0 {
+		return d.Err("max_body already specified")
+	}
+	size, err := humanize.ParseBytes(s)
+	if err != nil || size == 0 {
+		return d.Errf("invalid max_body '%s': want a size such as 8MB or 512KiB", s)
+	}
+	g.MaxBody = int64(size)
+	return nil
+}
+
+func (g *Gateway) parseTimeout(d *caddyfile.Dispenser) error {
+	var s string
+	if err := providers.OneArg(d, &s); err != nil {
+		return err
+	}
+	if g.Timeout != 0 {
+		return d.Err("timeout already specified")
+	}
+	dur, err := caddy.ParseDuration(s)
+	if err != nil || dur <= 0 {
+		return d.Errf("invalid timeout '%s': want a positive duration such as 5m", s)
+	}
+	g.Timeout = caddy.Duration(dur)
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddyfile.Unmarshaler = (*Gateway)(nil)
+)

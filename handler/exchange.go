@@ -1,0 +1,157 @@
+package handler
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+)
+
+// exchange records one request as it goes, for the response headers, the
+// metrics and the log line.
+type exchange struct {
+	start         time.Time
+	op            providers.Operation
+	model         string // as the client asked
+	route         string // the route that served it: a public name or "*"
+	provider      string // the last provider tried
+	upstreamModel string
+	stream        bool
+	attempts      int
+	status        int
+	outcome       string // empty when all went well
+	streamError   string
+	upstreamWait  time.Duration // time spent waiting on upstreams
+	overhead      time.Duration
+	firstByte     time.Duration // until the first byte of the answer was written
+	usage         usage
+}
+
+// fail answers with e, unless the client is already gone.
+func (x *exchange) fail(w http.ResponseWriter, e *providers.Error) {
+	x.status = e.Status
+	if x.outcome == "" {
+		x.outcome = e.Code
+		if x.outcome == "" {
+			x.outcome = e.Type
+		}
+	}
+	if e.Status == statusClientClosed {
+		x.outcome = "client_closed"
+		return
+	}
+	x.writeOverhead(w.Header())
+	writeError(w, e)
+}
+
+// writeOverhead sets X-LLM-Gateway-Overhead-Ms: the time spent so far
+// minus the time spent waiting on upstreams.
+func (x *exchange) writeOverhead(h http.Header) {
+	x.overhead = time.Since(x.start) - x.upstreamWait
+	if x.overhead < 0 {
+		x.overhead = 0
+	}
+	h.Set("X-Llm-Gateway-Overhead-Ms", strconv.FormatFloat(float64(x.overhead)/float64(time.Millisecond), 'f', 3, 64))
+}
+
+// metricLabels are the bounded label values for this exchange: the route's
+// configured name rather than the free-form requested model.
+func (x *exchange) metricLabels() (model, provider string) {
+	model, provider = x.route, x.provider
+	if model == "" {
+		model = "none"
+	}
+	if provider == "" {
+		provider = "none"
+	}
+	return model, provider
+}
+
+// finish records the exchange in metrics, placeholders and the log.
+func (h *Handler) finish(r *http.Request, x *exchange) {
+	duration := time.Since(x.start)
+	model, provider := x.metricLabels()
+	status := strconv.Itoa(x.status)
+	requestsTotal.WithLabelValues(model, provider, status).Inc()
+	requestDuration.WithLabelValues(model, provider).Observe(duration.Seconds())
+	overheadSeconds.Observe(x.overhead.Seconds())
+	if x.firstByte > 0 && x.status == http.StatusOK {
+		timeToFirstToken.WithLabelValues(model, provider).Observe(x.firstByte.Seconds())
+	}
+	if x.usage.known {
+		tokensTotal.WithLabelValues(model, provider, "prompt").Add(float64(x.usage.PromptTokens))
+		tokensTotal.WithLabelValues(model, provider, "completion").Add(float64(x.usage.CompletionTokens))
+	}
+
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		repl.Set("http.llm_gateway.model", x.model)
+		repl.Set("http.llm_gateway.provider", x.provider)
+		repl.Set("http.llm_gateway.upstream_model", x.upstreamModel)
+		repl.Set("http.llm_gateway.attempts", x.attempts)
+		repl.Set("http.llm_gateway.prompt_tokens", x.usage.PromptTokens)
+		repl.Set("http.llm_gateway.completion_tokens", x.usage.CompletionTokens)
+		repl.Set("http.llm_gateway.overhead_ms", float64(x.overhead)/float64(time.Millisecond))
+	}
+	if extra, ok := r.Context().Value(caddyhttp.ExtraLogFieldsCtxKey).(*caddyhttp.ExtraLogFields); ok {
+		extra.Set(zap.String("llm_model", x.model))
+		extra.Set(zap.String("llm_provider", x.provider))
+		extra.Set(zap.Int("llm_prompt_tokens", x.usage.PromptTokens))
+		extra.Set(zap.Int("llm_completion_tokens", x.usage.CompletionTokens))
+	}
+
+	level := zapcore.InfoLevel
+	if x.status >= 500 {
+		level = zapcore.ErrorLevel
+	}
+	ce := h.cfg.Logger.Check(level, "handled request")
+	if ce == nil {
+		return
+	}
+	fields := []zap.Field{
+		zap.String("client_ip", clientIP(r)),
+		zap.String("operation", string(x.op)),
+		zap.String("model", x.model),
+		zap.String("provider", x.provider),
+		zap.String("upstream_model", x.upstreamModel),
+		zap.Int("status", x.status),
+		zap.Bool("stream", x.stream),
+		zap.Int("prompt_tokens", x.usage.PromptTokens),
+		zap.Int("completion_tokens", x.usage.CompletionTokens),
+		zap.Duration("ttft", x.firstByte),
+		zap.Duration("duration", duration),
+		zap.Duration("overhead", x.overhead),
+		zap.Int("attempts", x.attempts),
+	}
+	if id := requestID(r); id != "" {
+		fields = append(fields, zap.String("request_id", id))
+	}
+	if x.outcome != "" {
+		fields = append(fields, zap.String("outcome", x.outcome))
+	}
+	if x.streamError != "" {
+		fields = append(fields, zap.String("stream_error", x.streamError))
+	}
+	ce.Write(fields...)
+}
+
+func clientIP(r *http.Request) string {
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
+		return ip
+	}
+	return r.RemoteAddr
+}
+
+// requestID is Caddy's per-request UUID, the same one `{http.request.uuid}`
+// shows in access logs.
+func requestID(r *http.Request) string {
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		return repl.ReplaceKnown("{http.request.uuid}", "")
+	}
+	return ""
+}

@@ -1,0 +1,68 @@
+package handler
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The collectors live for the whole process and are registered with each
+// config's registry, so counters survive config reloads.
+var (
+	requestsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "llm_gateway_requests_total",
+		Help: "Requests served by llm_gateway, by public model, provider and HTTP status.",
+	}, []string{"model", "provider", "status"})
+
+	requestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "llm_gateway_request_duration_seconds",
+		Help:    "Time from request to the end of the answer.",
+		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300},
+	}, []string{"model", "provider"})
+
+	timeToFirstToken = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "llm_gateway_time_to_first_token_seconds",
+		Help:    "Time from request to the first byte of the answer sent to the client.",
+		Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+	}, []string{"model", "provider"})
+
+	tokensTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "llm_gateway_tokens_total",
+		Help: "Tokens reported by upstreams, by public model, provider and kind (prompt or completion).",
+	}, []string{"model", "provider", "kind"})
+
+	activeRequests = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "llm_gateway_active_requests",
+		Help: "Requests being served right now.",
+	})
+
+	rateLimitedTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "llm_gateway_rate_limited_total",
+		Help: "Requests refused by a limit, by limit kind (requests or tokens).",
+	}, []string{"limit"})
+
+	upstreamAttempts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "llm_gateway_upstream_attempts_total",
+		Help: "Calls to upstream providers, by provider and outcome (success, timeout, error, client_closed or the HTTP status).",
+	}, []string{"provider", "outcome"})
+
+	overheadSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "llm_gateway_overhead_seconds",
+		Help:    "Time spent in the gateway itself (total minus upstream wait), as in the X-LLM-Gateway-Overhead-Ms header.",
+		Buckets: []float64{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1},
+	})
+)
+
+// RegisterMetrics adds the gateway's collectors to reg. Registering twice
+// (two llm_gateway handlers in one config) is fine.
+func RegisterMetrics(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{requestsTotal, requestDuration, timeToFirstToken,
+		tokensTotal, activeRequests, rateLimitedTotal, upstreamAttempts, overheadSeconds} {
+		if err := reg.Register(c); err != nil {
+			if _, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); !ok {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,94 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+)
+
+// modelListTimeout bounds asking wildcard providers for their models.
+const modelListTimeout = 10 * time.Second
+
+// listModels answers GET /v1/models: the configured public names, then
+// whatever the providers behind a `model *` route report.
+func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
+	models := h.models(r.Context())
+	writeJSON(w, struct {
+		Object string            `json:"object"`
+		Data   []providers.Model `json:"data"`
+	}{"list", models})
+}
+
+// getModel answers GET /v1/models/{id}.
+func (h *Handler) getModel(w http.ResponseWriter, r *http.Request) {
+	id := strings.TrimPrefix(r.URL.Path, "/v1/models/")
+	for _, m := range h.models(r.Context()) {
+		if m.ID == id {
+			writeJSON(w, m)
+			return
+		}
+	}
+	writeError(w, modelNotFound(id))
+}
+
+func (h *Handler) models(ctx context.Context) []providers.Model {
+	seen := make(map[string]bool)
+	var out []providers.Model
+	for _, rt := range h.routes.ordered {
+		seen[rt.Name] = true
+		out = append(out, providers.Model{ID: rt.Name, Object: "model", Created: startTime, OwnedBy: rt.Targets[0].Provider.Config().Name})
+	}
+	if h.routes.wildcard == nil {
+		return out
+	}
+	ctx, cancel := context.WithTimeout(ctx, modelListTimeout)
+	defer cancel()
+	for _, t := range h.routes.wildcard.Targets {
+		lister, ok := t.Provider.(providers.ModelLister)
+		if !ok {
+			continue
+		}
+		list, err := lister.ListModels(ctx)
+		if err != nil {
+			h.cfg.Logger.Warn("listing upstream models", zap.String("provider", t.Provider.Config().Name), zap.Error(err))
+			continue
+		}
+		for _, m := range list {
+			if seen[m.ID] {
+				continue
+			}
+			seen[m.ID] = true
+			m.Object = "model"
+			if m.OwnedBy == "" {
+				m.OwnedBy = t.Provider.Config().Name
+			}
+			if m.Created == 0 {
+				m.Created = startTime
+			}
+			out = append(out, m)
+		}
+	}
+	if out == nil {
+		out = []providers.Model{}
+	}
+	return out
+}
+
+// startTime stands in for the creation time of models the gateway defines.
+var startTime = time.Now().Unix()
+
+func writeJSON(w http.ResponseWriter, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, providers.NewError(http.StatusInternalServerError, "", "encoding the response failed"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}

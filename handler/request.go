@@ -1,0 +1,119 @@
+package handler
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+)
+
+// inbound is what the gateway reads of a client's request body. The body
+// itself is never re-encoded: only `model` is rewritten in place.
+type inbound struct {
+	body         []byte
+	model        string
+	modelGiven   bool
+	stream       bool
+	includeUsage bool
+}
+
+// readBody reads a request body of at most limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *providers.Error) {
+	if r.ContentLength > limit {
+		return nil, tooLarge(limit)
+	}
+	size := r.ContentLength + 1 // room to see EOF without growing
+	if size <= 1 {
+		size = 4096
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, tooLarge(limit)
+		}
+		return nil, providers.NewError(http.StatusBadRequest, "", "could not read the request body: "+err.Error())
+	}
+	return buf.Bytes(), nil
+}
+
+func tooLarge(limit int64) *providers.Error {
+	return providers.NewError(http.StatusRequestEntityTooLarge, "request_too_large",
+		"the request body is larger than the gateway's limit of "+strconv.FormatInt(limit, 10)+" bytes")
+}
+
+// parseInbound validates the body as a JSON object and reads the members
+// the gateway acts on.
+func parseInbound(body []byte) (*inbound, *providers.Error) {
+	if !json.Valid(body) {
+		return nil, invalidBody("the request body is not valid JSON")
+	}
+	in := &inbound{body: body}
+	var bad *providers.Error
+	err := jsonscan.Members(body, func(key []byte, start, end int) bool {
+		raw := body[start:end]
+		switch string(key) {
+		case "model":
+			if jsonscan.IsNull(raw) {
+				return true
+			}
+			s, ok := jsonscan.String(raw)
+			if !ok {
+				bad = fieldError("model", "model must be a string")
+				return false
+			}
+			in.model, in.modelGiven = s, true
+		case "stream":
+			if jsonscan.IsNull(raw) {
+				return true
+			}
+			v, ok := jsonscan.Bool(raw)
+			if !ok {
+				bad = fieldError("stream", "stream must be a boolean")
+				return false
+			}
+			in.stream = v
+		case "stream_options":
+			if s, e, ok, _ := jsonscan.Find(raw, "include_usage"); ok {
+				in.includeUsage, _ = jsonscan.Bool(raw[s:e])
+			}
+		}
+		return true
+	})
+	if bad != nil {
+		return nil, bad
+	}
+	if err != nil {
+		return nil, invalidBody("the request body must be a JSON object")
+	}
+	if !in.stream {
+		in.includeUsage = false
+	}
+	return in, nil
+}
+
+// withModel returns the body with `model` set to name, rewriting only that
+// member.
+func (in *inbound) withModel(name string) ([]byte, error) {
+	if in.modelGiven && name == in.model {
+		return in.body, nil
+	}
+	quoted, err := json.Marshal(name)
+	if err != nil {
+		return nil, err
+	}
+	return jsonscan.Set(in.body, "model", quoted)
+}
+
+func invalidBody(msg string) *providers.Error {
+	return providers.NewError(http.StatusBadRequest, "invalid_request_body", msg)
+}
+
+func fieldError(param, msg string) *providers.Error {
+	e := providers.NewError(http.StatusBadRequest, "invalid_type", msg)
+	e.Param = param
+	return e
+}

@@ -1,0 +1,115 @@
+package handler
+
+import (
+	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
+)
+
+// chunkFilter applies the gateway's usage policy to a stream's chunks. The
+// gateway always asks upstreams for usage, so it can meter every request;
+// the client sees usage only when it asked with
+// `stream_options.include_usage`, and then exactly once, in a final chunk
+// with empty `choices`. Chunks with empty choices and no usage, such as
+// Azure's prompt-filter chunk, carry nothing a client can use and are
+// dropped: a client's `choices[0]` loop must never meet them.
+type chunkFilter struct {
+	includeUsage bool
+	usage        usage
+	usageSent    bool
+	// The identity of the stream and its last usage, kept only when the
+	// client asked for usage, to write a usage chunk the upstream left out.
+	id, object, created, model, lastUsage []byte
+}
+
+var null = []byte("null")
+
+// apply returns the payload to send for chunk and whether to send it.
+func (f *chunkFilter) apply(chunk []byte) ([]byte, bool) {
+	var choicesEmpty, haveUsage bool
+	usageStart, usageEnd := -1, -1
+	_ = jsonscan.Members(chunk, func(key []byte, start, end int) bool {
+		switch string(key) {
+		case "choices":
+			choicesEmpty = jsonscan.IsEmptyArray(chunk[start:end]) || jsonscan.IsNull(chunk[start:end])
+		case "usage":
+			if !jsonscan.IsNull(chunk[start:end]) {
+				haveUsage, usageStart, usageEnd = true, start, end
+			}
+		case "id", "object", "created", "model":
+			if f.includeUsage {
+				f.remember(string(key), chunk[start:end])
+			}
+		}
+		return true
+	})
+	if haveUsage {
+		raw := chunk[usageStart:usageEnd]
+		if u := parseUsage(raw); u.known {
+			f.usage = u
+			if f.includeUsage {
+				f.lastUsage = append(f.lastUsage[:0], raw...)
+			}
+		}
+	}
+	switch {
+	case choicesEmpty && haveUsage && f.includeUsage && !f.usageSent:
+		f.usageSent = true
+		return chunk, true
+	case choicesEmpty:
+		return nil, false
+	case haveUsage && !f.includeUsage:
+		// Some servers put usage on the finish chunk unasked.
+		return jsonscan.Replace(chunk, usageStart, usageEnd, null), true
+	}
+	return chunk, true
+}
+
+// remember keeps the identity fields of the first real chunk; Azure's
+// first chunk has empty ones.
+func (f *chunkFilter) remember(key string, raw []byte) {
+	if s, ok := jsonscan.String(raw); ok && s == "" {
+		return
+	}
+	switch key {
+	case "id":
+		if f.id == nil {
+			f.id = append([]byte(nil), raw...)
+		}
+	case "object":
+		if f.object == nil {
+			f.object = append([]byte(nil), raw...)
+		}
+	case "created":
+		if f.created == nil && string(raw) != "0" {
+			f.created = append([]byte(nil), raw...)
+		}
+	case "model":
+		if f.model == nil {
+			f.model = append([]byte(nil), raw...)
+		}
+	}
+}
+
+// missingUsageChunk returns the usage chunk the client asked for when the
+// upstream reported usage only on other chunks, or nil.
+func (f *chunkFilter) missingUsageChunk() []byte {
+	if !f.includeUsage || f.usageSent || f.lastUsage == nil || f.id == nil {
+		return nil
+	}
+	b := append([]byte(`{"id":`), f.id...)
+	b = append(b, `,"object":`...)
+	b = append(b, orDefault(f.object, `"chat.completion.chunk"`)...)
+	b = append(b, `,"created":`...)
+	b = append(b, orDefault(f.created, "0")...)
+	b = append(b, `,"model":`...)
+	b = append(b, orDefault(f.model, `""`)...)
+	b = append(b, `,"choices":[],"usage":`...)
+	b = append(b, f.lastUsage...)
+	return append(b, '}')
+}
+
+func orDefault(raw []byte, def string) []byte {
+	if raw == nil {
+		return []byte(def)
+	}
+	return raw
+}

@@ -1,0 +1,252 @@
+// Package llmgateway is the `llm_gateway` Caddy HTTP handler: it makes a
+// Caddy site an OpenAI-compatible gateway in front of many model providers.
+//
+// xcaddy imports only this package, so it owns the Caddy module type and
+// blank-imports every built-in provider (see imports.go).
+package llmgateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/llmgateway/caddy-llm-gateway/handler"
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+)
+
+func init() {
+	caddy.RegisterModule(Gateway{})
+}
+
+// Defaults for the request bounds.
+const (
+	DefaultMaxBody = 8 << 20
+	DefaultTimeout = 10 * time.Minute
+)
+
+// Gateway is an OpenAI-compatible LLM API gateway. It serves
+// `POST /v1/chat/completions` (streamed or not), `POST /v1/completions`,
+// `POST /v1/embeddings`, `GET /v1/models` and `GET /v1/models/{id}`; every
+// other request goes on to the next handler, so a site can mix the gateway
+// with `file_server` or `reverse_proxy`.
+//
+// Requests are routed by their `model` to providers: upstreams that speak
+// OpenAI's API are relayed without re-encoding the body, and streams are
+// relayed event by event with a flush after each one.
+//
+// Errors have OpenAI's shape `{"error":{"message","type","param","code"}}`.
+// Every answer carries `X-LLM-Gateway-Overhead-Ms`, the time spent in the
+// gateway itself.
+//
+// After a request, these placeholders are set:
+//
+// Placeholder | Description
+// ------------|-------------
+// `{http.llm_gateway.model}` | The model the client asked for
+// `{http.llm_gateway.provider}` | The provider that served (or last failed) the request
+// `{http.llm_gateway.upstream_model}` | The model name sent upstream
+// `{http.llm_gateway.attempts}` | Upstream calls made, fallbacks included
+// `{http.llm_gateway.prompt_tokens}` | Prompt tokens reported by the upstream
+// `{http.llm_gateway.completion_tokens}` | Completion tokens reported by the upstream
+// `{http.llm_gateway.overhead_ms}` | Time spent in the gateway, in milliseconds
+type Gateway struct {
+	// ProvidersRaw are the upstream providers, each a module in the
+	// `http.llm_gateway.providers` namespace with a unique `name`.
+	ProvidersRaw []json.RawMessage `json:"providers,omitempty" caddy:"namespace=http.llm_gateway.providers inline_key=provider"`
+
+	// Models routes public model names to targets. A route named `*`
+	// catches every model without a route of its own. With no routes and a
+	// single provider, every model goes to that provider unchanged.
+	Models []ModelRoute `json:"models,omitempty"`
+
+	// DefaultModel is the public model used for requests that name none.
+	// Default: none; such requests get a 400 error.
+	DefaultModel string `json:"default_model,omitempty"`
+
+	// MaxBody is the largest request body accepted, in bytes; larger ones
+	// get a 413 error. Default: 8 MiB.
+	MaxBody int64 `json:"max_body,omitempty"`
+
+	// Timeout bounds a whole request, streamed answers included; when it
+	// fires before the answer started the client gets a 504, after that the
+	// stream ends with an error event. Default: 10m.
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+
+	providers []providers.Provider
+	handler   *handler.Handler
+	logger    *zap.Logger
+}
+
+// ModelRoute maps one public model name to the targets that serve it.
+type ModelRoute struct {
+	// Name is the model name clients send, or `*` for every other model.
+	Name string `json:"name"`
+
+	// Targets are tried in order: when one fails before anything was sent
+	// to the client (a connection error, a timeout, 408, 429 or 5xx), the
+	// request goes to the next.
+	Targets []ModelTarget `json:"targets"`
+}
+
+// ModelTarget is one provider a route can use.
+type ModelTarget struct {
+	// Provider is the name of a configured provider.
+	Provider string `json:"provider"`
+
+	// Model is the model name sent upstream. Default: the name the client
+	// asked for.
+	Model string `json:"model,omitempty"`
+}
+
+// String renders the target as written in the Caddyfile.
+func (t ModelTarget) String() string {
+	if t.Model == "" {
+		return t.Provider
+	}
+	return t.Provider + "/" + t.Model
+}
+
+// CaddyModule returns the Caddy module information.
+func (Gateway) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.llm_gateway",
+		New: func() caddy.Module { return new(Gateway) },
+	}
+}
+
+// Provision loads the providers and builds the request pipeline.
+func (g *Gateway) Provision(ctx caddy.Context) error {
+	g.logger = ctx.Logger()
+	if g.MaxBody == 0 {
+		g.MaxBody = DefaultMaxBody
+	}
+	if g.Timeout == 0 {
+		g.Timeout = caddy.Duration(DefaultTimeout)
+	}
+	mods, err := ctx.LoadModule(g, "ProvidersRaw")
+	if err != nil {
+		return fmt.Errorf("loading providers: %w", err)
+	}
+	byName := make(map[string]providers.Provider)
+	for _, m := range mods.([]any) {
+		p, ok := m.(providers.Provider)
+		if !ok {
+			return fmt.Errorf("module %T is not an llm_gateway provider", m)
+		}
+		name := p.Config().Name
+		if name == "" {
+			return fmt.Errorf("a provider has no name")
+		}
+		if _, dup := byName[name]; dup {
+			return fmt.Errorf("provider %q is defined twice", name)
+		}
+		byName[name] = p
+		g.providers = append(g.providers, p)
+	}
+	routes, err := g.routes(byName)
+	if err != nil {
+		return err
+	}
+	if err := handler.RegisterMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+	g.handler, err = handler.New(handler.Config{
+		Routes:       routes,
+		DefaultModel: g.DefaultModel,
+		MaxBody:      g.MaxBody,
+		Timeout:      time.Duration(g.Timeout),
+		Logger:       g.logger,
+	})
+	if err != nil {
+		return fmt.Errorf("building the gateway: %w", err)
+	}
+	return nil
+}
+
+// routes resolves the configured model routes against the providers.
+func (g *Gateway) routes(byName map[string]providers.Provider) ([]handler.Route, error) {
+	if len(g.providers) == 0 {
+		return nil, fmt.Errorf("no provider configured: add a `provider <name> <type>` block")
+	}
+	if len(g.Models) == 0 {
+		if len(g.providers) > 1 {
+			return nil, fmt.Errorf("%d providers are configured but no `model` line routes to them: add `model <name> <provider>` or `model * <provider>`", len(g.providers))
+		}
+		return []handler.Route{{Name: handler.Wildcard, Targets: []handler.Target{{Provider: g.providers[0]}}}}, nil
+	}
+	known := slices.Sorted(maps.Keys(byName))
+	seen := make(map[string]bool)
+	routes := make([]handler.Route, 0, len(g.Models))
+	for _, m := range g.Models {
+		if m.Name == "" {
+			return nil, fmt.Errorf("a model route has no name")
+		}
+		if seen[m.Name] {
+			return nil, fmt.Errorf("model %q is routed twice", m.Name)
+		}
+		seen[m.Name] = true
+		if len(m.Targets) == 0 {
+			return nil, fmt.Errorf("model %q has no targets", m.Name)
+		}
+		route := handler.Route{Name: m.Name}
+		for _, t := range m.Targets {
+			p, ok := byName[t.Provider]
+			if !ok {
+				return nil, fmt.Errorf("model %q: target %q names unknown provider %q (configured: %s)",
+					m.Name, t, t.Provider, strings.Join(known, ", "))
+			}
+			route.Targets = append(route.Targets, handler.Target{Provider: p, Model: t.Model})
+		}
+		routes = append(routes, route)
+	}
+	if g.DefaultModel != "" && !seen[g.DefaultModel] && !seen[handler.Wildcard] {
+		return nil, fmt.Errorf("default_model %q has no `model` route", g.DefaultModel)
+	}
+	return routes, nil
+}
+
+// Validate checks the request bounds.
+func (g *Gateway) Validate() error {
+	if g.MaxBody < 0 {
+		return fmt.Errorf("max_body must not be negative")
+	}
+	if g.Timeout < 0 {
+		return fmt.Errorf("timeout must not be negative")
+	}
+	return nil
+}
+
+// ServeHTTP serves the gateway's endpoints and passes everything else on.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if g.handler.ServeHTTP(w, r) {
+		return nil
+	}
+	return next.ServeHTTP(w, r)
+}
+
+// Cleanup releases idle upstream connections. Requests still in flight on
+// this config keep theirs and finish normally.
+func (g *Gateway) Cleanup() error {
+	for _, p := range g.providers {
+		if c, ok := p.(caddy.CleanerUpper); ok {
+			_ = c.Cleanup()
+		}
+	}
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Gateway)(nil)
+	_ caddy.Validator             = (*Gateway)(nil)
+	_ caddy.CleanerUpper          = (*Gateway)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Gateway)(nil)
+)

@@ -1,0 +1,184 @@
+// Package azure is the provider for Azure OpenAI deployments.
+package azure
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+)
+
+func init() {
+	caddy.RegisterModule(Azure{})
+}
+
+// Azure relays OpenAI-format requests to Azure OpenAI without decoding them.
+// `base_url` is the resource endpoint (`https://<resource>.openai.azure.com`)
+// and is required. With a dated `api_version` the call goes to
+// `/openai/deployments/<deployment>/<operation>?api-version=<version>`; with
+// `api_version v1` it goes to `/openai/v1/<operation>` with the deployment
+// as the body's model. The key is sent in the `api-key` header.
+type Azure struct {
+	providers.Base
+
+	// APIVersion is the data-plane API version, for example `2024-10-21`,
+	// or `v1` for Azure's version-less v1 API. Required.
+	APIVersion string `json:"api_version,omitempty"`
+
+	// Deployments maps an upstream model name (after alias resolution) to
+	// the deployment that serves it. A model without an entry is used as
+	// the deployment name itself.
+	Deployments map[string]string `json:"deployments,omitempty"`
+
+	streamUsage bool
+}
+
+// CaddyModule returns the Caddy module information.
+func (Azure) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  providers.Namespace + ".azure",
+		New: func() caddy.Module { return new(Azure) },
+	}
+}
+
+// Provision checks the endpoint and builds the HTTP client.
+func (a *Azure) Provision(caddy.Context) error {
+	if a.BaseURL == "" {
+		return errors.New("provider " + a.Name + ": azure needs the resource endpoint as base_url (https://<resource>.openai.azure.com)")
+	}
+	if err := a.Setup(""); err != nil {
+		return err
+	}
+	// A pasted endpoint sometimes carries the /openai prefix the gateway adds itself.
+	a.URL().Path = strings.TrimSuffix(a.URL().Path, "/openai")
+	// stream_options arrived with 2024-09-01-preview; older versions reject it.
+	a.streamUsage = a.isV1() || a.APIVersion >= "2024-09-01"
+	return nil
+}
+
+// Validate requires the API version.
+func (a *Azure) Validate() error {
+	if a.APIVersion == "" {
+		return errors.New("provider " + a.Name + ": azure needs api_version (for example 2024-10-21, or v1)")
+	}
+	return nil
+}
+
+// Cleanup releases idle upstream connections.
+func (a *Azure) Cleanup() error { return a.Base.Cleanup() }
+
+func (a *Azure) isV1() bool { return a.APIVersion == "v1" }
+
+// deployment returns the deployment serving an upstream model.
+func (a *Azure) deployment(model string) string {
+	if d, ok := a.Deployments[model]; ok {
+		return d
+	}
+	return model
+}
+
+// Target returns the URL for an operation on a model's deployment.
+func (a *Azure) Target(op providers.Operation, model string) string {
+	base := a.URL().String()
+	if a.isV1() {
+		return base + "/openai/v1/" + string(op)
+	}
+	return base + "/openai/deployments/" + url.PathEscape(a.deployment(model)) + "/" + string(op) +
+		"?api-version=" + url.QueryEscape(a.APIVersion)
+}
+
+// Send relays the call to the model's deployment.
+func (a *Azure) Send(ctx context.Context, call *providers.Call) (*providers.Response, error) {
+	body := call.Body
+	var err error
+	if a.isV1() {
+		quoted, _ := json.Marshal(a.deployment(call.Model))
+		if body, err = jsonscan.Set(body, "model", quoted); err != nil {
+			return nil, providers.NewError(http.StatusBadRequest, "", "invalid request body: "+err.Error())
+		}
+	}
+	if call.Stream && a.streamUsage && call.Op != providers.Embeddings {
+		if body, err = providers.WithStreamUsage(body); err != nil {
+			return nil, providers.NewError(http.StatusBadRequest, "", "invalid stream_options: "+err.Error())
+		}
+	}
+	resp, err := a.Post(ctx, a.Target(call.Op, call.Model), body, call.Stream, a.auth)
+	if err != nil {
+		return nil, err
+	}
+	return providers.OpenAIResponse(resp, call.Stream), nil
+}
+
+// ListModels lists the models that have a configured deployment.
+func (a *Azure) ListModels(context.Context) ([]providers.Model, error) {
+	names := make([]string, 0, len(a.Deployments))
+	for m := range a.Deployments {
+		names = append(names, m)
+	}
+	sort.Strings(names)
+	models := make([]providers.Model, len(names))
+	for i, m := range names {
+		models[i] = providers.Model{ID: m, Object: "model", OwnedBy: a.Name}
+	}
+	return models, nil
+}
+
+func (a *Azure) auth(h http.Header) {
+	if key := a.Key(); key != "" {
+		h.Set("Api-Key", key)
+	}
+}
+
+// UnmarshalCaddyfile sets up the provider from Caddyfile tokens. Syntax:
+//
+//	provider <name> azure {
+//		base_url <endpoint>        # or: endpoint <endpoint>
+//		api_key <secret>
+//		api_version <version>
+//		deployment <model> <deployment>
+//		header <field> <value>
+//		dial_timeout <duration>
+//	}
+func (a *Azure) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	return providers.ParseBlock(d, &a.Base, func(d *caddyfile.Dispenser) (bool, error) {
+		switch d.Val() {
+		case "endpoint":
+			return true, providers.OneArg(d, &a.BaseURL)
+		case "api_version":
+			return true, providers.OneArg(d, &a.APIVersion)
+		case "deployment":
+			var model, deployment string
+			if !d.Args(&model, &deployment) || d.NextArg() {
+				return true, d.ArgErr()
+			}
+			if a.Deployments == nil {
+				a.Deployments = make(map[string]string)
+			}
+			if _, dup := a.Deployments[model]; dup {
+				return true, d.Errf("deployment for model %q already specified", model)
+			}
+			a.Deployments[model] = deployment
+			return true, nil
+		}
+		return false, nil
+	})
+}
+
+// Interface guards
+var (
+	_ providers.Provider    = (*Azure)(nil)
+	_ providers.ModelLister = (*Azure)(nil)
+	_ caddy.Provisioner     = (*Azure)(nil)
+	_ caddy.Validator       = (*Azure)(nil)
+	_ caddy.CleanerUpper    = (*Azure)(nil)
+	_ caddyfile.Unmarshaler = (*Azure)(nil)
+)

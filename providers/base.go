@@ -1,0 +1,188 @@
+package providers
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// Base is the configuration every provider type shares. Provider modules
+// embed it, so its fields appear at the top level of each provider's JSON.
+type Base struct {
+	// Name identifies the provider in `model` routes, logs and metrics.
+	// Required and unique within one llm_gateway handler.
+	Name string `json:"name,omitempty"`
+
+	// BaseURL is the upstream's address, including any path prefix the
+	// operations are appended to. Each provider type documents its default.
+	BaseURL string `json:"base_url,omitempty"`
+
+	// APIKey is the upstream credential. Write it as a placeholder such as
+	// `{env.OPENAI_API_KEY}` or `{file./run/secrets/key}`: it is resolved
+	// when the config is loaded, so the secret never appears in the config.
+	APIKey string `json:"api_key,omitempty"`
+
+	// Header holds extra request headers sent upstream with every call, for
+	// example `OpenAI-Organization`. Values may use placeholders too.
+	Header http.Header `json:"header,omitempty"`
+
+	// DialTimeout bounds connecting to the upstream. Default: 10s.
+	DialTimeout caddy.Duration `json:"dial_timeout,omitempty"`
+
+	apiKey string
+	url    *url.URL
+	client *http.Client
+	header http.Header
+}
+
+// Config returns b itself; it makes every provider that embeds Base satisfy
+// the Config method of Provider.
+func (b *Base) Config() *Base { return b }
+
+// Key returns the resolved API key.
+func (b *Base) Key() string { return b.apiKey }
+
+// URL returns the parsed base URL.
+func (b *Base) URL() *url.URL { return b.url }
+
+// Setup resolves placeholders, applies defaultURL when BaseURL is empty,
+// validates the URL and builds the pooled HTTP client. Providers call it
+// from their Provision.
+func (b *Base) Setup(defaultURL string) error {
+	repl := caddy.NewReplacer()
+	b.apiKey = repl.ReplaceAll(b.APIKey, "")
+	if b.BaseURL == "" {
+		b.BaseURL = defaultURL
+	}
+	if b.BaseURL == "" {
+		return fmt.Errorf("provider %q: base_url is required", b.Name)
+	}
+	u, err := url.Parse(repl.ReplaceAll(b.BaseURL, ""))
+	if err != nil {
+		return fmt.Errorf("provider %q: parsing base_url: %w", b.Name, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("provider %q: base_url %q must be an absolute http:// or https:// URL", b.Name, b.BaseURL)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	b.url = u
+	b.header = make(http.Header, len(b.Header))
+	for k, vals := range b.Header {
+		for _, v := range vals {
+			b.header.Add(k, repl.ReplaceAll(v, ""))
+		}
+	}
+	dial := time.Duration(b.DialTimeout)
+	if dial <= 0 {
+		dial = 10 * time.Second
+	}
+	b.client = &http.Client{Transport: newTransport(dial)}
+	return nil
+}
+
+// newTransport returns the transport one provider uses for all its calls.
+// Compression is left off so streamed answers arrive unbuffered, and the
+// idle pool is large enough that a burst of concurrent calls reuses its
+// connections instead of dialling anew.
+func newTransport(dial time.Duration) *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		DisableCompression:    true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// Cleanup drops the client's idle connections. Calls still in flight keep
+// theirs: a config reload must not cut streams that are being served.
+func (b *Base) Cleanup() error {
+	if b.client != nil {
+		b.client.CloseIdleConnections()
+	}
+	return nil
+}
+
+// Post sends body to the upstream URL with the provider's extra headers and
+// the headers set by setAuth. A non-2xx answer is read, closed and returned
+// as an *Error.
+func (b *Base) Post(ctx context.Context, target string, body []byte, stream bool, setAuth func(http.Header)) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("building upstream request: %w", err)
+	}
+	req.Header = b.requestHeader(setAuth)
+	req.Header.Set("Content-Type", "application/json")
+	if stream {
+		req.Header.Set("Accept", "text/event-stream")
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
+	return b.do(req)
+}
+
+// Get sends a GET request to the upstream URL; see Post.
+func (b *Base) Get(ctx context.Context, target string, setAuth func(http.Header)) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, fmt.Errorf("building upstream request: %w", err)
+	}
+	req.Header = b.requestHeader(setAuth)
+	req.Header.Set("Accept", "application/json")
+	return b.do(req)
+}
+
+func (b *Base) requestHeader(setAuth func(http.Header)) http.Header {
+	h := make(http.Header, len(b.header)+4)
+	for k, v := range b.header {
+		h[k] = v
+	}
+	if setAuth != nil {
+		setAuth(h)
+	}
+	return h
+}
+
+func (b *Base) do(req *http.Request) (*http.Response, error) {
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return nil, &TransportError{Provider: b.Name, Err: err}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		return nil, ParseError(resp.StatusCode, resp.Header, body)
+	}
+	return resp, nil
+}
+
+// maxErrorBody bounds how much of an upstream error body is read.
+const maxErrorBody = 1 << 20
+
+// RelayHeader returns the upstream response headers that are relayed to
+// the client: the request id and OpenAI's rate-limit headers.
+func RelayHeader(h http.Header) http.Header {
+	var out http.Header
+	for k, v := range h {
+		if k == "X-Request-Id" || (strings.HasPrefix(k, "X-Ratelimit-") &&
+			(strings.HasSuffix(k, "-Requests") || strings.HasSuffix(k, "-Tokens"))) {
+			if out == nil {
+				out = make(http.Header, 8)
+			}
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -1,0 +1,119 @@
+// Package openai is the provider for every upstream that speaks OpenAI's
+// API: OpenAI itself, vLLM, llama.cpp's llama-server, Ollama's /v1,
+// DeepSeek, DashScope's compatible mode and others.
+package openai
+
+import (
+	"context"
+	"io"
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+)
+
+func init() {
+	caddy.RegisterModule(OpenAI{})
+}
+
+// DefaultBaseURL is OpenAI's API, version path included as the SDKs do.
+const DefaultBaseURL = "https://api.openai.com/v1"
+
+// OpenAI relays requests to an OpenAI-compatible upstream without decoding
+// them: every field the client sent reaches the upstream. The operation is
+// appended to base_url (`/chat/completions`, `/completions`, `/embeddings`,
+// `/models`), and the key is sent as `Authorization: Bearer`.
+type OpenAI struct {
+	providers.Base
+
+	// DisableStreamUsage stops the gateway from adding
+	// `stream_options.include_usage` to streamed requests, for the rare
+	// server that rejects the field. Streams then go unmetered unless the
+	// upstream reports usage by itself. Default: false.
+	DisableStreamUsage bool `json:"disable_stream_usage,omitempty"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (OpenAI) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  providers.Namespace + ".openai",
+		New: func() caddy.Module { return new(OpenAI) },
+	}
+}
+
+// Provision resolves the key and builds the HTTP client.
+func (o *OpenAI) Provision(caddy.Context) error {
+	return o.Setup(DefaultBaseURL)
+}
+
+// Cleanup releases idle upstream connections.
+func (o *OpenAI) Cleanup() error { return o.Base.Cleanup() }
+
+// Send relays the call.
+func (o *OpenAI) Send(ctx context.Context, call *providers.Call) (*providers.Response, error) {
+	body := call.Body
+	if call.Stream && !o.DisableStreamUsage && call.Op != providers.Embeddings {
+		var err error
+		if body, err = providers.WithStreamUsage(body); err != nil {
+			return nil, providers.NewError(http.StatusBadRequest, "", "invalid stream_options: "+err.Error())
+		}
+	}
+	resp, err := o.Post(ctx, o.URL().String()+"/"+string(call.Op), body, call.Stream, o.auth)
+	if err != nil {
+		return nil, err
+	}
+	return providers.OpenAIResponse(resp, call.Stream), nil
+}
+
+// ListModels asks the upstream for its models.
+func (o *OpenAI) ListModels(ctx context.Context) ([]providers.Model, error) {
+	resp, err := o.Get(ctx, o.URL().String()+"/models", o.auth)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return nil, err
+	}
+	return providers.ListFromJSON(body)
+}
+
+func (o *OpenAI) auth(h http.Header) {
+	if key := o.Key(); key != "" {
+		h.Set("Authorization", "Bearer "+key)
+	}
+}
+
+// UnmarshalCaddyfile sets up the provider from Caddyfile tokens. Syntax:
+//
+//	provider <name> openai {
+//		base_url <url>
+//		api_key <secret>
+//		header <field> <value>
+//		dial_timeout <duration>
+//		disable_stream_usage
+//	}
+func (o *OpenAI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	return providers.ParseBlock(d, &o.Base, func(d *caddyfile.Dispenser) (bool, error) {
+		if d.Val() != "disable_stream_usage" {
+			return false, nil
+		}
+		if d.NextArg() {
+			return true, d.ArgErr()
+		}
+		o.DisableStreamUsage = true
+		return true, nil
+	})
+}
+
+// Interface guards
+var (
+	_ providers.Provider    = (*OpenAI)(nil)
+	_ providers.ModelLister = (*OpenAI)(nil)
+	_ caddy.Provisioner     = (*OpenAI)(nil)
+	_ caddy.CleanerUpper    = (*OpenAI)(nil)
+	_ caddyfile.Unmarshaler = (*OpenAI)(nil)
+)

@@ -1,0 +1,68 @@
+package providers
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/llmgateway/caddy-llm-gateway/internal/sse"
+)
+
+// MaxEvent bounds the size of one upstream stream event.
+const MaxEvent = 8 << 20
+
+// OpenAIResponse wraps a 2xx answer from an upstream that already speaks
+// OpenAI's format. Streamed answers are read event by event; their payloads
+// are handed on untouched.
+func OpenAIResponse(resp *http.Response, stream bool) *Response {
+	out := &Response{Header: RelayHeader(resp.Header)}
+	if stream {
+		out.Stream = &openAIStream{body: resp.Body, events: sse.NewReader(resp.Body, MaxEvent)}
+	} else {
+		out.Body, out.Length = resp.Body, resp.ContentLength
+	}
+	return out
+}
+
+type openAIStream struct {
+	body   io.ReadCloser
+	events *sse.Reader
+	done   bool
+}
+
+var (
+	doneMarker  = []byte("[DONE]")
+	errorPrefix = []byte(`{"error"`)
+)
+
+func (s *openAIStream) Next() ([]byte, error) {
+	if s.done {
+		return nil, io.EOF
+	}
+	ev, err := s.events.Next()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, ErrTruncated
+		}
+		return nil, err
+	}
+	data := bytes.TrimSpace(ev.Data)
+	switch {
+	case bytes.Equal(data, doneMarker):
+		s.done = true
+		return nil, io.EOF
+	case string(ev.Name) == "error" || bytes.HasPrefix(data, errorPrefix):
+		// OpenAI and vLLM send `data: {"error":...}`, llama.cpp an `error:`
+		// field; both end the answer.
+		s.done = true
+		e := ParseError(http.StatusBadGateway, nil, data)
+		return nil, e
+	}
+	return data, nil
+}
+
+func (s *openAIStream) Close() error {
+	s.done = true
+	return s.body.Close()
+}

@@ -1,0 +1,112 @@
+// Package providers defines what the llm_gateway handler needs from a model
+// provider, and the pieces every provider shares: configuration common to all
+// of them, the pooled HTTP client, and the OpenAI-shaped error type.
+//
+// Each provider type lives in its own sub-package and registers itself as a
+// Caddy guest module in the namespace `http.llm_gateway.providers`.
+package providers
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+)
+
+// Namespace is the Caddy module namespace of provider guest modules.
+const Namespace = "http.llm_gateway.providers"
+
+// Operation names one OpenAI API operation.
+type Operation string
+
+// The operations the gateway serves.
+const (
+	Chat        Operation = "chat/completions"
+	Completions Operation = "completions"
+	Embeddings  Operation = "embeddings"
+)
+
+// Provider sends OpenAI-shaped requests to one upstream. Implementations are
+// used by many goroutines at once.
+type Provider interface {
+	// Config returns the configuration shared by all providers.
+	Config() *Base
+
+	// Send performs one upstream call. A response the upstream rejected
+	// (non-2xx) is returned as an *Error, never as a Response. The returned
+	// Response is always OpenAI-shaped, whatever the upstream speaks.
+	Send(ctx context.Context, call *Call) (*Response, error)
+}
+
+// ModelLister is implemented by providers that can list the models they
+// serve; it feeds GET /v1/models for wildcard routes.
+type ModelLister interface {
+	ListModels(ctx context.Context) ([]Model, error)
+}
+
+// Call is one request to a provider.
+type Call struct {
+	// Op is the operation.
+	Op Operation
+	// Model is the upstream model name, after alias resolution.
+	Model string
+	// Body is the OpenAI-format JSON body as the client sent it, with
+	// `model` already set to Model. Passthrough providers send it as is.
+	Body []byte
+	// Stream is true when the client asked for a streamed answer.
+	Stream bool
+	// RequestHeader holds the client's request headers, for providers that
+	// forward a selection of them.
+	RequestHeader http.Header
+}
+
+// Response is a provider's successful answer in OpenAI's format. Exactly one
+// of Body and Stream is set.
+type Response struct {
+	// Header holds the upstream response headers worth relaying to the
+	// client (x-request-id, x-ratelimit-*); may be nil.
+	Header http.Header
+	// Body is the OpenAI JSON body of a non-streamed answer.
+	Body io.ReadCloser
+	// Length is Body's size in bytes, or -1 when unknown.
+	Length int64
+	// Stream yields the chunks of a streamed answer.
+	Stream EventStream
+}
+
+// BytesResponse is a non-streamed answer held in memory.
+func BytesResponse(body []byte) *Response {
+	return &Response{Body: io.NopCloser(bytes.NewReader(body)), Length: int64(len(body))}
+}
+
+// Close releases the response's upstream connection.
+func (r *Response) Close() error {
+	if r.Stream != nil {
+		return r.Stream.Close()
+	}
+	if r.Body != nil {
+		return r.Body.Close()
+	}
+	return nil
+}
+
+// EventStream yields the payloads of a streamed OpenAI answer: each one is
+// the JSON of a chunk object (`chat.completion.chunk` or `text_completion`).
+type EventStream interface {
+	// Next returns the next chunk's JSON. The slice is valid until the next
+	// call. It returns io.EOF after the stream's terminal marker
+	// (`data: [DONE]` or the provider's own), *Error for an error the
+	// upstream reported in the stream, and ErrTruncated when the upstream
+	// ended without a terminal marker.
+	Next() ([]byte, error)
+	// Close releases the upstream connection; it is safe to call twice.
+	Close() error
+}
+
+// Model is one entry of an OpenAI model list.
+type Model struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
+}
