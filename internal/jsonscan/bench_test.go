@@ -1,6 +1,9 @@
 package jsonscan
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+)
 
 // chatRequest is a typical ~1 KB OpenAI chat completion request.
 const chatRequest = `{
@@ -78,5 +81,22 @@ func BenchmarkSetRequest(b *testing.B) {
 		if _, err := Set(body, "stream_options", value); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkJSONValid is the yardstick: encoding/json merely validating the
+// payloads that Find scans.
+func BenchmarkJSONValid(b *testing.B) {
+	for _, tc := range []struct{ name, body string }{{"Request", chatRequest}, {"Chunk", chatChunk}} {
+		b.Run(tc.name, func(b *testing.B) {
+			body := []byte(tc.body)
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if !json.Valid(body) {
+					b.Fatal("invalid")
+				}
+			}
+		})
 	}
 }

@@ -1,0 +1,146 @@
+package sse
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+)
+
+const (
+	bufSize = 4 << 10
+	// defaultMaxEvent applies when NewReader gets a non-positive limit.
+	defaultMaxEvent = 1 << 20
+	// lineSlack lets a line hold a full-sized value plus its field name.
+	lineSlack = 16
+)
+
+var bom = []byte("\xef\xbb\xbf")
+
+// Reader reads events from an io.Reader. It buffers input, so it must be the
+// only consumer of that reader. It is not safe for concurrent use.
+type Reader struct {
+	br      *bufio.Reader
+	max     int
+	line    []byte // the start of a line longer than the read buffer
+	data    []byte
+	name    []byte
+	id      []byte
+	rerr    error // read error seen but not yet acted on
+	err     error // sticky error returned by every later Next
+	started bool  // first line seen, so a BOM can no longer appear
+	cr      bool  // last line ended in '\r'; a leading '\n' belongs to it
+}
+
+// NewReader returns a Reader for r. maxEvent bounds the size of one event's
+// data (values of 0 or less select 1 MiB); a larger event makes Next return
+// ErrEventTooLarge. Memory use stays around twice maxEvent plus a 4 KiB
+// read buffer however the input is shaped.
+func NewReader(r io.Reader, maxEvent int) *Reader {
+	if maxEvent <= 0 {
+		maxEvent = defaultMaxEvent
+	}
+	// Passing nil first guarantees a private buffer: NewReaderSize would
+	// hand back r itself if r were already a large enough *bufio.Reader,
+	// and Reset would then clobber the caller's reader.
+	br := bufio.NewReaderSize(nil, bufSize)
+	br.Reset(r)
+	return &Reader{
+		br:   br,
+		max:  maxEvent,
+		data: make([]byte, 0, 512),
+		name: make([]byte, 0, 32),
+		id:   make([]byte, 0, 32),
+	}
+}
+
+// Reset discards all state and makes the Reader read from r, keeping its
+// buffers so a pooled Reader serves new streams without allocating.
+func (r *Reader) Reset(rd io.Reader) {
+	r.br.Reset(rd)
+	r.line = r.line[:0]
+	r.rerr, r.err = nil, nil
+	r.started, r.cr = false, false
+}
+
+// Next returns the next event that has at least one data (or error) line.
+// Comment lines and events without data are skipped; `retry:` and unknown
+// fields are ignored. It returns io.EOF once input ends between events.
+// When input ends in the middle of an event that has data, that event is
+// returned first and io.EOF on the following call. Any other read error is
+// returned as is, dropping a partially read event, because a truncated
+// payload would be worse than none.
+func (r *Reader) Next() (Event, error) {
+	if r.err != nil {
+		return Event{}, r.err
+	}
+	r.data, r.name, r.id = r.data[:0], r.name[:0], r.id[:0]
+	var hasData, hasName, hasID bool
+	for {
+		line, err := r.readLine()
+		if err != nil {
+			r.err = err
+			if err == io.EOF && hasData {
+				break
+			}
+			return Event{}, err
+		}
+		if !r.started {
+			r.started = true
+			line = bytes.TrimPrefix(line, bom)
+		}
+		if len(line) == 0 {
+			if hasData {
+				break
+			}
+			r.name, r.id = r.name[:0], r.id[:0]
+			hasName, hasID = false, false
+			continue
+		}
+		if line[0] == ':' {
+			continue
+		}
+		field, value := line, line[len(line):]
+		if i := bytes.IndexByte(line, ':'); i >= 0 {
+			field, value = line[:i], line[i+1:]
+			if len(value) > 0 && value[0] == ' ' {
+				value = value[1:]
+			}
+		}
+		switch string(field) {
+		case "data":
+		case "error":
+			r.name = append(r.name[:0], "error"...)
+			hasName = true
+		case "event":
+			r.name = append(r.name[:0], value...)
+			hasName = true
+			continue
+		case "id":
+			// The spec ignores IDs containing NUL.
+			if bytes.IndexByte(value, 0) < 0 {
+				r.id = append(r.id[:0], value...)
+				hasID = true
+			}
+			continue
+		default:
+			continue
+		}
+		if hasData {
+			r.data = append(r.data, '\n')
+		}
+		if len(r.data)+len(value) > r.max {
+			r.err = ErrEventTooLarge
+			return Event{}, r.err
+		}
+		r.data = append(r.data, value...)
+		hasData = true
+	}
+	ev := Event{Data: r.data}
+	if hasName {
+		ev.Name = r.name
+	}
+	if hasID {
+		ev.ID = r.id
+	}
+	return ev, nil
+}
