@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# Benchmarks llm_gateway against a plain Caddy reverse_proxy and against the
+# upstream reached directly, on loopback only. See bench/README.md.
+#
+# Environment:
+#   ROUNDS     rounds per scenario; the median of each metric is reported (3)
+#   N          measured requests per run, overriding every scenario's default
+#   CADDY_BIN  use this prebuilt Caddy (it must include llm_gateway) instead of
+#              building ./cmd/caddy
+#   GW_MODEL   model name sent to llm_gateway (bench-model)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH=$ROOT/bench
+BIN=$BENCH/bin
+RESULTS=$BENCH/results
+ROUNDS=${ROUNDS:-3}
+N=${N:-}
+GW_MODEL=${GW_MODEL:-bench-model}
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+CHAT_PATH=/v1/chat/completions
+
+# Scenarios: name, concurrency, stream (0/1), default request count, warm-up.
+SCENARIOS=(
+	"nonstream-c1 1 0 4000 300"
+	"nonstream-c64 64 0 12000 1280"
+	"stream50-c1 1 1 3000 300"
+	"stream50-c64 64 1 4000 640"
+)
+STREAM_CHUNKS=50
+TARGETS=(direct reverse_proxy llm_gateway)
+
+PIDS=()
+TMP=$(mktemp -d)
+
+log() { printf '%s\n' "$*" >&2; }
+
+cleanup() {
+	local pid i
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		for i in $(seq 1 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+build() {
+	log "building into $BIN"
+	mkdir -p "$BIN" "$RESULTS"
+	cd "$ROOT"
+	if [[ -n ${CADDY_BIN:-} ]]; then
+		cp "$CADDY_BIN" "$BIN/caddy"
+	else
+		go build -o "$BIN/caddy" ./cmd/caddy
+	fi
+	go build -o "$BIN/upstream" ./bench/upstream
+	go build -o "$BIN/load" ./bench/load
+	go build -o "$BIN/report" ./bench/report
+}
+
+# port_open PORT succeeds when something accepts connections on PORT.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# free_port VAR stores in VAR a loopback port that nothing listens on and
+# that no earlier call returned. Ports are taken below the usual ephemeral
+# range so that client connections cannot occupy them.
+USED_PORTS=" "
+free_port() {
+	local p _
+	for _ in $(seq 1 200); do
+		p=$((20000 + RANDOM % 12000))
+		[[ $USED_PORTS == *" $p "* ]] && continue
+		if ! port_open "$p"; then
+			USED_PORTS+="$p "
+			printf -v "$1" '%s' "$p"
+			return 0
+		fi
+	done
+	log "no free port found"
+	return 1
+}
+
+# start NAME CMD... runs CMD in the background, logging to $TMP/NAME.log, and
+# records its PID in the variable named NAME_PID.
+start() {
+	local name=$1
+	shift
+	"$@" >"$TMP/$name.log" 2>&1 &
+	PIDS+=("$!")
+	printf -v "${name}_PID" '%s' "$!"
+}
+
+# wait_ready NAME PID PORT waits until PORT accepts connections, failing if
+# the process exits or 15 s pass.
+wait_ready() {
+	local name=$1 pid=$2 port=$3 i
+	for i in $(seq 1 150); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			log "$name exited during start-up:"
+			cat "$TMP/$name.log" >&2
+			return 1
+		fi
+		port_open "$port" && return 0
+		sleep 0.1
+	done
+	log "$name did not listen on port $port within 15 s:"
+	cat "$TMP/$name.log" >&2
+	return 1
+}
+
+write_caddyfiles() {
+	cat >"$TMP/reverse_proxy.Caddyfile" <<EOF
+{
+	admin off
+	auto_https off
+	persist_config off
+}
+
+http://127.0.0.1:$RP_PORT {
+	reverse_proxy 127.0.0.1:$UP_PORT {
+		flush_interval -1
+	}
+}
+EOF
+	cat >"$TMP/llm_gateway.Caddyfile" <<EOF
+{
+	admin off
+	auto_https off
+	persist_config off
+}
+
+http://127.0.0.1:$GW_PORT {
+	llm_gateway {
+		provider up openai {
+			base_url http://127.0.0.1:$UP_PORT/v1
+			api_key bench-key
+		}
+	}
+}
+EOF
+	local t
+	for t in reverse_proxy llm_gateway; do
+		if ! "$BIN/caddy" validate --adapter caddyfile --config "$TMP/$t.Caddyfile" >"$TMP/$t.validate.log" 2>&1; then
+			log "invalid $t Caddyfile:"
+			cat "$TMP/$t.validate.log" >&2
+			return 1
+		fi
+	done
+}
+
+start_servers() {
+	free_port UP_PORT
+	free_port RP_PORT
+	free_port GW_PORT
+	write_caddyfiles
+	start upstream "$BIN/upstream" -addr "127.0.0.1:$UP_PORT"
+	wait_ready upstream "$upstream_PID" "$UP_PORT"
+	start reverse_proxy "$BIN/caddy" run --adapter caddyfile --config "$TMP/reverse_proxy.Caddyfile"
+	wait_ready reverse_proxy "$reverse_proxy_PID" "$RP_PORT"
+	start llm_gateway "$BIN/caddy" run --adapter caddyfile --config "$TMP/llm_gateway.Caddyfile"
+	wait_ready llm_gateway "$llm_gateway_PID" "$GW_PORT"
+	log "upstream :$UP_PORT  reverse_proxy :$RP_PORT (pid $reverse_proxy_PID)  llm_gateway :$GW_PORT (pid $llm_gateway_PID)"
+}
+
+# run_load ROUND SCENARIO CONC STREAM COUNT WARMUP TARGET appends one result
+# line to the results file.
+run_load() {
+	local round=$1 scenario=$2 conc=$3 stream=$4 count=$5 warmup=$6 target=$7
+	local args=(-scenario "$scenario" -target "$target" -round "$round"
+		-c "$conc" -n "$count" -warmup "$warmup" -chunks "$STREAM_CHUNKS" -clk-tck "$CLK_TCK")
+	[[ $stream == 1 ]] && args+=(-stream)
+	case $target in
+	direct) args+=(-url "http://127.0.0.1:$UP_PORT$CHAT_PATH") ;;
+	reverse_proxy) args+=(-url "http://127.0.0.1:$RP_PORT$CHAT_PATH" -pid "$reverse_proxy_PID") ;;
+	llm_gateway) args+=(-url "http://127.0.0.1:$GW_PORT$CHAT_PATH" -pid "$llm_gateway_PID" -model "$GW_MODEL") ;;
+	esac
+	"$BIN/load" "${args[@]}" | tee -a "$RESULTS/latest.jsonl" >&2
+}
+
+run_all() {
+	local round spec scenario conc stream count warmup target
+	: >"$RESULTS/latest.jsonl"
+	for round in $(seq 1 "$ROUNDS"); do
+		for spec in "${SCENARIOS[@]}"; do
+			read -r scenario conc stream count warmup <<<"$spec"
+			count=${N:-$count}
+			log "round $round/$ROUNDS: $scenario"
+			for target in "${TARGETS[@]}"; do
+				run_load "$round" "$scenario" "$conc" "$stream" "$count" "$warmup" "$target"
+			done
+		done
+	done
+}
+
+main() {
+	build
+	start_servers
+	run_all
+	local status=0
+	"$BIN/report" -in "$RESULTS/latest.jsonl" >"$RESULTS/latest.md" || status=$?
+	cat "$RESULTS/latest.md"
+	return "$status"
+}
+
+main "$@"
