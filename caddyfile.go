@@ -37,6 +37,12 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			dial_timeout <duration>
 //			...                      # options of the provider type
 //		}
+//		auth none
+//		auth keys {
+//			key <secret>|sha256:<hex> [<name>] {
+//				models <public-name>...
+//			}
+//		}
 //		model <public-name> <provider>[/<upstream-model>]...
 //		model * <provider>
 //		default_model <public-name>
@@ -50,27 +56,30 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}
+	options := g.caddyfileOptions()
 	for d.NextBlock(0) {
-		var err error
-		switch d.Val() {
-		case "provider":
-			err = g.parseProvider(d)
-		case "model":
-			err = g.parseModel(d)
-		case "default_model":
-			err = providers.OneArg(d, &g.DefaultModel)
-		case "max_body":
-			err = g.parseMaxBody(d)
-		case "timeout":
-			err = g.parseTimeout(d)
-		default:
-			err = d.Errf("unrecognized llm_gateway subdirective '%s'", d.Val())
+		parse, ok := options[d.Val()]
+		if !ok {
+			return d.Errf("unrecognized llm_gateway subdirective '%s'", d.Val())
 		}
-		if err != nil {
+		if err := parse(d); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// caddyfileOptions maps the gateway block's subdirectives to their
+// parsers; the README's reference is checked against it.
+func (g *Gateway) caddyfileOptions() providers.Options {
+	return providers.Options{
+		"provider":      g.parseProvider,
+		"model":         g.parseModel,
+		"auth":          g.parseAuth,
+		"default_model": func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &g.DefaultModel) },
+		"max_body":      g.parseMaxBody,
+		"timeout":       func(d *caddyfile.Dispenser) error { return providers.DurationArg(d, &g.Timeout) },
+	}
 }
 
 // parseProvider hands a `provider <name> [<type>] {...}` segment to the
@@ -146,6 +155,59 @@ func (g *Gateway) parseModel(d *caddyfile.Dispenser) error {
 	return nil
 }
 
+// parseAuth parses `auth none` and `auth keys { ... }`.
+func (g *Gateway) parseAuth(d *caddyfile.Dispenser) error {
+	if g.Auth != nil {
+		return d.Err("auth already specified")
+	}
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	g.Auth = &AuthConfig{Mode: d.Val()}
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	switch g.Auth.Mode {
+	case AuthNone:
+		if d.NextBlock(d.Nesting()) {
+			return d.Err("auth none takes no block")
+		}
+		return nil
+	case AuthKeys:
+	default:
+		return d.Errf("unknown auth mode '%s' (want %s or %s)", g.Auth.Mode, AuthNone, AuthKeys)
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		if d.Val() != "key" {
+			return d.Errf("unrecognized auth keys subdirective '%s'", d.Val())
+		}
+		var k KeyConfig
+		args := d.RemainingArgs()
+		if len(args) < 1 || len(args) > 2 {
+			return d.Err("usage: key <secret>|sha256:<hex> [<name>]")
+		}
+		k.Key = args[0]
+		if len(args) == 2 {
+			k.Name = args[1]
+		}
+		for keyNesting := d.Nesting(); d.NextBlock(keyNesting); {
+			if d.Val() != "models" {
+				return d.Errf("unrecognized key subdirective '%s'", d.Val())
+			}
+			models := d.RemainingArgs()
+			if len(models) == 0 {
+				return d.ArgErr()
+			}
+			k.Models = append(k.Models, models...)
+		}
+		g.Auth.Keys = append(g.Auth.Keys, k)
+	}
+	if len(g.Auth.Keys) == 0 {
+		return d.Err("auth keys: add at least one `key <secret> [<name>]` line")
+	}
+	return nil
+}
+
 func (g *Gateway) parseMaxBody(d *caddyfile.Dispenser) error {
 	var s string
 	if err := providers.OneArg(d, &s); err != nil {
@@ -159,22 +221,6 @@ func (g *Gateway) parseMaxBody(d *caddyfile.Dispenser) error {
 		return d.Errf("invalid max_body '%s': want a size such as 8MB or 512KiB", s)
 	}
 	g.MaxBody = int64(size)
-	return nil
-}
-
-func (g *Gateway) parseTimeout(d *caddyfile.Dispenser) error {
-	var s string
-	if err := providers.OneArg(d, &s); err != nil {
-		return err
-	}
-	if g.Timeout != 0 {
-		return d.Err("timeout already specified")
-	}
-	dur, err := caddy.ParseDuration(s)
-	if err != nil || dur <= 0 {
-		return d.Errf("invalid timeout '%s': want a positive duration such as 5m", s)
-	}
-	g.Timeout = caddy.Duration(dur)
 	return nil
 }
 

@@ -67,6 +67,9 @@ type Gateway struct {
 	// single provider, every model goes to that provider unchanged.
 	Models []ModelRoute `json:"models,omitempty"`
 
+	// Auth says who may call. Default: anyone.
+	Auth *AuthConfig `json:"auth,omitempty"`
+
 	// DefaultModel is the public model used for requests that name none.
 	// Default: none; such requests get a 400 error.
 	DefaultModel string `json:"default_model,omitempty"`
@@ -155,11 +158,19 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	auth, err := g.Auth.keyAuth()
+	if err != nil {
+		return err
+	}
+	if err := g.checkAllowLists(routes); err != nil {
+		return err
+	}
 	if err := handler.RegisterMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
 	g.handler, err = handler.New(handler.Config{
 		Routes:       routes,
+		Auth:         auth,
 		DefaultModel: g.DefaultModel,
 		MaxBody:      g.MaxBody,
 		Timeout:      time.Duration(g.Timeout),
@@ -211,6 +222,25 @@ func (g *Gateway) routes(byName map[string]providers.Provider) ([]handler.Route,
 		return nil, fmt.Errorf("default_model %q has no `model` route", g.DefaultModel)
 	}
 	return routes, nil
+}
+
+// checkAllowLists makes sure every model a key is allowed names a route.
+func (g *Gateway) checkAllowLists(routes []handler.Route) error {
+	if g.Auth == nil {
+		return nil
+	}
+	routed := make(map[string]bool, len(routes))
+	for _, r := range routes {
+		routed[r.Name] = true
+	}
+	for _, k := range g.Auth.Keys {
+		for _, m := range k.Models {
+			if !routed[m] && !routed[handler.Wildcard] {
+				return fmt.Errorf("auth key %s: model %q has no `model` route", k.Name, m)
+			}
+		}
+	}
+	return nil
 }
 
 // Validate checks the request bounds.

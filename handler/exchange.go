@@ -17,6 +17,7 @@ import (
 // metrics and the log line.
 type exchange struct {
 	start         time.Time
+	caller        *Caller
 	op            providers.Operation
 	model         string // as the client asked
 	route         string // the route that served it: a public name or "*"
@@ -127,6 +128,9 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 		zap.Duration("duration", duration),
 		zap.Duration("overhead", x.overhead),
 		zap.Int("attempts", x.attempts),
+	}
+	if x.caller != nil {
+		fields = append(fields, zap.String("key", x.caller.Name))
 	}
 	if id := requestID(r); id != "" {
 		fields = append(fields, zap.String("request_id", id))

@@ -30,6 +30,8 @@ type Config struct {
 	MaxBody int64
 	// Timeout bounds a whole request, streams included.
 	Timeout time.Duration
+	// Auth checks API keys; nil lets every caller in.
+	Auth *KeyAuth
 	// Logger receives one line per request.
 	Logger *zap.Logger
 }
@@ -110,6 +112,15 @@ func methodNotAllowed(w http.ResponseWriter, allow string) {
 	w.Header().Set("Allow", allow)
 	writeError(w, providers.NewError(http.StatusMethodNotAllowed, "method_not_allowed",
 		"this endpoint accepts "+allow))
+}
+
+// authenticate returns the caller of r, or the error to answer with. With
+// no auth configured every caller is anonymous (nil).
+func (h *Handler) authenticate(r *http.Request) (*Caller, *providers.Error) {
+	if h.cfg.Auth == nil {
+		return nil, nil
+	}
+	return h.cfg.Auth.authenticate(r)
 }
 
 // Active is the number of requests being served.

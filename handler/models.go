@@ -18,7 +18,12 @@ const modelListTimeout = 10 * time.Second
 // listModels answers GET /v1/models: the configured public names, then
 // whatever the providers behind a `model *` route report.
 func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
-	models := h.models(r.Context())
+	caller, perr := h.authenticate(r)
+	if perr != nil {
+		writeError(w, perr)
+		return
+	}
+	models := h.models(r.Context(), caller)
 	writeJSON(w, struct {
 		Object string            `json:"object"`
 		Data   []providers.Model `json:"data"`
@@ -27,8 +32,13 @@ func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
 
 // getModel answers GET /v1/models/{id}.
 func (h *Handler) getModel(w http.ResponseWriter, r *http.Request) {
+	caller, perr := h.authenticate(r)
+	if perr != nil {
+		writeError(w, perr)
+		return
+	}
 	id := strings.TrimPrefix(r.URL.Path, "/v1/models/")
-	for _, m := range h.models(r.Context()) {
+	for _, m := range h.models(r.Context(), caller) {
 		if m.ID == id {
 			writeJSON(w, m)
 			return
@@ -37,11 +47,15 @@ func (h *Handler) getModel(w http.ResponseWriter, r *http.Request) {
 	writeError(w, modelNotFound(id))
 }
 
-func (h *Handler) models(ctx context.Context) []providers.Model {
+// models lists the models caller may use.
+func (h *Handler) models(ctx context.Context, caller *Caller) []providers.Model {
 	seen := make(map[string]bool)
-	var out []providers.Model
+	out := []providers.Model{}
 	for _, rt := range h.routes.ordered {
 		seen[rt.Name] = true
+		if !caller.allows(rt.Name) {
+			continue
+		}
 		out = append(out, providers.Model{ID: rt.Name, Object: "model", Created: startTime, OwnedBy: rt.Targets[0].Provider.Config().Name})
 	}
 	if h.routes.wildcard == nil {
@@ -60,7 +74,7 @@ func (h *Handler) models(ctx context.Context) []providers.Model {
 			continue
 		}
 		for _, m := range list {
-			if seen[m.ID] {
+			if seen[m.ID] || !caller.allows(m.ID) {
 				continue
 			}
 			seen[m.ID] = true
@@ -73,9 +87,6 @@ func (h *Handler) models(ctx context.Context) []providers.Model {
 			}
 			out = append(out, m)
 		}
-	}
-	if out == nil {
-		out = []providers.Model{}
 	}
 	return out
 }

@@ -25,6 +25,12 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request, op prov
 		h.finish(r, x)
 	}()
 
+	caller, perr := h.authenticate(r)
+	if perr != nil {
+		x.fail(w, perr)
+		return
+	}
+	x.caller = caller
 	body, perr := readBody(w, r, h.cfg.MaxBody)
 	if perr != nil {
 		x.fail(w, perr)
@@ -51,6 +57,10 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request, op prov
 		x.fail(w, modelNotFound(in.model))
 		return
 	}
+	if !caller.allows(in.model) {
+		x.fail(w, modelNotAllowed(in.model))
+		return
+	}
 	x.route = route.Name
 
 	ctx, cancel := h.requestContext(r)
@@ -71,6 +81,13 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request, op prov
 func modelNotFound(model string) *providers.Error {
 	e := providers.NewError(http.StatusNotFound, "model_not_found",
 		"The model `"+model+"` does not exist or you do not have access to it.")
+	e.Param = "model"
+	return e
+}
+
+func modelNotAllowed(model string) *providers.Error {
+	e := providers.NewError(http.StatusForbidden, "model_not_allowed",
+		"This API key is not allowed to use the model `"+model+"`.")
 	e.Param = "model"
 	return e
 }

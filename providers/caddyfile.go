@@ -7,14 +7,42 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
 
-// OptionParser parses one provider-specific subdirective at d.Val(). It
-// reports false when the subdirective is not its own.
-type OptionParser func(d *caddyfile.Dispenser) (bool, error)
+// Options maps a provider block's subdirectives to their parsers. Each
+// parser starts with the dispenser at the subdirective's name.
+type Options map[string]func(d *caddyfile.Dispenser) error
 
-// ParseBlock parses a provider segment: `provider <name> [<type>] { ... }`.
-// It handles the options of Base and hands every other subdirective to
-// parseOption, so each provider type only parses what is its own.
-func ParseBlock(d *caddyfile.Dispenser, b *Base, parseOption OptionParser) error {
+// OptionsDocumenter is implemented by every provider type: its Caddyfile
+// options, from the same table its parser uses, so the README reference
+// can be checked against what the parser accepts.
+type OptionsDocumenter interface {
+	CaddyfileOptions() Options
+}
+
+// BaseOptions are the subdirectives every provider type accepts.
+func (b *Base) BaseOptions() Options {
+	return Options{
+		"base_url": func(d *caddyfile.Dispenser) error { return OneArg(d, &b.BaseURL) },
+		"api_key":  func(d *caddyfile.Dispenser) error { return OneArg(d, &b.APIKey) },
+		"header": func(d *caddyfile.Dispenser) error {
+			var field, value string
+			if !d.Args(&field, &value) || d.NextArg() {
+				return d.ArgErr()
+			}
+			if b.Header == nil {
+				b.Header = make(http.Header)
+			}
+			b.Header.Add(field, value)
+			return nil
+		},
+		"dial_timeout": func(d *caddyfile.Dispenser) error {
+			return DurationArg(d, &b.DialTimeout)
+		},
+	}
+}
+
+// ParseBlock parses a provider segment, `provider <name> [<type>] { ... }`,
+// with the options of Base plus the provider type's own.
+func ParseBlock(d *caddyfile.Dispenser, b *Base, own Options) error {
 	d.Next() // "provider"
 	if !d.NextArg() {
 		return d.ArgErr()
@@ -24,46 +52,17 @@ func ParseBlock(d *caddyfile.Dispenser, b *Base, parseOption OptionParser) error
 	if d.NextArg() {
 		return d.ArgErr()
 	}
+	base := b.BaseOptions()
 	for d.NextBlock(0) {
-		switch d.Val() {
-		case "base_url":
-			if err := OneArg(d, &b.BaseURL); err != nil {
-				return err
-			}
-		case "api_key":
-			if err := OneArg(d, &b.APIKey); err != nil {
-				return err
-			}
-		case "header":
-			var field, value string
-			if !d.Args(&field, &value) || d.NextArg() {
-				return d.ArgErr()
-			}
-			if b.Header == nil {
-				b.Header = make(http.Header)
-			}
-			b.Header.Add(field, value)
-		case "dial_timeout":
-			var s string
-			if err := OneArg(d, &s); err != nil {
-				return err
-			}
-			dur, err := caddy.ParseDuration(s)
-			if err != nil {
-				return d.Errf("invalid dial_timeout %q: %v", s, err)
-			}
-			b.DialTimeout = caddy.Duration(dur)
-		default:
-			handled := false
-			if parseOption != nil {
-				var err error
-				if handled, err = parseOption(d); err != nil {
-					return err
-				}
-			}
-			if !handled {
-				return d.Errf("provider %s: unrecognized subdirective '%s'", b.Name, d.Val())
-			}
+		parse, ok := own[d.Val()]
+		if !ok {
+			parse, ok = base[d.Val()]
+		}
+		if !ok {
+			return d.Errf("provider %s: unrecognized subdirective '%s'", b.Name, d.Val())
+		}
+		if err := parse(d); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -80,6 +79,32 @@ func OneArg(d *caddyfile.Dispenser, dst *string) error {
 		return d.ArgErr()
 	}
 	*dst = d.Val()
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	return nil
+}
+
+// DurationArg reads exactly one duration argument into dst.
+func DurationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	name := d.Val()
+	var s string
+	if err := OneArg(d, &s); err != nil {
+		return err
+	}
+	if *dst != 0 {
+		return d.Errf("%s already specified", name)
+	}
+	dur, err := caddy.ParseDuration(s)
+	if err != nil || dur < 0 {
+		return d.Errf("invalid %s '%s': want a duration such as 10s", name, s)
+	}
+	*dst = caddy.Duration(dur)
+	return nil
+}
+
+// NoArgs refuses arguments after a flag subdirective.
+func NoArgs(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}

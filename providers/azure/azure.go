@@ -149,36 +149,39 @@ func (a *Azure) auth(h http.Header) {
 //		dial_timeout <duration>
 //	}
 func (a *Azure) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	return providers.ParseBlock(d, &a.Base, func(d *caddyfile.Dispenser) (bool, error) {
-		switch d.Val() {
-		case "endpoint":
-			return true, providers.OneArg(d, &a.BaseURL)
-		case "api_version":
-			return true, providers.OneArg(d, &a.APIVersion)
-		case "deployment":
+	return providers.ParseBlock(d, &a.Base, a.CaddyfileOptions())
+}
+
+// CaddyfileOptions are the subdirectives of an azure provider block
+// beyond the common ones.
+func (a *Azure) CaddyfileOptions() providers.Options {
+	return providers.Options{
+		"endpoint":    func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &a.BaseURL) },
+		"api_version": func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &a.APIVersion) },
+		"deployment": func(d *caddyfile.Dispenser) error {
 			var model, deployment string
 			if !d.Args(&model, &deployment) || d.NextArg() {
-				return true, d.ArgErr()
+				return d.ArgErr()
 			}
 			if a.Deployments == nil {
 				a.Deployments = make(map[string]string)
 			}
 			if _, dup := a.Deployments[model]; dup {
-				return true, d.Errf("deployment for model %q already specified", model)
+				return d.Errf("deployment for model %q already specified", model)
 			}
 			a.Deployments[model] = deployment
-			return true, nil
-		}
-		return false, nil
-	})
+			return nil
+		},
+	}
 }
 
 // Interface guards
 var (
-	_ providers.Provider    = (*Azure)(nil)
-	_ providers.ModelLister = (*Azure)(nil)
-	_ caddy.Provisioner     = (*Azure)(nil)
-	_ caddy.Validator       = (*Azure)(nil)
-	_ caddy.CleanerUpper    = (*Azure)(nil)
-	_ caddyfile.Unmarshaler = (*Azure)(nil)
+	_ providers.Provider          = (*Azure)(nil)
+	_ providers.ModelLister       = (*Azure)(nil)
+	_ caddy.Provisioner           = (*Azure)(nil)
+	_ caddy.Validator             = (*Azure)(nil)
+	_ caddy.CleanerUpper          = (*Azure)(nil)
+	_ caddyfile.Unmarshaler       = (*Azure)(nil)
+	_ providers.OptionsDocumenter = (*Azure)(nil)
 )

@@ -140,36 +140,31 @@ func (m *Mock) ListModels(context.Context) ([]providers.Model, error) {
 //		models <name>...
 //	}
 func (m *Mock) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	return providers.ParseBlock(d, &m.Base, func(d *caddyfile.Dispenser) (bool, error) {
-		switch d.Val() {
-		case "reply":
-			return true, providers.OneArg(d, &m.Reply)
-		case "delay":
-			var s string
-			if err := providers.OneArg(d, &s); err != nil {
-				return true, err
+	return providers.ParseBlock(d, &m.Base, m.CaddyfileOptions())
+}
+
+// CaddyfileOptions are the subdirectives of a mock provider block beyond
+// the common ones.
+func (m *Mock) CaddyfileOptions() providers.Options {
+	return providers.Options{
+		"reply": func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &m.Reply) },
+		"delay": func(d *caddyfile.Dispenser) error { return providers.DurationArg(d, &m.Delay) },
+		"models": func(d *caddyfile.Dispenser) error {
+			names := d.RemainingArgs()
+			if len(names) == 0 {
+				return d.ArgErr()
 			}
-			dur, err := caddy.ParseDuration(s)
-			if err != nil {
-				return true, d.Errf("invalid delay %q: %v", s, err)
-			}
-			m.Delay = caddy.Duration(dur)
-			return true, nil
-		case "models":
-			m.Models = append(m.Models, d.RemainingArgs()...)
-			if len(m.Models) == 0 {
-				return true, d.ArgErr()
-			}
-			return true, nil
-		}
-		return false, nil
-	})
+			m.Models = append(m.Models, names...)
+			return nil
+		},
+	}
 }
 
 // Interface guards
 var (
-	_ providers.Provider    = (*Mock)(nil)
-	_ providers.ModelLister = (*Mock)(nil)
-	_ caddy.Provisioner     = (*Mock)(nil)
-	_ caddyfile.Unmarshaler = (*Mock)(nil)
+	_ providers.Provider          = (*Mock)(nil)
+	_ providers.ModelLister       = (*Mock)(nil)
+	_ caddy.Provisioner           = (*Mock)(nil)
+	_ caddyfile.Unmarshaler       = (*Mock)(nil)
+	_ providers.OptionsDocumenter = (*Mock)(nil)
 )

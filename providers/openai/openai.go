@@ -97,23 +97,26 @@ func (o *OpenAI) auth(h http.Header) {
 //		disable_stream_usage
 //	}
 func (o *OpenAI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	return providers.ParseBlock(d, &o.Base, func(d *caddyfile.Dispenser) (bool, error) {
-		if d.Val() != "disable_stream_usage" {
-			return false, nil
-		}
-		if d.NextArg() {
-			return true, d.ArgErr()
-		}
-		o.DisableStreamUsage = true
-		return true, nil
-	})
+	return providers.ParseBlock(d, &o.Base, o.CaddyfileOptions())
+}
+
+// CaddyfileOptions are the subdirectives of an openai provider block
+// beyond the common ones.
+func (o *OpenAI) CaddyfileOptions() providers.Options {
+	return providers.Options{
+		"disable_stream_usage": func(d *caddyfile.Dispenser) error {
+			o.DisableStreamUsage = true
+			return providers.NoArgs(d)
+		},
+	}
 }
 
 // Interface guards
 var (
-	_ providers.Provider    = (*OpenAI)(nil)
-	_ providers.ModelLister = (*OpenAI)(nil)
-	_ caddy.Provisioner     = (*OpenAI)(nil)
-	_ caddy.CleanerUpper    = (*OpenAI)(nil)
-	_ caddyfile.Unmarshaler = (*OpenAI)(nil)
+	_ providers.Provider          = (*OpenAI)(nil)
+	_ providers.ModelLister       = (*OpenAI)(nil)
+	_ caddy.Provisioner           = (*OpenAI)(nil)
+	_ caddy.CleanerUpper          = (*OpenAI)(nil)
+	_ caddyfile.Unmarshaler       = (*OpenAI)(nil)
+	_ providers.OptionsDocumenter = (*OpenAI)(nil)
 )

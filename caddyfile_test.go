@@ -1,0 +1,148 @@
+package llmgateway
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+)
+
+// parse unmarshals a Caddyfile llm_gateway block.
+func parse(t *testing.T, input string) (*Gateway, error) {
+	t.Helper()
+	g := new(Gateway)
+	return g, g.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input))
+}
+
+// provision parses input, round-trips it through JSON as Caddy does, and
+// provisions and validates it.
+func provision(t *testing.T, input string) (*Gateway, error) {
+	t.Helper()
+	parsed, err := parse(t, input)
+	if err != nil {
+		t.Fatalf("parsing: %v", err)
+	}
+	raw, err := json.Marshal(parsed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := new(Gateway)
+	if err := json.Unmarshal(raw, g); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	t.Cleanup(cancel)
+	if err := g.Provision(ctx); err != nil {
+		return g, err
+	}
+	t.Cleanup(func() { _ = g.Cleanup() })
+	return g, g.Validate()
+}
+
+func TestParseErrors(t *testing.T) {
+	cases := map[string]struct{ input, want string }{
+		"unknown subdirective":   {"llm_gateway {\n\tbogus 1\n}", "unrecognized llm_gateway subdirective 'bogus'"},
+		"unknown provider type":  {"llm_gateway {\n\tprovider x nope\n}", "unknown provider type 'nope' (known: azure, mock, openai)"},
+		"provider without name":  {"llm_gateway {\n\tprovider\n}", "usage: provider <name> [<type>]"},
+		"provider option":        {"llm_gateway {\n\tprovider openai {\n\t\tfrobnicate\n\t}\n}", "provider openai: unrecognized subdirective 'frobnicate'"},
+		"api_key twice":          {"llm_gateway {\n\tprovider openai {\n\t\tapi_key a\n\t\tapi_key b\n\t}\n}", "api_key already specified"},
+		"model without target":   {"llm_gateway {\n\tmodel gpt4\n}", "model gpt4: name at least one target"},
+		"model twice":            {"llm_gateway {\n\tmodel a p\n\tmodel a q\n}", "model a already specified"},
+		"wildcard renames":       {"llm_gateway {\n\tmodel * p/x\n}", "a wildcard route keeps the requested name"},
+		"target without name":    {"llm_gateway {\n\tmodel a /x\n}", "target '/x' has no provider name"},
+		"bad max_body":           {"llm_gateway {\n\tmax_body lots\n}", "invalid max_body 'lots'"},
+		"bad timeout":            {"llm_gateway {\n\ttimeout soon\n}", "invalid timeout 'soon'"},
+		"unknown auth mode":      {"llm_gateway {\n\tauth magic\n}", "unknown auth mode 'magic'"},
+		"auth keys without keys": {"llm_gateway {\n\tauth keys {\n\t}\n}", "add at least one `key <secret> [<name>]` line"},
+		"bad delay":              {"llm_gateway {\n\tprovider m mock {\n\t\tdelay slow\n\t}\n}", "invalid delay 'slow'"},
+		"azure deployment args":  {"llm_gateway {\n\tprovider az azure {\n\t\tdeployment gpt-4o\n\t}\n}", "wrong argument count"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := parse(t, tc.input)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, tc.want)
+			}
+			if !strings.Contains(err.Error(), "Testfile:") {
+				t.Errorf("error %q does not name the line", err)
+			}
+		})
+	}
+}
+
+func TestParseEveryOption(t *testing.T) {
+	g, err := parse(t, `llm_gateway {
+		provider azure {
+			endpoint https://res.openai.azure.com
+			api_key {env.AZURE_KEY}
+			api_version 2024-10-21
+			deployment gpt-4o prod-4o
+			header X-Team research
+			dial_timeout 5s
+		}
+		provider local openai {
+			base_url http://127.0.0.1:8000/v1
+			disable_stream_usage
+		}
+		model gpt4 azure/gpt-4o local/meta-llama/Llama-3-8B
+		model * local
+		auth keys {
+			key {env.TEAM_KEY} team {
+				models gpt4
+			}
+			key sha256:0000000000000000000000000000000000000000000000000000000000000000
+		}
+		default_model gpt4
+		max_body 1MiB
+		timeout 2m
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.ProvidersRaw) != 2 || len(g.Models) != 2 || g.MaxBody != 1<<20 || g.DefaultModel != "gpt4" {
+		t.Fatalf("parsed %+v", g)
+	}
+	if got := g.Models[0].Targets[1]; got.Provider != "local" || got.Model != "meta-llama/Llama-3-8B" {
+		t.Errorf("a target is split at its first slash only; got %+v", got)
+	}
+	var az map[string]any
+	if err := json.Unmarshal(g.ProvidersRaw[0], &az); err != nil {
+		t.Fatal(err)
+	}
+	if az["provider"] != "azure" || az["name"] != "azure" || az["api_key"] != "{env.AZURE_KEY}" || az["base_url"] != "https://res.openai.azure.com" {
+		t.Errorf("azure provider JSON = %v", az)
+	}
+	if k := g.Auth.Keys[0]; k.Key != "{env.TEAM_KEY}" || k.Name != "team" || k.Models[0] != "gpt4" {
+		t.Errorf("auth key = %+v", k)
+	}
+}
+
+func TestProvisionErrors(t *testing.T) {
+	t.Setenv("EMPTY_KEY", "")
+	cases := map[string]struct{ input, want string }{
+		"no provider": {"llm_gateway {\n}", "no provider configured"},
+		"unknown target provider": {"llm_gateway {\n\tprovider a mock\n\tmodel m azur/gpt-4o\n}",
+			`model "m": target "azur/gpt-4o" names unknown provider "azur" (configured: a)`},
+		"several providers, no routes": {"llm_gateway {\n\tprovider a mock\n\tprovider b mock\n}", "2 providers are configured but no `model` line"},
+		"duplicate provider":           {"llm_gateway {\n\tprovider a mock\n\tprovider a mock\n}", `provider "a" is defined twice`},
+		"azure without api_version":    {"llm_gateway {\n\tprovider az azure {\n\t\tendpoint https://x.openai.azure.com\n\t}\n}", "azure needs api_version"},
+		"azure without endpoint":       {"llm_gateway {\n\tprovider az azure {\n\t\tapi_version 2024-10-21\n\t}\n}", "azure needs the resource endpoint"},
+		"malformed url":                {"llm_gateway {\n\tprovider o openai {\n\t\tbase_url api.openai.com/v1\n\t}\n}", "must be an absolute http:// or https:// URL"},
+		"empty env key":                {"llm_gateway {\n\tprovider m mock\n\tauth keys {\n\t\tkey {env.EMPTY_KEY} ops\n\t}\n}", "auth key ops: the key is empty"},
+		"bad sha256":                   {"llm_gateway {\n\tprovider m mock\n\tauth keys {\n\t\tkey sha256:abc\n\t}\n}", "wants 64 hex digits"},
+		"allow-list without route": {"llm_gateway {\n\tprovider m mock\n\tmodel a m\n\tauth keys {\n\t\tkey k1 ops {\n\t\t\tmodels b\n\t\t}\n\t}\n}",
+			`auth key ops: model "b" has no`},
+		"default_model without route": {"llm_gateway {\n\tprovider m mock\n\tmodel a m\n\tdefault_model b\n}", `default_model "b" has no`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := provision(t, tc.input)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
