@@ -18,12 +18,14 @@ const modelListTimeout = 10 * time.Second
 // listModels answers GET /v1/models: the configured public names, then
 // whatever the providers behind a `model *` route report.
 func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
+	x := &exchange{start: time.Now()}
 	caller, perr := h.authenticate(r)
 	if perr != nil {
-		writeError(w, perr)
+		x.fail(w, perr)
 		return
 	}
-	models := h.models(r.Context(), caller)
+	models := h.models(r.Context(), x, caller)
+	x.writeOverhead(w.Header())
 	writeJSON(w, struct {
 		Object string            `json:"object"`
 		Data   []providers.Model `json:"data"`
@@ -32,23 +34,26 @@ func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
 
 // getModel answers GET /v1/models/{id}.
 func (h *Handler) getModel(w http.ResponseWriter, r *http.Request) {
+	x := &exchange{start: time.Now()}
 	caller, perr := h.authenticate(r)
 	if perr != nil {
-		writeError(w, perr)
+		x.fail(w, perr)
 		return
 	}
 	id := strings.TrimPrefix(r.URL.Path, "/v1/models/")
-	for _, m := range h.models(r.Context(), caller) {
+	for _, m := range h.models(r.Context(), x, caller) {
 		if m.ID == id {
+			x.writeOverhead(w.Header())
 			writeJSON(w, m)
 			return
 		}
 	}
-	writeError(w, modelNotFound(id))
+	x.fail(w, modelNotFound(id))
 }
 
-// models lists the models caller may use.
-func (h *Handler) models(ctx context.Context, caller *Caller) []providers.Model {
+// models lists the models caller may use; time spent asking upstreams is
+// added to x's upstream wait.
+func (h *Handler) models(ctx context.Context, x *exchange, caller *Caller) []providers.Model {
 	seen := make(map[string]bool)
 	out := []providers.Model{}
 	for _, rt := range h.routes.ordered {
@@ -68,7 +73,9 @@ func (h *Handler) models(ctx context.Context, caller *Caller) []providers.Model 
 		if !ok {
 			continue
 		}
+		began := time.Now()
 		list, err := lister.ListModels(ctx)
+		x.upstreamWait += time.Since(began)
 		if err != nil {
 			h.cfg.Logger.Warn("listing upstream models", zap.String("provider", t.Provider.Config().Name), zap.Error(err))
 			continue

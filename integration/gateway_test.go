@@ -1,0 +1,289 @@
+package integration
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/llmgateway/caddy-llm-gateway/internal/openaischema"
+)
+
+const (
+	gatewayURL = "http://localhost:9080"
+	clientKey  = "sk-gateway-client"
+)
+
+// fakeOpenAI is an upstream speaking OpenAI's wire format. It streams the
+// words of its answer one event each and reports usage when asked.
+func fakeOpenAI(t *testing.T, seen chan<- *http.Request) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if seen != nil {
+			r2 := r.Clone(context.Background())
+			r2.Body = io.NopCloser(strings.NewReader(string(body)))
+			seen <- r2
+		}
+		if r.Header.Get("Authorization") != "Bearer sk-upstream" {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, `{"error":{"message":"Incorrect API key provided: sk-up***am.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`)
+			return
+		}
+		if !strings.Contains(string(body), `"stream":true`) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1735689600,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from upstream.","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}`)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		chunk := func(delta, finish string) string {
+			return `data: {"id":"chatcmpl-2","object":"chat.completion.chunk","created":1735689600,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"delta":` + delta + `,"logprobs":null,"finish_reason":` + finish + `}],"usage":null}` + "\n\n"
+		}
+		events := []string{chunk(`{"role":"assistant","content":""}`, "null")}
+		for _, word := range []string{"Hello ", "from ", "upstream."} {
+			events = append(events, chunk(`{"content":"`+word+`"}`, "null"))
+		}
+		events = append(events, chunk(`{}`, `"stop"`))
+		if strings.Contains(string(body), `"include_usage":true`) {
+			events = append(events, `data: {"id":"chatcmpl-2","object":"chat.completion.chunk","created":1735689600,"model":"gpt-4o-mini-2024-07-18","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}`+"\n\n")
+		}
+		events = append(events, "data: [DONE]\n\n")
+		for _, e := range events {
+			_, _ = io.WriteString(w, e)
+			w.(http.Flusher).Flush()
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// startGateway loads a Caddyfile whose llm_gateway block is block into
+// the test Caddy.
+func startGateway(t *testing.T, block string) *caddytest.Tester {
+	t.Helper()
+	tester := caddytest.NewTester(t)
+	tester.InitServer(`{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	skip_install_trust
+	grace_period 1s
+}
+
+http://localhost:9080 {
+	root * testdata/www
+	llm_gateway {
+`+block+`
+	}
+	file_server
+}
+`, "caddyfile")
+	return tester
+}
+
+func openAIBlock(upstreamURL string) string {
+	return `		provider up openai {
+			base_url ` + upstreamURL + `/v1
+			api_key sk-upstream
+		}
+		provider echo mock {
+			models echo
+		}
+		model fast up/gpt-4o-mini
+		model echo echo
+		auth keys {
+			key ` + clientKey + ` tests
+		}`
+}
+
+func client(key string) *openai.Client {
+	cfg := openai.DefaultConfig(key)
+	cfg.BaseURL = gatewayURL + "/v1"
+	return openai.NewClientWithConfig(cfg)
+}
+
+func TestGoOpenAIClient(t *testing.T) {
+	seen := make(chan *http.Request, 16)
+	up := fakeOpenAI(t, seen)
+	startGateway(t, openAIBlock(up.URL))
+	c := client(clientKey)
+	ctx := context.Background()
+	messages := []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleUser, Content: "Say hello."}}
+
+	resp, err := c.CreateChatCompletion(ctx, openai.ChatCompletionRequest{Model: "fast", Messages: messages})
+	if err != nil {
+		t.Fatalf("chat: %v", err)
+	}
+	if resp.Choices[0].Message.Content != "Hello from upstream." || resp.Usage.TotalTokens != 12 {
+		t.Errorf("chat answer = %+v", resp)
+	}
+	if r := <-seen; r.URL.Path != "/v1/chat/completions" || r.Header.Get("Authorization") != "Bearer sk-upstream" {
+		t.Errorf("upstream saw %s with %q", r.URL.Path, r.Header.Get("Authorization"))
+	}
+
+	for _, includeUsage := range []bool{false, true} {
+		req := openai.ChatCompletionRequest{Model: "fast", Messages: messages, Stream: true}
+		if includeUsage {
+			req.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
+		}
+		stream, err := c.CreateChatCompletionStream(ctx, req)
+		if err != nil {
+			t.Fatalf("stream: %v", err)
+		}
+		var text strings.Builder
+		var usage *openai.Usage
+		for {
+			chunk, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("stream recv: %v", err)
+			}
+			if chunk.Usage != nil {
+				usage = chunk.Usage
+				continue
+			}
+			// A client's choices[0] loop must never meet a chunk it did not ask for.
+			if len(chunk.Choices) == 0 {
+				t.Fatalf("chunk without choices reached the client: %+v", chunk)
+			}
+			text.WriteString(chunk.Choices[0].Delta.Content)
+		}
+		stream.Close()
+		<-seen
+		if text.String() != "Hello from upstream." {
+			t.Errorf("streamed text = %q", text.String())
+		}
+		if includeUsage != (usage != nil) || (usage != nil && usage.TotalTokens != 12) {
+			t.Errorf("include_usage=%v: usage = %+v", includeUsage, usage)
+		}
+	}
+
+	_, err = c.CreateChatCompletion(ctx, openai.ChatCompletionRequest{Model: "gpt-9", Messages: messages})
+	var apiErr *openai.APIError
+	if !errors.As(err, &apiErr) || apiErr.HTTPStatusCode != 404 || apiErr.Code != "model_not_found" {
+		t.Errorf("unknown model: %v", err)
+	}
+	_, err = client("wrong-key").CreateChatCompletion(ctx, openai.ChatCompletionRequest{Model: "fast", Messages: messages})
+	if !errors.As(err, &apiErr) || apiErr.HTTPStatusCode != 401 || strings.Contains(apiErr.Message, "wrong-key") {
+		t.Errorf("wrong key: %v", err)
+	}
+
+	models, err := c.ListModels(ctx)
+	if err != nil || len(models.Models) != 2 || models.Models[0].ID != "fast" {
+		t.Errorf("models = %+v, %v", models, err)
+	}
+}
+
+// TestOutputMatchesOpenAISchemas checks every kind of body the gateway
+// writes against OpenAI's published OpenAPI schemas.
+func TestOutputMatchesOpenAISchemas(t *testing.T) {
+	up := fakeOpenAI(t, nil)
+	tester := startGateway(t, openAIBlock(up.URL))
+	cases := []struct {
+		name, method, path, body, schema string
+		status                           int
+	}{
+		{"passthrough chat", "POST", "/v1/chat/completions", `{"model":"fast","messages":[{"role":"user","content":"hi"}]}`, openaischema.ChatCompletion, 200},
+		{"passthrough stream", "POST", "/v1/chat/completions", `{"model":"fast","stream":true,"messages":[{"role":"user","content":"hi"}]}`, "stream", 200},
+		{"passthrough stream with usage", "POST", "/v1/chat/completions", `{"model":"fast","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`, "stream", 200},
+		{"mock chat", "POST", "/v1/chat/completions", `{"model":"echo","messages":[{"role":"user","content":"hi there"}]}`, openaischema.ChatCompletion, 200},
+		{"mock stream with usage", "POST", "/v1/chat/completions", `{"model":"echo","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi there"}]}`, "stream", 200},
+		{"mock completion", "POST", "/v1/completions", `{"model":"echo","prompt":"Say this"}`, openaischema.Completion, 200},
+		{"mock completion stream", "POST", "/v1/completions", `{"model":"echo","prompt":"Say this","stream":true}`, "stream", 200},
+		{"mock embeddings", "POST", "/v1/embeddings", `{"model":"echo","input":["a","b"]}`, openaischema.Embedding, 200},
+		{"model list", "GET", "/v1/models", ``, openaischema.ModelList, 200},
+		{"model", "GET", "/v1/models/echo", ``, openaischema.Model, 200},
+		{"unknown model", "POST", "/v1/chat/completions", `{"model":"nope","messages":[]}`, openaischema.Error, 404},
+		{"bad json", "POST", "/v1/chat/completions", `{"model"`, openaischema.Error, 400},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, gatewayURL+tc.path, strings.NewReader(tc.body))
+			req.Header.Set("Authorization", "Bearer "+clientKey)
+			resp := tester.AssertResponseCode(req, tc.status)
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.schema == "stream" {
+				err = openaischema.ValidateStream(body)
+			} else {
+				err = openaischema.Validate(tc.schema, body)
+			}
+			if err != nil {
+				t.Errorf("%v\nbody: %s", err, body)
+			}
+			if resp.Header.Get("X-Llm-Gateway-Overhead-Ms") == "" {
+				t.Error("no overhead header")
+			}
+		})
+	}
+}
+
+func TestNextHandlerServesOtherPaths(t *testing.T) {
+	tester := startGateway(t, "\t\tprovider mock")
+	tester.AssertGetResponse(gatewayURL+"/hello.txt", 200, "static file\n")
+}
+
+func TestClientDisconnectCancelsUpstreamThroughCaddy(t *testing.T) {
+	cancelled := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`+"\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		close(cancelled)
+	}))
+	t.Cleanup(up.Close)
+	startGateway(t, "\t\tprovider up openai {\n\t\t\tbase_url "+up.URL+"\n\t\t}")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", gatewayURL+"/v1/chat/completions", strings.NewReader(`{"model":"m","stream":true,"messages":[]}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	resp.Body.Close()
+	select {
+	case <-cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the upstream request outlived the client")
+	}
+}
+
+func TestMetricsAtAdminEndpoint(t *testing.T) {
+	tester := startGateway(t, "\t\tprovider mock")
+	req, _ := http.NewRequest("POST", gatewayURL+"/v1/chat/completions", strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"count me"}]}`))
+	tester.AssertResponseCode(req, 200).Body.Close()
+	resp, err := http.Get("http://localhost:2999/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`llm_gateway_requests_total{model="*",provider="mock",status="200"}`,
+		`llm_gateway_tokens_total{kind="completion",model="*",provider="mock"}`,
+		"llm_gateway_overhead_seconds_bucket",
+		"llm_gateway_active_requests 0",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
