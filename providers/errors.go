@@ -122,8 +122,9 @@ func ParseError(status int, header http.Header, body []byte) *Error {
 		if c := codeText(raw.Code); c != "" {
 			e.Code = c
 		}
-	} else if s, ok := stringError(body); ok {
-		e.Message = s
+	}
+	if e.Message == "" {
+		e.Message, _ = stringError(body)
 	}
 	if e.Message == "" {
 		e.Message = fmt.Sprintf("upstream answered %d %s", status, http.StatusText(status))
