@@ -199,3 +199,22 @@ func TestUnreachableUpstreamIs502WithoutURL(t *testing.T) {
 	}
 	decodeError(t, body)
 }
+
+func TestErrorAsFirstStreamEventKeepsItsStatus(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		writeSSE(w, `data: {"error":{"message":"This model's maximum context length is 4096 tokens.","type":"BadRequestError","param":null,"code":400}}`)
+	})
+	second := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { writeSSE(w, roleChunk, finishChunk, doneEventLine) })
+	gw := gateway(t, Config{Routes: []Route{route(Wildcard,
+		Target{Provider: openAIProvider(t, "vllm", up.URL)}, Target{Provider: openAIProvider(t, "b", second.URL)})}})
+	resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","stream":true,"messages":[]}`)
+	body := readAll(t, resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || decodeError(t, body).Error.Code == nil {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	select {
+	case <-second.requests:
+		t.Error("a client error in the first event was retried elsewhere")
+	default:
+	}
+}

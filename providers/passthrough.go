@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/sse"
 )
@@ -57,6 +58,11 @@ func (s *openAIStream) Next() ([]byte, error) {
 		// field; both end the answer.
 		s.done = true
 		e := ParseError(http.StatusBadGateway, nil, data)
+		// vLLM and llama.cpp put the HTTP status in the code; it decides
+		// whether another target may succeed when no byte was sent yet.
+		if status, err := strconv.Atoi(e.Code); err == nil && status >= 400 && status <= 599 {
+			e.Status = status
+		}
 		return nil, e
 	}
 	return data, nil
