@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -40,7 +39,6 @@ type Config struct {
 type Handler struct {
 	cfg    Config
 	routes *router
-	active atomic.Int64
 }
 
 // New checks cfg and returns a Handler.
@@ -122,9 +120,6 @@ func (h *Handler) authenticate(r *http.Request) (*Caller, *providers.Error) {
 	}
 	return h.cfg.Auth.authenticate(r)
 }
-
-// Active is the number of requests being served.
-func (h *Handler) Active() int64 { return h.active.Load() }
 
 // requestContext bounds a request by the gateway's timeout.
 func (h *Handler) requestContext(r *http.Request) (context.Context, context.CancelFunc) {

@@ -17,10 +17,8 @@ import (
 // parse, route, call the targets in order until one answers, relay.
 func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request, op providers.Operation) {
 	x := &exchange{start: time.Now(), op: op}
-	h.active.Add(1)
 	activeRequests.Inc()
 	defer func() {
-		h.active.Add(-1)
 		activeRequests.Dec()
 		h.finish(r, x)
 	}()
@@ -46,7 +44,8 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request, op prov
 	}
 	if !in.modelGiven {
 		if h.cfg.DefaultModel == "" {
-			x.fail(w, fieldError("model", "you must provide a model parameter"))
+			// OpenAI's own answer, word for word.
+			x.fail(w, providers.NewError(http.StatusBadRequest, "", "you must provide a model parameter"))
 			return
 		}
 		in.model = h.cfg.DefaultModel
