@@ -75,7 +75,6 @@ func startGateway(t *testing.T, block string) *caddytest.Tester {
 	http_port 9080
 	https_port 9443
 	skip_install_trust
-	grace_period 1s
 }
 
 http://localhost:9080 {
@@ -286,4 +285,63 @@ func TestMetricsAtAdminEndpoint(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
+}
+
+// TestStreamSurvivesConfigReload reloads the config while a stream is
+// open: the stream must finish on the old config, whole and in order.
+func TestStreamSurvivesConfigReload(t *testing.T) {
+	words := "one two three four five six seven eight"
+	const streamTime = 8 * 250 * time.Millisecond
+	startGateway(t, "\t\tprovider mock {\n\t\t\treply \""+words+"\"\n\t\t\tdelay 250ms\n\t\t}")
+	began := time.Now()
+	resp, err := http.Post(gatewayURL+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"m","stream":true,"messages":[{"role":"user","content":"go"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rd := bufio.NewReader(resp.Body)
+	if _, err := rd.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+
+	startGateway(t, "\t\tprovider mock {\n\t\t\treply \"after the reload\"\n\t\t}")
+	if time.Since(began) > streamTime*3/4 {
+		t.Fatalf("the reload took %v, too long to overlap the stream", time.Since(began))
+	}
+
+	rest, err := io.ReadAll(rd)
+	if err != nil {
+		t.Fatalf("stream broken by the reload: %v", err)
+	}
+	if err := openaischema.ValidateStream(append([]byte("data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":null}]}\n\n"), rest...)); err != nil {
+		t.Errorf("stream after reload: %v", err)
+	}
+	var text strings.Builder
+	for _, line := range strings.Split(string(rest), "\n") {
+		if i := strings.Index(line, `"content":"`); i >= 0 {
+			text.WriteString(strings.SplitN(line[i+len(`"content":"`):], `"`, 2)[0])
+		}
+	}
+	if text.String() != words {
+		t.Errorf("streamed %q, want %q", text.String(), words)
+	}
+	after := httpPostJSON(t, gatewayURL+"/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"x"}]}`)
+	if !strings.Contains(after, "after the reload") {
+		t.Errorf("new requests do not use the new config: %s", after)
+	}
+}
+
+func httpPostJSON(t *testing.T, url, body string) string {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
