@@ -332,9 +332,12 @@ func TestStreamSurvivesConfigReload(t *testing.T) {
 	}
 }
 
+// httpPostJSON posts on a new connection: an idle pooled one may belong to
+// a server instance a reload has closed.
 func httpPostJSON(t *testing.T, url, body string) string {
 	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Post(url, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
