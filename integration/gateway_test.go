@@ -103,9 +103,17 @@ func openAIBlock(upstreamURL string) string {
 		}`
 }
 
+// freshHTTP is a client with a connection pool of its own: each test
+// reloads Caddy, which closes the idle connections of the previous config's
+// server, and a POST on such a connection fails without a retry.
+func freshHTTP() *http.Client {
+	return &http.Client{Transport: &http.Transport{}}
+}
+
 func client(key string) *openai.Client {
 	cfg := openai.DefaultConfig(key)
 	cfg.BaseURL = gatewayURL + "/v1"
+	cfg.HTTPClient = freshHTTP()
 	return openai.NewClientWithConfig(cfg)
 }
 
@@ -249,7 +257,7 @@ func TestClientDisconnectCancelsUpstreamThroughCaddy(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "POST", gatewayURL+"/v1/chat/completions", strings.NewReader(`{"model":"m","stream":true,"messages":[]}`))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := freshHTTP().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +277,7 @@ func TestMetricsAtAdminEndpoint(t *testing.T) {
 	tester := startGateway(t, "\t\tprovider mock")
 	req, _ := http.NewRequest("POST", gatewayURL+"/v1/chat/completions", strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"count me"}]}`))
 	tester.AssertResponseCode(req, 200).Body.Close()
-	resp, err := http.Get("http://localhost:2999/metrics")
+	resp, err := freshHTTP().Get("http://localhost:2999/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +302,7 @@ func TestStreamSurvivesConfigReload(t *testing.T) {
 	const streamTime = 8 * 250 * time.Millisecond
 	startGateway(t, "\t\tprovider mock {\n\t\t\treply \""+words+"\"\n\t\t\tdelay 250ms\n\t\t}")
 	began := time.Now()
-	resp, err := http.Post(gatewayURL+"/v1/chat/completions", "application/json",
+	resp, err := freshHTTP().Post(gatewayURL+"/v1/chat/completions", "application/json",
 		strings.NewReader(`{"model":"m","stream":true,"messages":[{"role":"user","content":"go"}]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -332,12 +340,9 @@ func TestStreamSurvivesConfigReload(t *testing.T) {
 	}
 }
 
-// httpPostJSON posts on a new connection: an idle pooled one may belong to
-// a server instance a reload has closed.
 func httpPostJSON(t *testing.T, url, body string) string {
 	t.Helper()
-	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := c.Post(url, "application/json", strings.NewReader(body))
+	resp, err := freshHTTP().Post(url, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
