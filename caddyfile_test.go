@@ -132,6 +132,8 @@ func TestProvisionErrors(t *testing.T) {
 		"azure without endpoint":       {"llm_gateway {\n\tprovider az azure {\n\t\tapi_version 2024-10-21\n\t}\n}", "azure needs the resource endpoint"},
 		"malformed url":                {"llm_gateway {\n\tprovider o openai {\n\t\tbase_url api.openai.com/v1\n\t}\n}", "must be an absolute http:// or https:// URL"},
 		"empty env key":                {"llm_gateway {\n\tprovider m mock\n\tauth keys {\n\t\tkey {env.EMPTY_KEY} ops\n\t}\n}", "auth key ops: the key is empty"},
+		"empty provider key":           {"llm_gateway {\n\tprovider o openai {\n\t\tapi_key {env.EMPTY_KEY}\n\t}\n}", "api_key {env.EMPTY_KEY} resolved to an empty value"},
+		"empty endpoint":               {"llm_gateway {\n\tprovider az azure {\n\t\tendpoint {env.EMPTY_KEY}\n\t\tapi_version v1\n\t}\n}", "resolved to an empty value"},
 		"bad sha256":                   {"llm_gateway {\n\tprovider m mock\n\tauth keys {\n\t\tkey sha256:abc\n\t}\n}", "wants 64 hex digits"},
 		"allow-list without route": {"llm_gateway {\n\tprovider m mock\n\tmodel a m\n\tauth keys {\n\t\tkey k1 ops {\n\t\t\tmodels b\n\t\t}\n\t}\n}",
 			`auth key ops: model "b" has no`},

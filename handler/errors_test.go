@@ -219,3 +219,17 @@ func TestErrorAsFirstStreamEventKeepsItsStatus(t *testing.T) {
 	default:
 	}
 }
+
+func TestUpstreamAuthFailureDoesNotBlameOrQuoteKeys(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"error":{"message":"Incorrect API key provided: sk-ups***cret.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`))
+	})
+	gw := gateway(t, Config{Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})}})
+	resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`)
+	body := readAll(t, resp.Body)
+	e := decodeError(t, body)
+	if resp.StatusCode != http.StatusUnauthorized || strings.Contains(body, "sk-ups") || !strings.Contains(e.Error.Message, "gateway's credentials") {
+		t.Errorf("status %d body %s", resp.StatusCode, body)
+	}
+}

@@ -107,8 +107,9 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, serve func(http.Re
 }
 
 func methodNotAllowed(w http.ResponseWriter, allow string) {
+	x := &exchange{start: time.Now()}
 	w.Header().Set("Allow", allow)
-	writeError(w, providers.NewError(http.StatusMethodNotAllowed, "method_not_allowed",
+	x.fail(w, providers.NewError(http.StatusMethodNotAllowed, "method_not_allowed",
 		"this endpoint accepts "+allow))
 }
 

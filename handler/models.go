@@ -2,7 +2,6 @@ package handler
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -102,7 +101,7 @@ func (h *Handler) models(ctx context.Context, x *exchange, caller *Caller) []pro
 var startTime = time.Now().Unix()
 
 func writeJSON(w http.ResponseWriter, v any) {
-	body, err := json.Marshal(v)
+	body, err := providers.MarshalJSON(v)
 	if err != nil {
 		writeError(w, providers.NewError(http.StatusInternalServerError, "", "encoding the response failed"))
 		return

@@ -59,13 +59,20 @@ func (b *Base) URL() *url.URL { return b.url }
 func (b *Base) Setup(defaultURL string) error {
 	repl := caddy.NewReplacer()
 	b.apiKey = repl.ReplaceAll(b.APIKey, "")
+	if b.APIKey != "" && b.apiKey == "" {
+		return fmt.Errorf("provider %q: api_key %s resolved to an empty value (is the environment variable set?)", b.Name, b.APIKey)
+	}
 	if b.BaseURL == "" {
 		b.BaseURL = defaultURL
 	}
 	if b.BaseURL == "" {
 		return fmt.Errorf("provider %q: base_url is required", b.Name)
 	}
-	u, err := url.Parse(repl.ReplaceAll(b.BaseURL, ""))
+	rawURL := repl.ReplaceAll(b.BaseURL, "")
+	if rawURL == "" {
+		return fmt.Errorf("provider %q: base_url %s resolved to an empty value (is the environment variable set?)", b.Name, b.BaseURL)
+	}
+	u, err := url.Parse(rawURL)
 	if err != nil {
 		return fmt.Errorf("provider %q: parsing base_url: %w", b.Name, err)
 	}
@@ -163,7 +170,13 @@ func (b *Base) do(req *http.Request) (*http.Response, error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return nil, ParseError(resp.StatusCode, resp.Header, body)
+		e := ParseError(resp.StatusCode, resp.Header, body)
+		if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
+			// The upstream refused the gateway's own credentials, not the
+			// client's; its message may quote part of the key.
+			e.Message = fmt.Sprintf("the upstream provider %s refused the gateway's credentials (HTTP %d); check the provider's api_key", b.Name, e.Status)
+		}
+		return nil, e
 	}
 	return resp, nil
 }

@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -67,7 +68,20 @@ func (e *Error) MarshalJSON() ([]byte, error) {
 	if e.Code != "" {
 		f.Code = &e.Code
 	}
-	return json.Marshal(errorBody{Error: f})
+	return MarshalJSON(errorBody{Error: f})
+}
+
+// MarshalJSON encodes v without escaping <, > and &: the gateway's bodies
+// go to API clients, not into HTML, and messages such as `Bearer <key>`
+// should read as written.
+func MarshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // TypeForStatus is the OpenAI error type used for a status when the
