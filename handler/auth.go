@@ -14,9 +14,18 @@ type Caller struct {
 	// Name identifies the caller in logs: the key's configured name, or the
 	// first 8 hex digits of its SHA-256.
 	Name string
+	// ID keys the caller's limit counters; unique per caller.
+	ID string
 	// Models is the caller's allow-list of public model names; nil allows
 	// every model.
 	Models map[string]bool
+	// RequestLimit and TokenLimit replace the default limits; nil keeps
+	// them.
+	RequestLimit, TokenLimit *Limit
+
+	// upstreamKey is the caller's own provider key, for providers that
+	// pass it through. Never logged.
+	upstreamKey string
 }
 
 // allows reports whether the caller may use a public model name.
@@ -27,9 +36,11 @@ func (c *Caller) allows(model string) bool {
 // APIKey is one accepted key.
 type APIKey struct {
 	// SHA256 is the digest of the key; the key itself is not kept.
-	SHA256 [32]byte
-	Name   string
-	Models []string
+	SHA256       [32]byte
+	Name         string
+	Models       []string
+	RequestLimit *Limit
+	TokenLimit   *Limit
 }
 
 // KeyAuth accepts the configured API keys. Keys are looked up by their
@@ -43,7 +54,8 @@ type KeyAuth struct {
 func NewKeyAuth(keys []APIKey) *KeyAuth {
 	a := &KeyAuth{keys: make(map[[32]byte]*Caller, len(keys))}
 	for _, k := range keys {
-		c := &Caller{Name: k.Name}
+		c := &Caller{Name: k.Name, ID: "key:" + hex.EncodeToString(k.SHA256[:12]),
+			RequestLimit: k.RequestLimit, TokenLimit: k.TokenLimit}
 		if c.Name == "" {
 			c.Name = hex.EncodeToString(k.SHA256[:4])
 		}
@@ -58,18 +70,42 @@ func NewKeyAuth(keys []APIKey) *KeyAuth {
 	return a
 }
 
-// authenticate returns the caller behind r's key.
-func (a *KeyAuth) authenticate(r *http.Request) (*Caller, *providers.Error) {
+// Authenticator identifies the caller of a request, or says why not.
+type Authenticator interface {
+	Authenticate(r *http.Request) (*Caller, *providers.Error)
+}
+
+// Authenticate returns the caller behind r's key.
+func (a *KeyAuth) Authenticate(r *http.Request) (*Caller, *providers.Error) {
 	key := presentedKey(r)
 	if key == "" {
-		e := providers.NewError(http.StatusUnauthorized, "missing_api_key",
-			"You didn't provide an API key. Send it as `Authorization: Bearer <key>`.")
-		return nil, e
+		return nil, missingKey()
 	}
 	if c, ok := a.keys[sha256.Sum256([]byte(key))]; ok {
 		return c, nil
 	}
 	return nil, providers.NewError(http.StatusUnauthorized, "invalid_api_key", "Incorrect API key provided.")
+}
+
+func missingKey() *providers.Error {
+	return providers.NewError(http.StatusUnauthorized, "missing_api_key",
+		"You didn't provide an API key. Send it as `Authorization: Bearer <key>`.")
+}
+
+// PassthroughAuth lets in every caller that brings a key, and hands that
+// key to the providers as the caller's own upstream key (a public gateway
+// where each caller pays for its own use). The caller is known by the
+// first hex digits of the key's SHA-256; the key is never kept.
+type PassthroughAuth struct{}
+
+// Authenticate requires a key and identifies the caller by its digest.
+func (PassthroughAuth) Authenticate(r *http.Request) (*Caller, *providers.Error) {
+	key := presentedKey(r)
+	if key == "" {
+		return nil, missingKey()
+	}
+	sum := sha256.Sum256([]byte(key))
+	return &Caller{Name: hex.EncodeToString(sum[:4]), ID: "pt:" + hex.EncodeToString(sum[:12]), upstreamKey: key}, nil
 }
 
 // presentedKey reads the key the way the official clients send it: OpenAI

@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -32,6 +33,8 @@ type exchange struct {
 	overhead      time.Duration
 	firstByte     time.Duration // until the first byte of the answer was written
 	usage         usage
+	chunks        int64 // stream chunks relayed to the client
+	limits        limitState
 }
 
 // fail answers with e, unless the client is already gone.
@@ -51,9 +54,10 @@ func (x *exchange) fail(w http.ResponseWriter, e *providers.Error) {
 	writeError(w, e)
 }
 
-// writeOverhead sets X-LLM-Gateway-Overhead-Ms: the time spent so far
-// minus the time spent waiting on upstreams.
+// writeOverhead sets X-LLM-Gateway-Overhead-Ms, the time spent so far
+// minus the time spent waiting on upstreams, and the rate-limit headers.
 func (x *exchange) writeOverhead(h http.Header) {
+	x.limits.writeHeaders(h)
 	x.overhead = time.Since(x.start) - x.upstreamWait
 	if x.overhead < 0 {
 		x.overhead = 0
@@ -144,9 +148,14 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 	ce.Write(fields...)
 }
 
+// clientIP is Caddy's idea of the client's address (which honours the
+// server's trusted_proxies), else the connection's.
 func clientIP(r *http.Request) string {
 	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
 		return ip
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
 	}
 	return r.RemoteAddr
 }

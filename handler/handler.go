@@ -29,16 +29,19 @@ type Config struct {
 	MaxBody int64
 	// Timeout bounds a whole request, streams included.
 	Timeout time.Duration
-	// Auth checks API keys; nil lets every caller in.
-	Auth *KeyAuth
+	// Auth identifies callers; nil lets everyone in, identified by IP.
+	Auth Authenticator
+	// Limits are the default per-caller limits.
+	Limits Limits
 	// Logger receives one line per request.
 	Logger *zap.Logger
 }
 
 // Handler serves the gateway's HTTP surface.
 type Handler struct {
-	cfg    Config
-	routes *router
+	cfg         Config
+	routes      *router
+	passthrough bool // callers' keys go to providers without a key of their own
 }
 
 // New checks cfg and returns a Handler.
@@ -57,10 +60,14 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Timeout <= 0 {
 		return nil, errors.New("timeout must be positive")
 	}
+	if (cfg.Limits.Requests != nil || cfg.Limits.Tokens != nil) && cfg.Limits.Counter == nil {
+		return nil, errors.New("limits need a counter store")
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	return &Handler{cfg: cfg, routes: newRouter(cfg.Routes)}, nil
+	_, passthrough := cfg.Auth.(PassthroughAuth)
+	return &Handler{cfg: cfg, routes: newRouter(cfg.Routes), passthrough: passthrough}, nil
 }
 
 // ServeHTTP serves r when its path belongs to the gateway and reports
@@ -117,9 +124,9 @@ func methodNotAllowed(w http.ResponseWriter, allow string) {
 // no auth configured every caller is anonymous (nil).
 func (h *Handler) authenticate(r *http.Request) (*Caller, *providers.Error) {
 	if h.cfg.Auth == nil {
-		return nil, nil
+		return &Caller{upstreamKey: presentedKey(r)}, nil
 	}
-	return h.cfg.Auth.authenticate(r)
+	return h.cfg.Auth.Authenticate(r)
 }
 
 // requestContext bounds a request by the gateway's timeout.

@@ -56,7 +56,12 @@ func (u *upstream) last(t *testing.T) recorded {
 
 func openAIProvider(t *testing.T, name, baseURL string) providers.Provider {
 	t.Helper()
-	p := &openai.OpenAI{Base: providers.Base{Name: name, BaseURL: baseURL + "/v1", APIKey: "sk-upstream-secret"}}
+	return openAIProviderWithKey(t, name, baseURL, "sk-upstream-secret")
+}
+
+func openAIProviderWithKey(t *testing.T, name, baseURL, key string) providers.Provider {
+	t.Helper()
+	p := &openai.OpenAI{Base: providers.Base{Name: name, BaseURL: baseURL + "/v1", APIKey: key}}
 	if err := p.Provision(caddy.Context{}); err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,11 @@ var (
 		Help: "Requests refused by a limit, by limit kind (requests or tokens).",
 	}, []string{"limit"})
 
+	storeErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "llm_gateway_rate_limit_store_errors_total",
+		Help: "Failed calls to the rate limit store (Redis unreachable, timeouts).",
+	})
+
 	upstreamAttempts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "llm_gateway_upstream_attempts_total",
 		Help: "Calls to upstream providers, by provider and outcome (success, timeout, error, client_closed or the HTTP status).",
@@ -57,7 +62,7 @@ var (
 // (two llm_gateway handlers in one config) is fine.
 func RegisterMetrics(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{requestsTotal, requestDuration, timeToFirstToken,
-		tokensTotal, activeRequests, rateLimitedTotal, upstreamAttempts, overheadSeconds} {
+		tokensTotal, activeRequests, rateLimitedTotal, storeErrors, upstreamAttempts, overheadSeconds} {
 		if err := reg.Register(c); err != nil {
 			if _, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); !ok {
 				return err

@@ -72,8 +72,12 @@ func (h *Handler) models(ctx context.Context, x *exchange, caller *Caller) []pro
 		if !ok {
 			continue
 		}
+		var callerKey string
+		if t.Provider.Config().UsesCallerKey(h.passthrough) {
+			callerKey = caller.upstreamKey
+		}
 		began := time.Now()
-		list, err := lister.ListModels(ctx)
+		list, err := lister.ListModels(ctx, callerKey)
 		x.upstreamWait += time.Since(began)
 		if err != nil {
 			h.cfg.Logger.Warn("listing upstream models", zap.String("provider", t.Provider.Config().Name), zap.Error(err))

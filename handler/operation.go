@@ -20,6 +20,7 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request, op prov
 	activeRequests.Inc()
 	defer func() {
 		activeRequests.Dec()
+		h.settleTokens(x)
 		h.finish(r, x)
 	}()
 
@@ -29,6 +30,10 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request, op prov
 		return
 	}
 	x.caller = caller
+	if perr := h.admitRequest(r.Context(), x, r); perr != nil {
+		x.fail(w, perr)
+		return
+	}
 	body, perr := readBody(w, r, h.cfg.MaxBody)
 	if perr != nil {
 		x.fail(w, perr)
@@ -61,6 +66,10 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request, op prov
 		return
 	}
 	x.route = route.Name
+	if perr := h.reserveTokens(r.Context(), x, r, in); perr != nil {
+		x.fail(w, perr)
+		return
+	}
 
 	ctx, cancel := h.requestContext(r)
 	defer cancel()
@@ -108,6 +117,12 @@ func (h *Handler) call(ctx context.Context, r *http.Request, x *exchange, route 
 		x.attempts++
 		x.provider, x.upstreamModel = name, model
 		call := &providers.Call{Op: op, Model: model, Body: body, Stream: in.stream, RequestHeader: r.Header}
+		if t.Provider.Config().UsesCallerKey(h.passthrough) {
+			if x.caller.upstreamKey == "" {
+				return nil, nil, missingKey()
+			}
+			call.CallerKey = x.caller.upstreamKey
+		}
 
 		began := time.Now()
 		resp, err = t.Provider.Send(ctx, call)

@@ -93,6 +93,7 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 					x.status, x.outcome = statusClientClosed, "client_closed"
 					break
 				}
+				x.chunks++
 				if x.firstByte == 0 {
 					x.firstByte = time.Since(x.start)
 				}
@@ -102,6 +103,9 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 			if usage := f.missingUsageChunk(); usage != nil {
 				_ = out.event(usage)
 			}
+			// Settled before [DONE], so the client's next request sees it.
+			x.usage = f.usage
+			h.settleTokens(x)
 			_ = out.done()
 			break
 		}

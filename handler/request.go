@@ -19,6 +19,7 @@ type inbound struct {
 	modelGiven   bool
 	stream       bool
 	includeUsage bool
+	maxTokens    int64 // max_completion_tokens, else max_tokens; 0 when absent
 }
 
 // readBody reads a request body of at most limit bytes.
@@ -76,6 +77,10 @@ func parseInbound(body []byte) (*inbound, *providers.Error) {
 				return false
 			}
 			in.stream = v
+		case "max_tokens", "max_completion_tokens":
+			if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil && n > in.maxTokens {
+				in.maxTokens = n
+			}
 		case "stream_options":
 			if s, e, ok, _ := jsonscan.Find(raw, "include_usage"); ok {
 				in.includeUsage, _ = jsonscan.Bool(raw[s:e])

@@ -14,6 +14,9 @@ import (
 	"github.com/caddyserver/caddy/v2"
 )
 
+// KeyPassthrough as an api_key sends each caller's own key upstream.
+const KeyPassthrough = "passthrough"
+
 // Base is the configuration every provider type shares. Provider modules
 // embed it, so its fields appear at the top level of each provider's JSON.
 type Base struct {
@@ -28,6 +31,8 @@ type Base struct {
 	// APIKey is the upstream credential. Write it as a placeholder such as
 	// `{env.OPENAI_API_KEY}` or `{file./run/secrets/key}`: it is resolved
 	// when the config is loaded, so the secret never appears in the config.
+	// The value `passthrough` sends each caller's own key (from its
+	// `Authorization: Bearer` header) instead.
 	APIKey string `json:"api_key,omitempty"`
 
 	// Header holds extra request headers sent upstream with every call, for
@@ -37,8 +42,9 @@ type Base struct {
 	// DialTimeout bounds connecting to the upstream. Default: 10s.
 	DialTimeout caddy.Duration `json:"dial_timeout,omitempty"`
 
-	apiKey string
-	url    *url.URL
+	apiKey      string
+	passthrough bool
+	url         *url.URL
 	client *http.Client
 	header http.Header
 }
@@ -46,9 +52,6 @@ type Base struct {
 // Config returns b itself; it makes every provider that embeds Base satisfy
 // the Config method of Provider.
 func (b *Base) Config() *Base { return b }
-
-// Key returns the resolved API key.
-func (b *Base) Key() string { return b.apiKey }
 
 // URL returns the parsed base URL.
 func (b *Base) URL() *url.URL { return b.url }
@@ -58,8 +61,11 @@ func (b *Base) URL() *url.URL { return b.url }
 // from their Provision.
 func (b *Base) Setup(defaultURL string) error {
 	repl := caddy.NewReplacer()
-	b.apiKey = repl.ReplaceAll(b.APIKey, "")
-	if b.APIKey != "" && b.apiKey == "" {
+	b.passthrough = b.APIKey == KeyPassthrough
+	if !b.passthrough {
+		b.apiKey = repl.ReplaceAll(b.APIKey, "")
+	}
+	if b.APIKey != "" && !b.passthrough && b.apiKey == "" {
 		return fmt.Errorf("provider %q: api_key %s resolved to an empty value (is the environment variable set?)", b.Name, b.APIKey)
 	}
 	if b.BaseURL == "" {
@@ -122,47 +128,69 @@ func (b *Base) Cleanup() error {
 	return nil
 }
 
+// AuthSetter puts key, the credential for one call, into the upstream
+// request's headers the way the provider expects it.
+type AuthSetter func(h http.Header, key string)
+
 // Post sends body to the upstream URL with the provider's extra headers and
-// the headers set by setAuth. A non-2xx answer is read, closed and returned
-// as an *Error.
-func (b *Base) Post(ctx context.Context, target string, body []byte, stream bool, setAuth func(http.Header)) (*http.Response, error) {
+// the call's credential. A non-2xx answer is read, closed and returned as
+// an *Error.
+func (b *Base) Post(ctx context.Context, target string, call *Call, body []byte, setAuth AuthSetter) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("building upstream request: %w", err)
 	}
-	req.Header = b.requestHeader(setAuth)
+	key, callers := b.keyFor(call.CallerKey)
+	req.Header = b.requestHeader(setAuth, key)
 	req.Header.Set("Content-Type", "application/json")
-	if stream {
+	if call.Stream {
 		req.Header.Set("Accept", "text/event-stream")
 	} else {
 		req.Header.Set("Accept", "application/json")
 	}
-	return b.do(req)
+	return b.do(req, callers)
 }
 
 // Get sends a GET request to the upstream URL; see Post.
-func (b *Base) Get(ctx context.Context, target string, setAuth func(http.Header)) (*http.Response, error) {
+func (b *Base) Get(ctx context.Context, target, callerKey string, setAuth AuthSetter) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, fmt.Errorf("building upstream request: %w", err)
 	}
-	req.Header = b.requestHeader(setAuth)
+	key, callers := b.keyFor(callerKey)
+	req.Header = b.requestHeader(setAuth, key)
 	req.Header.Set("Accept", "application/json")
-	return b.do(req)
+	return b.do(req, callers)
 }
 
-func (b *Base) requestHeader(setAuth func(http.Header)) http.Header {
+// UsesCallerKey reports whether calls carry the caller's own key: always
+// with `api_key passthrough`, and under `auth passthrough` when the
+// provider has no key of its own.
+func (b *Base) UsesCallerKey(authPassthrough bool) bool {
+	return b.passthrough || (authPassthrough && b.apiKey == "")
+}
+
+// keyFor picks the credential of a call and says whether it is the
+// caller's.
+func (b *Base) keyFor(callerKey string) (string, bool) {
+	if callerKey != "" {
+		return callerKey, true
+	}
+	return b.apiKey, false
+}
+
+func (b *Base) requestHeader(setAuth AuthSetter, key string) http.Header {
 	h := make(http.Header, len(b.header)+4)
 	for k, v := range b.header {
 		h[k] = v
 	}
-	if setAuth != nil {
-		setAuth(h)
+	if setAuth != nil && key != "" {
+		setAuth(h, key)
 	}
 	return h
 }
 
-func (b *Base) do(req *http.Request) (*http.Response, error) {
+func (b *Base) do(req *http.Request, callersKey bool) (*http.Response, error) {
 	resp, err := b.client.Do(req)
 	if err != nil {
 		return nil, &TransportError{Provider: b.Name, Err: err}
@@ -172,9 +200,12 @@ func (b *Base) do(req *http.Request) (*http.Response, error) {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		e := ParseError(resp.StatusCode, resp.Header, body)
 		if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
-			// The upstream refused the gateway's own credentials, not the
-			// client's; its message may quote part of the key.
-			e.Message = fmt.Sprintf("the upstream provider %s refused the gateway's credentials (HTTP %d); check the provider's api_key", b.Name, e.Status)
+			// The upstream's own message may quote part of the key.
+			whose := "the gateway's credentials; check the provider's api_key"
+			if callersKey {
+				whose = "your API key"
+			}
+			e.Message = fmt.Sprintf("the upstream provider %s refused %s (HTTP %d)", b.Name, whose, e.Status)
 		}
 		return nil, e
 	}

@@ -41,7 +41,9 @@ type Provider interface {
 // ModelLister is implemented by providers that can list the models they
 // serve; it feeds GET /v1/models for wildcard routes.
 type ModelLister interface {
-	ListModels(ctx context.Context) ([]Model, error)
+	// ListModels asks the upstream; callerKey is the caller's own key for
+	// providers that use it (see Base.UsesCallerKey), else empty.
+	ListModels(ctx context.Context, callerKey string) ([]Model, error)
 }
 
 // Call is one request to a provider.
@@ -58,6 +60,9 @@ type Call struct {
 	// RequestHeader holds the client's request headers, for providers that
 	// forward a selection of them.
 	RequestHeader http.Header
+	// CallerKey is the caller's own provider key, set when the provider
+	// passes callers' keys through (see Base.UsesCallerKey).
+	CallerKey string
 }
 
 // Response is a provider's successful answer in OpenAI's format. Exactly one

@@ -111,7 +111,7 @@ func (a *Azure) Send(ctx context.Context, call *providers.Call) (*providers.Resp
 			return nil, providers.NewError(http.StatusBadRequest, "", "invalid stream_options: "+err.Error())
 		}
 	}
-	resp, err := a.Post(ctx, a.Target(call.Op, call.Model), body, call.Stream, a.auth)
+	resp, err := a.Post(ctx, a.Target(call.Op, call.Model), call, body, apiKeyHeader)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +119,7 @@ func (a *Azure) Send(ctx context.Context, call *providers.Call) (*providers.Resp
 }
 
 // ListModels lists the models that have a configured deployment.
-func (a *Azure) ListModels(context.Context) ([]providers.Model, error) {
+func (a *Azure) ListModels(context.Context, string) ([]providers.Model, error) {
 	names := make([]string, 0, len(a.Deployments))
 	for m := range a.Deployments {
 		names = append(names, m)
@@ -132,11 +132,7 @@ func (a *Azure) ListModels(context.Context) ([]providers.Model, error) {
 	return models, nil
 }
 
-func (a *Azure) auth(h http.Header) {
-	if key := a.Key(); key != "" {
-		h.Set("Api-Key", key)
-	}
-}
+func apiKeyHeader(h http.Header, key string) { h.Set("Api-Key", key) }
 
 // UnmarshalCaddyfile sets up the provider from Caddyfile tokens. Syntax:
 //

@@ -124,7 +124,7 @@ func (m *Mock) answer(ctx context.Context, call *providers.Call, a answer) (*pro
 }
 
 // ListModels lists the configured model names.
-func (m *Mock) ListModels(context.Context) ([]providers.Model, error) {
+func (m *Mock) ListModels(context.Context, string) ([]providers.Model, error) {
 	out := make([]providers.Model, len(m.Models))
 	for i, name := range m.Models {
 		out[i] = providers.Model{ID: name, Object: "model", OwnedBy: m.Name}

@@ -60,7 +60,7 @@ func (o *OpenAI) Send(ctx context.Context, call *providers.Call) (*providers.Res
 			return nil, providers.NewError(http.StatusBadRequest, "", "invalid stream_options: "+err.Error())
 		}
 	}
-	resp, err := o.Post(ctx, o.URL().String()+"/"+string(call.Op), body, call.Stream, o.auth)
+	resp, err := o.Post(ctx, o.URL().String()+"/"+string(call.Op), call, body, bearer)
 	if err != nil {
 		return nil, err
 	}
@@ -68,8 +68,8 @@ func (o *OpenAI) Send(ctx context.Context, call *providers.Call) (*providers.Res
 }
 
 // ListModels asks the upstream for its models.
-func (o *OpenAI) ListModels(ctx context.Context) ([]providers.Model, error) {
-	resp, err := o.Get(ctx, o.URL().String()+"/models", o.auth)
+func (o *OpenAI) ListModels(ctx context.Context, callerKey string) ([]providers.Model, error) {
+	resp, err := o.Get(ctx, o.URL().String()+"/models", callerKey, bearer)
 	if err != nil {
 		return nil, err
 	}
@@ -81,11 +81,7 @@ func (o *OpenAI) ListModels(ctx context.Context) ([]providers.Model, error) {
 	return providers.ListFromJSON(body)
 }
 
-func (o *OpenAI) auth(h http.Header) {
-	if key := o.Key(); key != "" {
-		h.Set("Authorization", "Bearer "+key)
-	}
-}
+func bearer(h http.Header, key string) { h.Set("Authorization", "Bearer "+key) }
 
 // UnmarshalCaddyfile sets up the provider from Caddyfile tokens. Syntax:
 //

@@ -1,0 +1,240 @@
+package handler
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+)
+
+// Limit is at most N units per fixed Window.
+type Limit struct {
+	N      int64
+	Window time.Duration
+}
+
+// Window is where a counter stands after an addition.
+type Window struct {
+	Remaining int64     // units left in this window, never below 0
+	Reset     time.Time // when the window ends
+	Reached   bool      // the addition took the count over the limit
+}
+
+// Counter adds to fixed-window counters shared by every instance that uses
+// the same store. n may be negative, to give back a reservation.
+type Counter interface {
+	Add(ctx context.Context, key string, n int64, l Limit) (Window, error)
+}
+
+// Limits are the default limits per caller and where they are counted.
+type Limits struct {
+	// Requests per caller; nil for none.
+	Requests *Limit
+	// Tokens (prompt + completion) per caller; nil for none.
+	Tokens *Limit
+	// CompletionReserve is reserved for the answer of a request that sets
+	// no max_tokens, until its real usage is known.
+	CompletionReserve int64
+	// Counter holds the counts; required when any limit is set.
+	Counter Counter
+	// DenyOnStoreError refuses requests (503) while the store fails;
+	// otherwise they are let through unlimited.
+	DenyOnStoreError bool
+}
+
+// storeTimeout bounds one call to the counter store, so an unreachable
+// Redis costs a request little.
+const storeTimeout = 500 * time.Millisecond
+
+// limitState is what one request learned of its caller's limits, for the
+// rate-limit headers and for settling the token reservation.
+type limitState struct {
+	requests, tokens *Limit
+	reqWindow        Window
+	tokWindow        Window
+	haveReq, haveTok bool
+	tokenKey         string
+	promptEstimate   int64
+	reserved         int64 // tokens reserved and not yet settled
+}
+
+// limitsFor returns the limits that apply to a caller: its own, else the
+// defaults.
+func (h *Handler) limitsFor(c *Caller) (requests, tokens *Limit) {
+	requests, tokens = h.cfg.Limits.Requests, h.cfg.Limits.Tokens
+	if c != nil && c.RequestLimit != nil {
+		requests = c.RequestLimit
+	}
+	if c != nil && c.TokenLimit != nil {
+		tokens = c.TokenLimit
+	}
+	return requests, tokens
+}
+
+// admitRequest counts the request against its caller's request limit.
+func (h *Handler) admitRequest(ctx context.Context, x *exchange, r *http.Request) *providers.Error {
+	requests, tokens := h.limitsFor(x.caller)
+	x.limits.requests, x.limits.tokens = requests, tokens
+	if requests == nil {
+		return nil
+	}
+	w, err := h.count(ctx, "req:"+callerKey(x.caller, r), 1, *requests)
+	if err != nil {
+		return h.storeFailed(err)
+	}
+	x.limits.reqWindow, x.limits.haveReq = w, true
+	if w.Reached {
+		rateLimitedTotal.WithLabelValues("requests").Inc()
+		return limited("requests", requests, w)
+	}
+	return nil
+}
+
+// reserveTokens reserves the request's estimated tokens: its prompt, at
+// about four bytes a token, and its max_tokens or the configured reserve.
+func (h *Handler) reserveTokens(ctx context.Context, x *exchange, r *http.Request, in *inbound) *providers.Error {
+	tokens := x.limits.tokens
+	if tokens == nil {
+		return nil
+	}
+	x.limits.promptEstimate = int64(len(in.body))/4 + 1
+	estimate := x.limits.promptEstimate
+	if in.maxTokens > 0 {
+		estimate += in.maxTokens
+	} else {
+		estimate += h.cfg.Limits.CompletionReserve
+	}
+	key := "tok:" + callerKey(x.caller, r)
+	w, err := h.count(ctx, key, estimate, *tokens)
+	if err != nil {
+		return h.storeFailed(err)
+	}
+	if w.Reached {
+		// Give the reservation back: it was refused.
+		if back, err := h.count(ctx, key, -estimate, *tokens); err == nil {
+			w = back
+		}
+		x.limits.tokWindow, x.limits.haveTok = w, true
+		rateLimitedTotal.WithLabelValues("tokens").Inc()
+		return limited("tokens", tokens, w)
+	}
+	x.limits.tokWindow, x.limits.haveTok = w, true
+	x.limits.tokenKey, x.limits.reserved = key, estimate
+	return nil
+}
+
+// settleTokens replaces the reservation by what the request really used.
+// It runs after the response, on its own context: the client may be gone.
+func (h *Handler) settleTokens(x *exchange) {
+	if x.limits.reserved == 0 {
+		return
+	}
+	used := x.tokensUsed()
+	reserved := x.limits.reserved
+	x.limits.reserved = 0
+	if used == reserved {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if _, err := h.cfg.Limits.Counter.Add(ctx, x.limits.tokenKey, used-reserved, *x.limits.tokens); err != nil {
+		storeErrors.Inc()
+		h.cfg.Logger.Error("settling a token reservation", zap.Error(err))
+	}
+}
+
+// tokensUsed is the request's real usage; when the upstream reported none,
+// the reservation stands for a whole answer, and a stream cut short
+// counts its prompt estimate plus a token per chunk relayed.
+func (x *exchange) tokensUsed() int64 {
+	switch {
+	case x.usage.known:
+		return int64(x.usage.PromptTokens + x.usage.CompletionTokens)
+	case x.status != http.StatusOK && x.chunks == 0 && x.firstByte == 0:
+		return 0 // nothing was produced
+	case x.stream:
+		return x.limits.promptEstimate + x.chunks
+	default:
+		return x.limits.reserved // the reservation stands
+	}
+}
+
+func (h *Handler) count(ctx context.Context, key string, n int64, l Limit) (Window, error) {
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	return h.cfg.Limits.Counter.Add(ctx, key, n, l)
+}
+
+// storeFailed decides what a failing store means for the request.
+func (h *Handler) storeFailed(err error) *providers.Error {
+	storeErrors.Inc()
+	h.cfg.Logger.Error("rate limit store failed", zap.Bool("deny", h.cfg.Limits.DenyOnStoreError), zap.Error(err))
+	if h.cfg.Limits.DenyOnStoreError {
+		e := providers.NewError(http.StatusServiceUnavailable, "rate_limit_store_unavailable",
+			"The gateway cannot check rate limits right now; try again shortly.")
+		e.RetryAfter = time.Second
+		return e
+	}
+	return nil
+}
+
+func limited(kind string, l *Limit, w Window) *providers.Error {
+	e := providers.NewError(http.StatusTooManyRequests, "rate_limit_exceeded",
+		"Rate limit reached: "+strconv.FormatInt(l.N, 10)+" "+kind+" per "+l.Window.String()+". Try again after the window resets.")
+	e.Type = kind
+	e.RetryAfter = time.Until(w.Reset)
+	return e
+}
+
+// callerKey identifies the caller for its counters.
+func callerKey(c *Caller, r *http.Request) string {
+	if c != nil && c.ID != "" {
+		return c.ID
+	}
+	return "ip:" + clientIP(r)
+}
+
+// writeLimitHeaders sets the rate-limit headers of a limited route: the
+// X-RateLimit-* trio of the request limit (or the token limit when it is
+// the only one), and OpenAI's x-ratelimit-*-requests and -tokens.
+func (s *limitState) writeHeaders(h http.Header) {
+	if s.haveReq {
+		setOpenAILimit(h, "requests", s.requests, s.reqWindow)
+		setLimit(h, s.requests, s.reqWindow)
+	}
+	if s.haveTok {
+		setOpenAILimit(h, "tokens", s.tokens, s.tokWindow)
+		if !s.haveReq {
+			setLimit(h, s.tokens, s.tokWindow)
+		}
+	}
+}
+
+func setLimit(h http.Header, l *Limit, w Window) {
+	h.Set("X-Ratelimit-Limit", strconv.FormatInt(l.N, 10))
+	h.Set("X-Ratelimit-Remaining", strconv.FormatInt(w.Remaining, 10))
+	h.Set("X-Ratelimit-Reset", strconv.FormatInt(w.Reset.Unix(), 10))
+}
+
+func setOpenAILimit(h http.Header, kind string, l *Limit, w Window) {
+	h.Set("X-Ratelimit-Limit-"+kind, strconv.FormatInt(l.N, 10))
+	h.Set("X-Ratelimit-Remaining-"+kind, strconv.FormatInt(w.Remaining, 10))
+	h.Set("X-Ratelimit-Reset-"+kind, resetIn(w.Reset))
+}
+
+// resetIn is OpenAI's reset format: a Go duration such as 6m0s or 12ms.
+func resetIn(t time.Time) string {
+	d := time.Until(t)
+	if d <= 0 {
+		return "0s"
+	}
+	if d < time.Second {
+		return time.Duration(math.Ceil(float64(d)/float64(time.Millisecond)) * float64(time.Millisecond)).String()
+	}
+	return d.Round(time.Second).String()
+}

@@ -1,0 +1,201 @@
+package handler
+
+import (
+	"crypto/sha256"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestRequestLimitHeadersAnd429(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Ratelimit-Limit-Requests", "10000") // the upstream's own, overridden
+		_, _ = w.Write([]byte(chatCompletion))
+	})
+	gw := gateway(t, Config{
+		Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})},
+		Limits: Limits{Requests: &Limit{N: 3, Window: time.Minute}, Counter: NewMemoryCounter()},
+	})
+	for i := 1; i <= 4; i++ {
+		resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`)
+		body := readAll(t, resp.Body)
+		if got := resp.Header.Get("X-Ratelimit-Limit"); got != "3" {
+			t.Errorf("request %d: X-RateLimit-Limit = %q", i, got)
+		}
+		if got := resp.Header.Get("X-Ratelimit-Limit-Requests"); got != "3" {
+			t.Errorf("request %d: x-ratelimit-limit-requests = %q, want the gateway's", i, got)
+		}
+		reset, err := strconv.ParseInt(resp.Header.Get("X-Ratelimit-Reset"), 10, 64)
+		if err != nil || reset < time.Now().Unix() || reset > time.Now().Add(61*time.Second).Unix() {
+			t.Errorf("request %d: X-RateLimit-Reset = %q", i, resp.Header.Get("X-Ratelimit-Reset"))
+		}
+		wantRemaining := strconv.Itoa(max(3-i, 0))
+		if got := resp.Header.Get("X-Ratelimit-Remaining"); got != wantRemaining {
+			t.Errorf("request %d: remaining %q, want %s", i, got, wantRemaining)
+		}
+		if i <= 3 {
+			if resp.StatusCode != 200 {
+				t.Fatalf("request %d: status %d", i, resp.StatusCode)
+			}
+			continue
+		}
+		if resp.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("request 4: status %d, want 429", resp.StatusCode)
+		}
+		if e := decodeError(t, body); e.Error.Code == nil || *e.Error.Code != "rate_limit_exceeded" {
+			t.Errorf("429 body %s", body)
+		}
+		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
+			t.Errorf("Retry-After = %q", resp.Header.Get("Retry-After"))
+		}
+	}
+	if n := len(up.requests); n != 3 {
+		t.Errorf("the upstream got %d requests, want 3", n)
+	}
+}
+
+func TestLimitsArePerCaller(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(chatCompletion)) })
+	auth := NewKeyAuth([]APIKey{
+		{SHA256: sha256.Sum256([]byte("a")), Name: "a"},
+		{SHA256: sha256.Sum256([]byte("b")), Name: "b", RequestLimit: &Limit{N: 2, Window: time.Minute}},
+	})
+	gw := gateway(t, Config{Auth: auth,
+		Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})},
+		Limits: Limits{Requests: &Limit{N: 1, Window: time.Minute}, Counter: NewMemoryCounter()},
+	})
+	status := func(key string) int {
+		req, _ := http.NewRequest("POST", gw.URL+"/v1/chat/completions", strings.NewReader(`{"model":"m","messages":[]}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	got := []int{status("a"), status("a"), status("b"), status("b"), status("b")}
+	want := []int{200, 429, 200, 200, 429}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("statuses %v, want %v", got, want)
+		}
+	}
+}
+
+func TestTokenLimitReservesThenSettles(t *testing.T) {
+	// The upstream reports 12 tokens used (prompt 9 + completion 3).
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(strings.Replace(chatCompletion, `"prompt_tokens":82,"completion_tokens":17,"total_tokens":99`, `"prompt_tokens":9,"completion_tokens":3,"total_tokens":12`, 1)))
+	})
+	gw := gateway(t, Config{
+		Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})},
+		Limits: Limits{Tokens: &Limit{N: 100, Window: time.Minute}, CompletionReserve: 30, Counter: NewMemoryCounter()},
+	})
+
+	// A reservation that cannot fit is refused before the upstream is called.
+	resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","max_tokens":500,"messages":[]}`)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("X-Ratelimit-Limit-Tokens") != "100" {
+		t.Fatalf("status %d, headers %v", resp.StatusCode, resp.Header)
+	}
+	if resp.Header.Get("X-Ratelimit-Remaining-Tokens") != "100" {
+		t.Errorf("a refused reservation was not given back: remaining %s", resp.Header.Get("X-Ratelimit-Remaining-Tokens"))
+	}
+
+	// Each request reserves 37 (30, plus 7 for its 27-byte body) and then
+	// costs 12: six fit in 100 (the sixth reserves 60+37). Without
+	// settling, the third would already be refused.
+	for i := 0; i < 6; i++ {
+		resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: status %d; settling to real usage should leave room", i, resp.StatusCode)
+		}
+	}
+	// 72 used: a 37-token reservation no longer fits, a 17-token one does.
+	resp = post(t, gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`)
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("status %d after 72 of 100 tokens, want 429 for a 37-token reservation", resp.StatusCode)
+	}
+	resp = post(t, gw.URL+"/v1/chat/completions", `{"model":"m","max_tokens":10,"messages":[]}`)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("status %d for a small reservation that fits", resp.StatusCode)
+	}
+}
+
+func TestStoreErrorAllowOrDeny(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(chatCompletion)) })
+	down, err := NewRedisCounter("redis://127.0.0.1:1/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deny, want := range map[bool]int{false: 200, true: 503} {
+		gw := gateway(t, Config{
+			Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})},
+			Limits: Limits{Requests: &Limit{N: 1, Window: time.Minute}, Counter: down, DenyOnStoreError: deny},
+		})
+		resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`)
+		if resp.StatusCode != want {
+			t.Errorf("deny=%v: status %d, want %d", deny, resp.StatusCode, want)
+		}
+	}
+}
+
+func TestPassthroughKeysStayWithTheirCallers(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		// Each caller's key must come back in its own answer.
+		_, _ = w.Write([]byte(strings.Replace(chatCompletion, "Hello.", r.Header.Get("Authorization"), 1)))
+	})
+	p := openAIProvider(t, "oai", up.URL)
+	keyless := openAIProviderWithKey(t, "keyless", up.URL, "")
+	gw := gateway(t, Config{Auth: PassthroughAuth{},
+		Routes: []Route{route("own", Target{Provider: p}), route(Wildcard, Target{Provider: keyless})}})
+
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func(key string) {
+			defer wg.Done()
+			req, _ := http.NewRequest("POST", gw.URL+"/v1/chat/completions", strings.NewReader(`{"model":"m","messages":[]}`))
+			req.Header.Set("Authorization", "Bearer "+key)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			var b strings.Builder
+			buf := make([]byte, 4096)
+			for {
+				n, err := resp.Body.Read(buf)
+				b.WriteString(string(buf[:n]))
+				if err != nil {
+					break
+				}
+			}
+			if !strings.Contains(b.String(), `"content":"Bearer `+key+`"`) {
+				t.Errorf("caller %s got %s", key, b.String())
+			}
+		}("sk-caller-" + strconv.Itoa(i))
+	}
+	wg.Wait()
+
+	// A provider with a key of its own keeps it.
+	req, _ := http.NewRequest("POST", gw.URL+"/v1/chat/completions", strings.NewReader(`{"model":"own","messages":[]}`))
+	req.Header.Set("Authorization", "Bearer sk-caller-x")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(t, resp.Body); !strings.Contains(body, "Bearer sk-upstream-secret") {
+		t.Errorf("own-key provider answered %s", body)
+	}
+	resp.Body.Close()
+
+	// No key at all: refused before any upstream call.
+	if resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("status %d without a key", resp.StatusCode)
+	}
+}
