@@ -4,29 +4,47 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/llmgateway/caddy-llm-gateway/handler"
+	"github.com/llmgateway/caddy-llm-gateway/internal/jwtauth"
 )
 
 // Auth modes.
 const (
-	AuthNone = "none"
-	AuthKeys = "keys"
+	AuthNone        = "none"
+	AuthKeys        = "keys"
+	AuthPassthrough = "passthrough"
+	AuthJWT         = "jwt"
 )
 
-// AuthConfig says who may call the gateway's `/v1/*` endpoints.
+// AuthConfig says who may call the gateway's `/v1/*` endpoints. Clients
+// present their credential as `Authorization: Bearer <key>` (OpenAI SDKs),
+// `api-key` (Azure SDKs) or `x-api-key`.
 type AuthConfig struct {
-	// Mode is `none` (anyone may call) or `keys` (only holders of one of
-	// Keys). Default: none.
+	// Mode is one of:
+	//
+	// - `none`: anyone may call; limits count per client IP (Caddy's,
+	//   which honours the server's `trusted_proxies`).
+	// - `keys`: only holders of one of Keys.
+	// - `passthrough`: anyone who brings a provider key; that key is sent
+	//   upstream to every provider without a key of its own, so each caller
+	//   pays for its own use. It is never stored or logged; logs and limits
+	//   know the caller by the first hex digits of its SHA-256.
+	// - `jwt`: holders of a JWT that JWT accepts.
+	//
+	// Default: none.
 	Mode string `json:"mode,omitempty"`
 
-	// Keys are the accepted API keys, with mode `keys`. Clients send a key
-	// as `Authorization: Bearer <key>` (OpenAI SDKs), `api-key` (Azure
-	// SDKs) or `x-api-key`.
+	// Keys are the accepted API keys, with mode `keys`.
 	Keys []KeyConfig `json:"keys,omitempty"`
+
+	// JWT says which tokens are accepted, with mode `jwt`.
+	JWT *JWTConfig `json:"jwt,omitempty"`
 }
 
 // KeyConfig is one accepted API key.
@@ -43,19 +61,104 @@ type KeyConfig struct {
 	// Models is the list of public model names this key may use. Default:
 	// every model.
 	Models []string `json:"models,omitempty"`
+
+	// RateLimit replaces the gateway's request limit for this key.
+	RateLimit *LimitConfig `json:"rate_limit,omitempty"`
+
+	// TokenLimit replaces the gateway's token limit for this key.
+	TokenLimit *LimitConfig `json:"token_limit,omitempty"`
 }
 
-// keyAuth builds the handler's key check, or nil when anyone may call.
-func (a *AuthConfig) keyAuth() (*handler.KeyAuth, error) {
-	if a == nil || a.Mode == "" || a.Mode == AuthNone {
-		if a != nil && len(a.Keys) > 0 {
-			return nil, fmt.Errorf("auth: keys are configured but the mode is %q; use mode %q", a.Mode, AuthKeys)
-		}
+// JWTConfig says which JSON Web Tokens are accepted. Exactly one of
+// Secret, PublicKeyFile and JWKSFile is required. Tokens must carry `exp`.
+type JWTConfig struct {
+	// Secret is the HMAC key (HS256/384/512), at least 32 bytes; write it
+	// as a placeholder such as `{env.JWT_SECRET}`.
+	Secret string `json:"secret,omitempty"`
+
+	// PublicKeyFile is a PEM RSA or ECDSA public key or certificate
+	// (RS*, PS*, ES* tokens).
+	PublicKeyFile string `json:"public_key_file,omitempty"`
+
+	// JWKSFile is a JWKS document; a token's `kid` picks its key.
+	JWKSFile string `json:"jwks_file,omitempty"`
+
+	// Issuer, when set, must equal the token's `iss`.
+	Issuer string `json:"issuer,omitempty"`
+
+	// Audience, when set, must be among the token's `aud`.
+	Audience string `json:"audience,omitempty"`
+
+	// IdentityClaim names the caller, for limits and logs. Default: `sub`.
+	IdentityClaim string `json:"identity_claim,omitempty"`
+
+	// ModelsClaim names an optional claim listing the public models the
+	// caller may use (an array, or a space-separated string).
+	ModelsClaim string `json:"models_claim,omitempty"`
+
+	// Leeway is the clock skew allowed for `exp`, `nbf` and `iat`.
+	// Default: 0.
+	Leeway caddy.Duration `json:"leeway,omitempty"`
+}
+
+// LimitConfig is at most Limit units per Window.
+type LimitConfig struct {
+	// Limit is the number of requests or tokens allowed per window.
+	Limit int64 `json:"limit"`
+
+	// Window is the length of the fixed window, e.g. `1m`.
+	Window caddy.Duration `json:"window"`
+}
+
+func (l *LimitConfig) limit() *handler.Limit {
+	if l == nil {
+		return nil
+	}
+	return &handler.Limit{N: l.Limit, Window: time.Duration(l.Window)}
+}
+
+func (l *LimitConfig) validate(what string) error {
+	if l != nil && (l.Limit <= 0 || l.Window <= 0) {
+		return fmt.Errorf("%s: the limit and the window must be positive", what)
+	}
+	return nil
+}
+
+func (a *AuthConfig) mode() string {
+	if a == nil || a.Mode == "" {
+		return AuthNone
+	}
+	return a.Mode
+}
+
+// authenticator builds the handler's caller check, or nil when anyone may
+// call.
+func (a *AuthConfig) authenticator() (handler.Authenticator, error) {
+	mode := a.mode()
+	if mode != AuthKeys && a != nil && len(a.Keys) > 0 {
+		return nil, fmt.Errorf("auth: keys are configured but the mode is %q; use mode %q", mode, AuthKeys)
+	}
+	switch mode {
+	case AuthNone:
 		return nil, nil
+	case AuthPassthrough:
+		return handler.PassthroughAuth{}, nil
+	case AuthKeys:
+		return a.keyAuth()
+	case AuthJWT:
+		if a.JWT == nil {
+			return nil, fmt.Errorf("auth jwt: say which tokens to accept (secret, public_key or jwks)")
+		}
+		v, err := a.JWT.verifier()
+		if err != nil {
+			return nil, fmt.Errorf("auth jwt: %w", err)
+		}
+		return handler.JWTAuth{Verifier: v}, nil
 	}
-	if a.Mode != AuthKeys {
-		return nil, fmt.Errorf("auth: unknown mode %q (want %s or %s)", a.Mode, AuthNone, AuthKeys)
-	}
+	return nil, fmt.Errorf("auth: unknown mode %q (want %s, %s, %s or %s)", mode, AuthNone, AuthKeys, AuthPassthrough, AuthJWT)
+}
+
+func (a *AuthConfig) keyAuth() (*handler.KeyAuth, error) {
 	if len(a.Keys) == 0 {
 		return nil, fmt.Errorf("auth keys: no key configured")
 	}
@@ -75,7 +178,13 @@ func (a *AuthConfig) keyAuth() (*handler.KeyAuth, error) {
 			return nil, fmt.Errorf("auth key %s: the same key is configured twice", label)
 		}
 		seen[digest] = true
-		keys = append(keys, handler.APIKey{SHA256: digest, Name: k.Name, Models: k.Models})
+		for what, l := range map[string]*LimitConfig{"rate_limit": k.RateLimit, "token_limit": k.TokenLimit} {
+			if err := l.validate("auth key " + label + " " + what); err != nil {
+				return nil, err
+			}
+		}
+		keys = append(keys, handler.APIKey{SHA256: digest, Name: k.Name, Models: k.Models,
+			RequestLimit: k.RateLimit.limit(), TokenLimit: k.TokenLimit.limit()})
 	}
 	return handler.NewKeyAuth(keys), nil
 }
@@ -95,4 +204,38 @@ func keyDigest(key string) ([32]byte, error) {
 		return digest, fmt.Errorf("the key is empty (is its environment variable set?)")
 	}
 	return sha256.Sum256([]byte(key)), nil
+}
+
+// verifier reads the key material and builds the JWT verifier.
+func (j *JWTConfig) verifier() (*jwtauth.Verifier, error) {
+	cfg := jwtauth.Config{
+		Issuer: j.Issuer, Audience: j.Audience,
+		IdentityClaim: j.IdentityClaim, ModelsClaim: j.ModelsClaim,
+		Leeway: time.Duration(j.Leeway),
+	}
+	sources := 0
+	if j.Secret != "" {
+		sources++
+		cfg.Secret = []byte(caddy.NewReplacer().ReplaceAll(j.Secret, ""))
+		if len(cfg.Secret) == 0 {
+			return nil, fmt.Errorf("secret %s resolved to an empty value (is the environment variable set?)", j.Secret)
+		}
+	}
+	var err error
+	if j.PublicKeyFile != "" {
+		sources++
+		if cfg.PublicKeyPEM, err = os.ReadFile(j.PublicKeyFile); err != nil {
+			return nil, fmt.Errorf("reading public_key: %w", err)
+		}
+	}
+	if j.JWKSFile != "" {
+		sources++
+		if cfg.JWKS, err = os.ReadFile(j.JWKSFile); err != nil {
+			return nil, fmt.Errorf("reading jwks: %w", err)
+		}
+	}
+	if sources != 1 {
+		return nil, fmt.Errorf("give exactly one of secret, public_key and jwks")
+	}
+	return jwtauth.New(cfg)
 }

@@ -37,12 +37,27 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			dial_timeout <duration>
 //			...                      # options of the provider type
 //		}
-//		auth none
+//		auth none|passthrough
 //		auth keys {
 //			key <secret>|sha256:<hex> [<name>] {
 //				models <public-name>...
+//				rate_limit <n> <window>
+//				token_limit <n> <window>
 //			}
 //		}
+//		auth jwt {
+//			secret <secret> | public_key <pem-file> | jwks <jwks-file>
+//			issuer <iss>
+//			audience <aud>
+//			identity_claim <claim>
+//			models_claim <claim>
+//			leeway <duration>
+//		}
+//		rate_limit <n> <window>
+//		token_limit <n> <window>
+//		token_reserve <n>
+//		rate_limit_store memory|redis <url>
+//		on_store_error allow|deny
 //		model <public-name> <provider>[/<upstream-model>]...
 //		model * <provider>
 //		default_model <public-name>
@@ -75,8 +90,13 @@ func (g *Gateway) caddyfileOptions() providers.Options {
 	return providers.Options{
 		"provider":      g.parseProvider,
 		"model":         g.parseModel,
-		"auth":          g.parseAuth,
-		"default_model": func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &g.DefaultModel) },
+		"auth":             g.parseAuth,
+		"rate_limit":       func(d *caddyfile.Dispenser) error { return parseLimit(d, &g.RateLimit) },
+		"token_limit":      func(d *caddyfile.Dispenser) error { return parseLimit(d, &g.TokenLimit) },
+		"token_reserve":    g.parseTokenReserve,
+		"rate_limit_store": g.parseStore,
+		"on_store_error":   func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &g.OnStoreError) },
+		"default_model":    func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &g.DefaultModel) },
 		"max_body":      g.parseMaxBody,
 		"timeout":       func(d *caddyfile.Dispenser) error { return providers.DurationArg(d, &g.Timeout) },
 	}
@@ -152,59 +172,6 @@ func (g *Gateway) parseModel(d *caddyfile.Dispenser) error {
 		}
 	}
 	g.Models = append(g.Models, route)
-	return nil
-}
-
-// parseAuth parses `auth none` and `auth keys { ... }`.
-func (g *Gateway) parseAuth(d *caddyfile.Dispenser) error {
-	if g.Auth != nil {
-		return d.Err("auth already specified")
-	}
-	if !d.NextArg() {
-		return d.ArgErr()
-	}
-	g.Auth = &AuthConfig{Mode: d.Val()}
-	if d.NextArg() {
-		return d.ArgErr()
-	}
-	switch g.Auth.Mode {
-	case AuthNone:
-		if d.NextBlock(d.Nesting()) {
-			return d.Err("auth none takes no block")
-		}
-		return nil
-	case AuthKeys:
-	default:
-		return d.Errf("unknown auth mode '%s' (want %s or %s)", g.Auth.Mode, AuthNone, AuthKeys)
-	}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		if d.Val() != "key" {
-			return d.Errf("unrecognized auth keys subdirective '%s'", d.Val())
-		}
-		var k KeyConfig
-		args := d.RemainingArgs()
-		if len(args) < 1 || len(args) > 2 {
-			return d.Err("usage: key <secret>|sha256:<hex> [<name>]")
-		}
-		k.Key = args[0]
-		if len(args) == 2 {
-			k.Name = args[1]
-		}
-		for keyNesting := d.Nesting(); d.NextBlock(keyNesting); {
-			if d.Val() != "models" {
-				return d.Errf("unrecognized key subdirective '%s'", d.Val())
-			}
-			models := d.RemainingArgs()
-			if len(models) == 0 {
-				return d.ArgErr()
-			}
-			k.Models = append(k.Models, models...)
-		}
-		g.Auth.Keys = append(g.Auth.Keys, k)
-	}
-	if len(g.Auth.Keys) == 0 {
-		return d.Err("auth keys: add at least one `key <secret> [<name>]` line")
-	}
 	return nil
 }
 

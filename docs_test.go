@@ -44,8 +44,9 @@ func TestReadmeReferenceMatchesParser(t *testing.T) {
 			documented[fields[0]] = true
 		}
 	}
-	want := []string{"key", "models"} // the auth keys block
-	tables := []providers.Options{new(Gateway).caddyfileOptions(), new(providers.Base).BaseOptions()}
+	want := []string{"key"} // the auth keys block
+	tables := []providers.Options{new(Gateway).caddyfileOptions(), new(providers.Base).BaseOptions(),
+		new(KeyConfig).caddyfileOptions(), new(JWTConfig).caddyfileOptions()}
 	for _, info := range caddy.GetModules(providers.Namespace) {
 		if doc, ok := info.New().(providers.OptionsDocumenter); ok {
 			tables = append(tables, doc.CaddyfileOptions())

@@ -70,6 +70,31 @@ type Gateway struct {
 	// Auth says who may call. Default: anyone.
 	Auth *AuthConfig `json:"auth,omitempty"`
 
+	// RateLimit is the number of requests each caller may make per window:
+	// per API key, JWT identity or passthrough key, or per client IP with
+	// no auth. Default: none.
+	RateLimit *LimitConfig `json:"rate_limit,omitempty"`
+
+	// TokenLimit is the number of tokens (prompt plus completion) each
+	// caller may use per window. Before a request is sent upstream its
+	// tokens are reserved (the prompt at about four bytes a token, plus its
+	// `max_tokens` or TokenReserve); a request whose reservation does not
+	// fit is refused with 429, and the reservation is replaced by the real
+	// usage when the answer ends. Default: none.
+	TokenLimit *LimitConfig `json:"token_limit,omitempty"`
+
+	// TokenReserve is reserved for the answer of a request that sets no
+	// `max_tokens` while a token limit applies. Default: 1024.
+	TokenReserve int64 `json:"token_reserve,omitempty"`
+
+	// RateLimitStore is where limit counters live. Default: memory.
+	RateLimitStore *StoreConfig `json:"rate_limit_store,omitempty"`
+
+	// OnStoreError is `allow` (let requests through, log an error and
+	// count `llm_gateway_rate_limit_store_errors_total`) or `deny` (answer
+	// 503) while the store cannot be reached. Default: allow.
+	OnStoreError string `json:"on_store_error,omitempty"`
+
 	// DefaultModel is the public model used for requests that name none.
 	// Default: none; such requests get a 400 error.
 	DefaultModel string `json:"default_model,omitempty"`
@@ -83,9 +108,10 @@ type Gateway struct {
 	// stream ends with an error event. Default: 10m.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 
-	providers []providers.Provider
-	handler   *handler.Handler
-	logger    *zap.Logger
+	providers  []providers.Provider
+	handler    *handler.Handler
+	counterKey string // the limit store in counters, when one is used
+	logger     *zap.Logger
 }
 
 // ModelRoute maps one public model name to the targets that serve it.
@@ -134,6 +160,9 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 	if g.Timeout == 0 {
 		g.Timeout = caddy.Duration(DefaultTimeout)
 	}
+	if g.TokenReserve == 0 {
+		g.TokenReserve = DefaultTokenReserve
+	}
 	mods, err := ctx.LoadModule(g, "ProvidersRaw")
 	if err != nil {
 		return fmt.Errorf("loading providers: %w", err)
@@ -158,11 +187,18 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	auth, err := g.Auth.keyAuth()
+	auth, err := g.Auth.authenticator()
 	if err != nil {
 		return err
 	}
 	if err := g.checkAllowLists(routes); err != nil {
+		return err
+	}
+	if err := g.checkPassthroughKeys(); err != nil {
+		return err
+	}
+	limits, err := g.limits()
+	if err != nil {
 		return err
 	}
 	if err := handler.RegisterMetrics(ctx.GetMetricsRegistry()); err != nil {
@@ -171,6 +207,7 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 	g.handler, err = handler.New(handler.Config{
 		Routes:       routes,
 		Auth:         auth,
+		Limits:       limits,
 		DefaultModel: g.DefaultModel,
 		MaxBody:      g.MaxBody,
 		Timeout:      time.Duration(g.Timeout),
@@ -243,6 +280,21 @@ func (g *Gateway) checkAllowLists(routes []handler.Route) error {
 	return nil
 }
 
+// checkPassthroughKeys refuses `api_key passthrough` where the caller's
+// bearer token is a gateway credential, which must never go upstream.
+func (g *Gateway) checkPassthroughKeys() error {
+	mode := g.Auth.mode()
+	if mode != AuthKeys && mode != AuthJWT {
+		return nil
+	}
+	for _, p := range g.providers {
+		if p.Config().APIKey == providers.KeyPassthrough {
+			return fmt.Errorf("provider %q: api_key passthrough would send the caller's gateway credential upstream under auth %s; use auth none or auth passthrough", p.Config().Name, mode)
+		}
+	}
+	return nil
+}
+
 // Validate checks the request bounds.
 func (g *Gateway) Validate() error {
 	if g.MaxBody < 0 {
@@ -250,6 +302,9 @@ func (g *Gateway) Validate() error {
 	}
 	if g.Timeout < 0 {
 		return fmt.Errorf("timeout must not be negative")
+	}
+	if g.TokenReserve < 0 {
+		return fmt.Errorf("token_reserve must not be negative")
 	}
 	return nil
 }
@@ -265,6 +320,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 // Cleanup releases idle upstream connections. Requests still in flight on
 // this config keep theirs and finish normally.
 func (g *Gateway) Cleanup() error {
+	if g.counterKey != "" {
+		_, _ = counters.Delete(g.counterKey)
+	}
 	for _, p := range g.providers {
 		if c, ok := p.(caddy.CleanerUpper); ok {
 			_ = c.Cleanup()

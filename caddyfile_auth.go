@@ -1,0 +1,159 @@
+package llmgateway
+
+import (
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+)
+
+// parseAuth parses `auth none|passthrough`, `auth keys { ... }` and
+// `auth jwt { ... }`.
+func (g *Gateway) parseAuth(d *caddyfile.Dispenser) error {
+	if g.Auth != nil {
+		return d.Err("auth already specified")
+	}
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	g.Auth = &AuthConfig{Mode: d.Val()}
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	switch g.Auth.Mode {
+	case AuthNone, AuthPassthrough:
+		if d.NextBlock(d.Nesting()) {
+			return d.Errf("auth %s takes no block", g.Auth.Mode)
+		}
+		return nil
+	case AuthKeys:
+		return g.parseKeys(d)
+	case AuthJWT:
+		g.Auth.JWT = new(JWTConfig)
+		return parseBlock(d, "auth jwt", g.Auth.JWT.caddyfileOptions())
+	}
+	return d.Errf("unknown auth mode '%s' (want %s, %s, %s or %s)", g.Auth.Mode, AuthNone, AuthKeys, AuthPassthrough, AuthJWT)
+}
+
+func (g *Gateway) parseKeys(d *caddyfile.Dispenser) error {
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		if d.Val() != "key" {
+			return d.Errf("unrecognized auth keys subdirective '%s'", d.Val())
+		}
+		var k KeyConfig
+		args := d.RemainingArgs()
+		if len(args) < 1 || len(args) > 2 {
+			return d.Err("usage: key <secret>|sha256:<hex> [<name>]")
+		}
+		k.Key = args[0]
+		if len(args) == 2 {
+			k.Name = args[1]
+		}
+		if err := parseBlock(d, "key", k.caddyfileOptions()); err != nil {
+			return err
+		}
+		g.Auth.Keys = append(g.Auth.Keys, k)
+	}
+	if len(g.Auth.Keys) == 0 {
+		return d.Err("auth keys: add at least one `key <secret> [<name>]` line")
+	}
+	return nil
+}
+
+// caddyfileOptions are the subdirectives of a `key` block.
+func (k *KeyConfig) caddyfileOptions() providers.Options {
+	return providers.Options{
+		"models": func(d *caddyfile.Dispenser) error {
+			models := d.RemainingArgs()
+			if len(models) == 0 {
+				return d.ArgErr()
+			}
+			k.Models = append(k.Models, models...)
+			return nil
+		},
+		"rate_limit":  func(d *caddyfile.Dispenser) error { return parseLimit(d, &k.RateLimit) },
+		"token_limit": func(d *caddyfile.Dispenser) error { return parseLimit(d, &k.TokenLimit) },
+	}
+}
+
+// caddyfileOptions are the subdirectives of an `auth jwt` block.
+func (j *JWTConfig) caddyfileOptions() providers.Options {
+	return providers.Options{
+		"secret":         func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &j.Secret) },
+		"public_key":     func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &j.PublicKeyFile) },
+		"jwks":           func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &j.JWKSFile) },
+		"issuer":         func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &j.Issuer) },
+		"audience":       func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &j.Audience) },
+		"identity_claim": func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &j.IdentityClaim) },
+		"models_claim":   func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &j.ModelsClaim) },
+		"leeway":         func(d *caddyfile.Dispenser) error { return providers.DurationArg(d, &j.Leeway) },
+	}
+}
+
+// parseBlock walks the block after the current line with an option table.
+func parseBlock(d *caddyfile.Dispenser, what string, options providers.Options) error {
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		parse, ok := options[d.Val()]
+		if !ok {
+			return d.Errf("unrecognized %s subdirective '%s'", what, d.Val())
+		}
+		if err := parse(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseLimit parses `<name> <n> <window>`.
+func parseLimit(d *caddyfile.Dispenser, dst **LimitConfig) error {
+	name := d.Val()
+	if *dst != nil {
+		return d.Errf("%s already specified", name)
+	}
+	var n, window string
+	if !d.Args(&n, &window) || d.NextArg() {
+		return d.Errf("usage: %s <n> <window>, e.g. %s 60 1m", name, name)
+	}
+	limit, err := strconv.ParseInt(n, 10, 64)
+	if err != nil || limit <= 0 {
+		return d.Errf("invalid %s count '%s': want a positive whole number", name, n)
+	}
+	dur, err := caddy.ParseDuration(window)
+	if err != nil || dur <= 0 {
+		return d.Errf("invalid %s window '%s': want a duration such as 1m or 1h", name, window)
+	}
+	*dst = &LimitConfig{Limit: limit, Window: caddy.Duration(dur)}
+	return nil
+}
+
+func (g *Gateway) parseTokenReserve(d *caddyfile.Dispenser) error {
+	var s string
+	if err := providers.OneArg(d, &s); err != nil {
+		return err
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return d.Errf("invalid token_reserve '%s': want a positive whole number", s)
+	}
+	g.TokenReserve = n
+	return nil
+}
+
+// parseStore parses `rate_limit_store memory` or `rate_limit_store redis <url>`.
+func (g *Gateway) parseStore(d *caddyfile.Dispenser) error {
+	if g.RateLimitStore != nil {
+		return d.Err("rate_limit_store already specified")
+	}
+	args := d.RemainingArgs()
+	switch {
+	case len(args) == 1 && args[0] == StoreMemory:
+		g.RateLimitStore = &StoreConfig{Type: StoreMemory}
+	case len(args) == 2 && args[0] == StoreRedis:
+		g.RateLimitStore = &StoreConfig{Type: StoreRedis, URL: args[1]}
+	default:
+		return d.Err("usage: rate_limit_store memory | rate_limit_store redis <url>")
+	}
+	return nil
+}

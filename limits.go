@@ -1,0 +1,101 @@
+package llmgateway
+
+import (
+	"fmt"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/llmgateway/caddy-llm-gateway/handler"
+)
+
+// Rate limit stores.
+const (
+	StoreMemory = "memory"
+	StoreRedis  = "redis"
+)
+
+// DefaultTokenReserve is reserved for the answer of a request without
+// max_tokens while a token limit applies.
+const DefaultTokenReserve = 1024
+
+// StoreConfig says where limit counters live.
+type StoreConfig struct {
+	// Type is `memory` (this Caddy process; counters survive config
+	// reloads) or `redis` (shared by every instance using the same Redis,
+	// so a limit of N holds across all of them together). Default: memory.
+	Type string `json:"type,omitempty"`
+
+	// URL is the Redis URL, e.g. `redis://:{env.REDIS_PASSWORD}@10.0.0.5:6379/0`
+	// (`rediss://` for TLS). Placeholders are resolved at start-up.
+	URL string `json:"url,omitempty"`
+}
+
+// counters holds the limit stores, shared by every config that uses the
+// same store, so that a config reload does not reset anyone's limits.
+var counters = caddy.NewUsagePool()
+
+// limits builds the handler's limits, loading the store when any limit is
+// configured.
+func (g *Gateway) limits() (handler.Limits, error) {
+	l := handler.Limits{
+		Requests:          g.RateLimit.limit(),
+		Tokens:            g.TokenLimit.limit(),
+		CompletionReserve: g.TokenReserve,
+	}
+	if err := g.RateLimit.validate("rate_limit"); err != nil {
+		return l, err
+	}
+	if err := g.TokenLimit.validate("token_limit"); err != nil {
+		return l, err
+	}
+	switch g.OnStoreError {
+	case "", "allow":
+	case "deny":
+		l.DenyOnStoreError = true
+	default:
+		return l, fmt.Errorf("on_store_error: want allow or deny, not %q", g.OnStoreError)
+	}
+	if !g.anyLimit() {
+		return l, nil
+	}
+	key, build, err := g.RateLimitStore.counter()
+	if err != nil {
+		return l, err
+	}
+	counter, _, err := counters.LoadOrNew(key, build)
+	if err != nil {
+		return l, fmt.Errorf("rate_limit_store: %w", err)
+	}
+	g.counterKey = key
+	l.Counter = counter.(handler.Counter)
+	return l, nil
+}
+
+func (g *Gateway) anyLimit() bool {
+	if g.RateLimit != nil || g.TokenLimit != nil {
+		return true
+	}
+	if g.Auth != nil {
+		for _, k := range g.Auth.Keys {
+			if k.RateLimit != nil || k.TokenLimit != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// counter returns the store's pool key and constructor.
+func (s *StoreConfig) counter() (string, func() (caddy.Destructor, error), error) {
+	if s == nil || s.Type == "" || s.Type == StoreMemory {
+		return StoreMemory, func() (caddy.Destructor, error) { return handler.NewMemoryCounter(), nil }, nil
+	}
+	if s.Type != StoreRedis {
+		return "", nil, fmt.Errorf("rate_limit_store: unknown store %q (want memory or redis)", s.Type)
+	}
+	url := caddy.NewReplacer().ReplaceAll(s.URL, "")
+	if url == "" {
+		return "", nil, fmt.Errorf("rate_limit_store redis: a URL is required, e.g. redis://127.0.0.1:6379/0")
+	}
+	return StoreRedis + " " + url, func() (caddy.Destructor, error) { return handler.NewRedisCounter(url) }, nil
+}
