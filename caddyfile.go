@@ -88,8 +88,8 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 // parsers; the README's reference is checked against it.
 func (g *Gateway) caddyfileOptions() providers.Options {
 	return providers.Options{
-		"provider":      g.parseProvider,
-		"model":         g.parseModel,
+		"provider":         g.parseProvider,
+		"model":            g.parseModel,
 		"auth":             g.parseAuth,
 		"rate_limit":       func(d *caddyfile.Dispenser) error { return parseLimit(d, &g.RateLimit) },
 		"token_limit":      func(d *caddyfile.Dispenser) error { return parseLimit(d, &g.TokenLimit) },
@@ -97,8 +97,8 @@ func (g *Gateway) caddyfileOptions() providers.Options {
 		"rate_limit_store": g.parseStore,
 		"on_store_error":   func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &g.OnStoreError) },
 		"default_model":    func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &g.DefaultModel) },
-		"max_body":      g.parseMaxBody,
-		"timeout":       func(d *caddyfile.Dispenser) error { return providers.DurationArg(d, &g.Timeout) },
+		"max_body":         g.parseMaxBody,
+		"timeout":          func(d *caddyfile.Dispenser) error { return providers.DurationArg(d, &g.Timeout) },
 	}
 }
 

@@ -45,8 +45,8 @@ type Base struct {
 	apiKey      string
 	passthrough bool
 	url         *url.URL
-	client *http.Client
-	header http.Header
+	client      *http.Client
+	header      http.Header
 }
 
 // Config returns b itself; it makes every provider that embeds Base satisfy
