@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestRequestLimitHeadersAnd429(t *testing.T) {
@@ -131,6 +133,7 @@ func TestStoreErrorAllowOrDeny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	before := testutil.ToFloat64(storeErrors)
 	for deny, want := range map[bool]int{false: 200, true: 503} {
 		gw := gateway(t, Config{
 			Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})},
@@ -140,6 +143,9 @@ func TestStoreErrorAllowOrDeny(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("deny=%v: status %d, want %d", deny, resp.StatusCode, want)
 		}
+	}
+	if got := testutil.ToFloat64(storeErrors) - before; got != 2 {
+		t.Errorf("store errors counted %v times, want 2", got)
 	}
 }
 

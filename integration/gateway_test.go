@@ -69,7 +69,7 @@ func fakeOpenAI(t *testing.T, seen chan<- *http.Request) *httptest.Server {
 // the test Caddy.
 func startGateway(t *testing.T, block string) *caddytest.Tester {
 	t.Helper()
-	tester := caddytest.NewTester(t)
+	tester := caddyTester(t)
 	tester.InitServer(`{
 	admin localhost:2999
 	http_port 9080
@@ -86,6 +86,11 @@ http://localhost:9080 {
 }
 `, "caddyfile")
 	return tester
+}
+
+// caddyTester is a caddytest.Tester with time for slow loads under -race.
+func caddyTester(t *testing.T) *caddytest.Tester {
+	return caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{LoadRequestTimeout: 30 * time.Second, TestRequestTimeout: 30 * time.Second})
 }
 
 func openAIBlock(upstreamURL string) string {

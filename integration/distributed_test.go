@@ -1,0 +1,133 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llmgateway/caddy-llm-gateway/internal/redistest"
+)
+
+// TestDistributedLimitsAcrossTwoInstances runs two Caddy processes that
+// share one Redis: a limit of 50 per minute holds across both together,
+// and each handles Redis going away and coming back as configured.
+func TestDistributedLimitsAcrossTwoInstances(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two Caddy processes and a redis-server")
+	}
+	redis := redistest.Start(t)
+	bin := buildCaddy(t)
+	allow := startCaddyProcess(t, bin, redis.URL, "allow")
+	deny := startCaddyProcess(t, bin, redis.URL, "deny")
+
+	statuses := concurrentChats(t, []string{allow, deny}, 100)
+	if statuses[200] != 50 || statuses[429] != 50 {
+		t.Fatalf("statuses %v, want exactly 50×200 and 50×429 across both instances", statuses)
+	}
+
+	redis.Stop(t)
+	client := freshHTTP()
+	if got := chat(t, client, allow, "m", nil); got.status != 200 || got.header.Get("X-Ratelimit-Limit") != "" {
+		t.Errorf("on_store_error allow, Redis down: status %d, limit header %q; want 200 without limit headers",
+			got.status, got.header.Get("X-Ratelimit-Limit"))
+	}
+	if got := chat(t, client, deny, "m", nil); got.status != 503 || !strings.Contains(got.body, "rate_limit_store_unavailable") {
+		t.Errorf("on_store_error deny, Redis down: %d %s", got.status, got.body)
+	}
+
+	redis.Restart(t) // empty: it keeps nothing on disk
+	for _, url := range []string{allow, deny} {
+		got := chat(t, client, url, "m", nil)
+		if got.status != 200 || got.header.Get("X-Ratelimit-Limit") != "50" {
+			t.Errorf("%s after Redis came back: status %d, limit header %q; want counting again",
+				url, got.status, got.header.Get("X-Ratelimit-Limit"))
+		}
+	}
+}
+
+// buildCaddy builds cmd/caddy into a temporary directory.
+func buildCaddy(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "caddy")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/llmgateway/caddy-llm-gateway/cmd/caddy")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building caddy: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startCaddyProcess runs the gateway with a Redis-backed limit of 50 per
+// minute and returns its base URL once it answers.
+func startCaddyProcess(t *testing.T, bin, redisURL, onStoreError string) string {
+	t.Helper()
+	port := freePort(t)
+	config := filepath.Join(t.TempDir(), "Caddyfile")
+	err := os.WriteFile(config, []byte(fmt.Sprintf(`{
+	admin off
+	auto_https off
+}
+
+http://127.0.0.1:%d {
+	llm_gateway {
+		provider mock
+		rate_limit 50 1m
+		rate_limit_store redis %s
+		on_store_error %s
+	}
+}
+`, port, redisURL, onStoreError)), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs, err := os.Create(config + ".log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
+	cmd := exec.Command(bin, "run", "--config", config, "--adapter", "caddyfile")
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		// Polls the process until it serves: GET /v1/models is not limited.
+		resp, err := http.Get(url + "/v1/models")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return url
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	out, _ := os.ReadFile(logs.Name())
+	t.Fatalf("caddy on port %d did not start:\n%s", port, out)
+	return ""
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
