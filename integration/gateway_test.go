@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,7 +91,9 @@ http://localhost:9080 {
 
 // caddyTester is a caddytest.Tester with time for slow loads under -race.
 func caddyTester(t *testing.T) *caddytest.Tester {
-	return caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{LoadRequestTimeout: 30 * time.Second, TestRequestTimeout: 30 * time.Second})
+	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{LoadRequestTimeout: 30 * time.Second, TestRequestTimeout: 30 * time.Second})
+	tester.Client.Transport = retryClosedConn{tester.Client.Transport}
+	return tester
 }
 
 func openAIBlock(upstreamURL string) string {
@@ -112,7 +115,28 @@ func openAIBlock(upstreamURL string) string {
 // reloads Caddy, which closes the idle connections of the previous config's
 // server, and a POST on such a connection fails without a retry.
 func freshHTTP() *http.Client {
-	return &http.Client{Transport: &http.Transport{}}
+	return &http.Client{Transport: retryClosedConn{&http.Transport{}}}
+}
+
+// retryClosedConn resends a request whose connection closed before any
+// answer: right after a reload, a new connection can still land on the
+// old server as it shuts down (Caddy's behaviour, not the gateway's).
+type retryClosedConn struct{ http.RoundTripper }
+
+func (rt retryClosedConn) RoundTrip(req *http.Request) (*http.Response, error) {
+	for attempt := 1; ; attempt++ {
+		resp, err := rt.RoundTripper.RoundTrip(req)
+		closed := errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
+		if err == nil || !closed || attempt == 3 || (req.Body != nil && req.GetBody == nil) {
+			return resp, err
+		}
+		req = req.Clone(req.Context())
+		if req.GetBody != nil {
+			if req.Body, err = req.GetBody(); err != nil {
+				return nil, err
+			}
+		}
+	}
 }
 
 func client(key string) *openai.Client {
