@@ -26,6 +26,13 @@ type Caller struct {
 	// upstreamKey is the caller's own provider key, for providers that
 	// pass it through. Never logged.
 	upstreamKey string
+	// requestKey and tokenKey name its counters; see counterKey.
+	requestKey, tokenKey string
+}
+
+// newCaller returns a caller with its counter keys made.
+func newCaller(name, id string) *Caller {
+	return &Caller{Name: name, ID: id, requestKey: requestCounter + id, tokenKey: tokenCounter + id}
 }
 
 // allows reports whether the caller may use a public model name.
@@ -54,8 +61,8 @@ type KeyAuth struct {
 func NewKeyAuth(keys []APIKey) *KeyAuth {
 	a := &KeyAuth{keys: make(map[[32]byte]*Caller, len(keys))}
 	for _, k := range keys {
-		c := &Caller{Name: k.Name, ID: "key:" + hex.EncodeToString(k.SHA256[:12]),
-			RequestLimit: k.RequestLimit, TokenLimit: k.TokenLimit}
+		c := newCaller(k.Name, "key:"+hex.EncodeToString(k.SHA256[:12]))
+		c.RequestLimit, c.TokenLimit = k.RequestLimit, k.TokenLimit
 		if c.Name == "" {
 			c.Name = hex.EncodeToString(k.SHA256[:4])
 		}
@@ -105,7 +112,9 @@ func (PassthroughAuth) Authenticate(r *http.Request) (*Caller, *providers.Error)
 		return nil, missingKey()
 	}
 	sum := sha256.Sum256([]byte(key))
-	return &Caller{Name: hex.EncodeToString(sum[:4]), ID: "pt:" + hex.EncodeToString(sum[:12]), upstreamKey: key}, nil
+	c := newCaller(hex.EncodeToString(sum[:4]), "pt:"+hex.EncodeToString(sum[:12]))
+	c.upstreamKey = key
+	return c, nil
 }
 
 // presentedKey reads the key the way the official clients send it: OpenAI

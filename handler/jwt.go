@@ -25,7 +25,7 @@ func (a JWTAuth) Authenticate(r *http.Request) (*Caller, *providers.Error) {
 	if err != nil {
 		return nil, providers.NewError(http.StatusUnauthorized, "invalid_token", "Invalid token: "+jwtauth.Reason(err)+".")
 	}
-	c := &Caller{Name: claims.Identity, ID: "jwt:" + claims.Identity}
+	c := newCaller(claims.Identity, "jwt:"+claims.Identity)
 	if claims.Models != nil {
 		c.Models = make(map[string]bool, len(claims.Models))
 		for _, m := range claims.Models {

@@ -83,7 +83,7 @@ func (h *Handler) admitRequest(ctx context.Context, x *exchange, r *http.Request
 	if requests == nil {
 		return nil
 	}
-	w, err := h.count(ctx, "req:"+callerKey(x.caller, r), 1, *requests)
+	w, err := h.count(ctx, x.caller.counterKey(requestCounter, r), 1, *requests)
 	if err != nil {
 		return h.storeFailed(err)
 	}
@@ -109,7 +109,7 @@ func (h *Handler) reserveTokens(ctx context.Context, x *exchange, r *http.Reques
 	} else {
 		estimate += h.cfg.Limits.CompletionReserve
 	}
-	key := "tok:" + callerKey(x.caller, r)
+	key := x.caller.counterKey(tokenCounter, r)
 	w, err := h.count(ctx, key, estimate, *tokens)
 	if err != nil {
 		return h.storeFailed(err)
@@ -164,9 +164,9 @@ func (x *exchange) tokensUsed() int64 {
 	}
 }
 
+// count adds to a counter. The Redis client bounds each call by
+// storeTimeout itself, so no per-call deadline is needed here.
 func (h *Handler) count(ctx context.Context, key string, n int64, l Limit) (Window, error) {
-	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	defer cancel()
 	return h.cfg.Limits.Counter.Add(ctx, key, n, l)
 }
 
@@ -191,12 +191,22 @@ func limited(kind string, l *Limit, w Window) *providers.Error {
 	return e
 }
 
-// callerKey identifies the caller for its counters.
-func callerKey(c *Caller, r *http.Request) string {
-	if c != nil && c.ID != "" {
-		return c.ID
+// The kinds of counter a caller has.
+const (
+	requestCounter = "req:"
+	tokenCounter   = "tok:"
+)
+
+// counterKey names one of the caller's counters: by its ID, or by client IP
+// for anonymous callers. Keys of configured callers are made once.
+func (c *Caller) counterKey(kind string, r *http.Request) string {
+	if c.ID == "" {
+		return kind + "ip:" + clientIP(r)
 	}
-	return "ip:" + clientIP(r)
+	if kind == requestCounter {
+		return c.requestKey
+	}
+	return c.tokenKey
 }
 
 // writeLimitHeaders sets the rate-limit headers of a limited route: the
@@ -215,16 +225,30 @@ func (s *limitState) writeHeaders(h http.Header) {
 	}
 }
 
+// The header names, in canonical form so they are set without
+// re-canonicalising them on every response.
+var (
+	limitHeaders  = [3]string{"X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset"}
+	openAIHeaders = map[string][3]string{
+		"requests": {"X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests"},
+		"tokens":   {"X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens"},
+	}
+)
+
 func setLimit(h http.Header, l *Limit, w Window) {
-	h.Set("X-Ratelimit-Limit", strconv.FormatInt(l.N, 10))
-	h.Set("X-Ratelimit-Remaining", strconv.FormatInt(w.Remaining, 10))
-	h.Set("X-Ratelimit-Reset", strconv.FormatInt(w.Reset.Unix(), 10))
+	setTrio(h, limitHeaders, strconv.FormatInt(l.N, 10), strconv.FormatInt(w.Remaining, 10), strconv.FormatInt(w.Reset.Unix(), 10))
 }
 
 func setOpenAILimit(h http.Header, kind string, l *Limit, w Window) {
-	h.Set("X-Ratelimit-Limit-"+kind, strconv.FormatInt(l.N, 10))
-	h.Set("X-Ratelimit-Remaining-"+kind, strconv.FormatInt(w.Remaining, 10))
-	h.Set("X-Ratelimit-Reset-"+kind, resetIn(w.Reset))
+	setTrio(h, openAIHeaders[kind], strconv.FormatInt(l.N, 10), strconv.FormatInt(w.Remaining, 10), resetIn(w.Reset))
+}
+
+// setTrio sets three single-valued headers from one backing array.
+func setTrio(h http.Header, names [3]string, limit, remaining, reset string) {
+	values := []string{limit, remaining, reset}
+	for i, name := range names {
+		h[name] = values[i : i+1 : i+1]
+	}
 }
 
 // resetIn is OpenAI's reset format: a Go duration such as 6m0s or 12ms.

@@ -1,0 +1,65 @@
+package handler
+
+import (
+	"context"
+	"crypto/sha256"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+)
+
+// cannedProvider answers at once from memory, so a benchmark measures the
+// gateway's own work on a request.
+type cannedProvider struct{ providers.Base }
+
+func (p *cannedProvider) Send(context.Context, *providers.Call) (*providers.Response, error) {
+	return providers.BytesResponse([]byte(chatCompletion)), nil
+}
+
+const benchBody = `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Write one sentence about the sea."}],"temperature":0.2,"max_tokens":64}`
+
+func benchmarkServe(b *testing.B, cfg Config) {
+	cfg.Routes = []Route{route(Wildcard, Target{Provider: &cannedProvider{Base: providers.Base{Name: "canned"}}})}
+	cfg.MaxBody, cfg.Timeout, cfg.Logger = 1<<20, time.Minute, zap.NewNop()
+	h, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(benchBody))
+		req.Header.Set("Authorization", "Bearer bench-key")
+		req = caddyhttp.PrepareRequest(req, caddy.NewReplacer(), nil, &caddyhttp.Server{})
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	}
+}
+
+// BenchmarkAuthAndLimits compares the non-streaming path without auth and
+// limits to the same path with key auth and a memory-store request limit,
+// and with a token limit as well.
+func BenchmarkAuthAndLimits(b *testing.B) {
+	keys := func() Authenticator {
+		return NewKeyAuth([]APIKey{{SHA256: sha256.Sum256([]byte("bench-key")), Name: "bench"}})
+	}
+	big := &Limit{N: 1 << 62, Window: time.Hour}
+	b.Run("none", func(b *testing.B) { benchmarkServe(b, Config{}) })
+	b.Run("keys+rate_limit", func(b *testing.B) {
+		benchmarkServe(b, Config{Auth: keys(), Limits: Limits{Requests: big, Counter: NewMemoryCounter()}})
+	})
+	b.Run("keys+rate_limit+token_limit", func(b *testing.B) {
+		benchmarkServe(b, Config{Auth: keys(), Limits: Limits{Requests: big, Tokens: big, CompletionReserve: 1024, Counter: NewMemoryCounter()}})
+	})
+}
