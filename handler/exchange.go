@@ -133,7 +133,7 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 		zap.Duration("overhead", x.overhead),
 		zap.Int("attempts", x.attempts),
 	}
-	if x.caller != nil {
+	if x.caller != nil && x.caller.Name != "" {
 		fields = append(fields, zap.String("key", x.caller.Name))
 	}
 	if id := requestID(r); id != "" {

@@ -290,3 +290,38 @@ func concurrentChats(t *testing.T, urls []string, n int) map[int]int {
 	wg.Wait()
 	return statuses
 }
+
+// TestTokenLimitSettlesToRealUsage: each request reserves its estimate and
+// then costs its real usage, so more requests fit than the reservations
+// alone would allow, and exactly as many as the real usage allows.
+func TestTokenLimitSettlesToRealUsage(t *testing.T) {
+	startGateway(t, "\t\tprovider mock {\n\t\t\treply \"a b c d e\"\n\t\t}\n\t\ttoken_limit 60 1m\n\t\ttoken_reserve 10")
+	body := `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
+	reserve := len(body)/4 + 1 + 10
+	const cost = 1 + 5 // the mock's usage: one prompt word, five answer words
+	want := 0
+	for used := 0; used+reserve <= 60; used += cost {
+		want++
+	}
+	client := freshHTTP()
+	succeeded := 0
+	for i := 0; i < want+2; i++ {
+		got := chat(t, client, gatewayURL, "m", nil)
+		switch got.status {
+		case 200:
+			succeeded++
+			if got.header.Get("X-Ratelimit-Limit-Tokens") != "60" {
+				t.Errorf("token limit headers: %v", got.header)
+			}
+		case 429:
+			if !strings.Contains(got.body, `"type":"tokens"`) {
+				t.Errorf("429 body %s", got.body)
+			}
+		default:
+			t.Fatalf("status %d: %s", got.status, got.body)
+		}
+	}
+	if succeeded != want || want <= 60/reserve {
+		t.Errorf("%d requests fit, want %d (reservations alone would allow %d)", succeeded, want, 60/reserve)
+	}
+}
