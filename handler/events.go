@@ -7,12 +7,14 @@ import (
 
 var eventBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// eventWriter writes Server-Sent Events to the client, one write and one
-// flush per event, so every event leaves the gateway as soon as it exists.
+// eventWriter writes Server-Sent Events to the client. Each event is
+// flushed as soon as no other event is at hand to go with it, so an event
+// never waits in a buffer for one that has not arrived.
 type eventWriter struct {
-	w   http.ResponseWriter
-	rc  *http.ResponseController
-	buf *[]byte
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	buf     *[]byte
+	pending bool // written but not flushed
 }
 
 func newEventWriter(w http.ResponseWriter) *eventWriter {
@@ -21,23 +23,33 @@ func newEventWriter(w http.ResponseWriter) *eventWriter {
 
 var doneEvent = []byte("data: [DONE]\n\n")
 
-// event writes `data: <payload>` and flushes.
+// event writes `data: <payload>`; flush sends it.
 func (e *eventWriter) event(payload []byte) error {
 	b := append((*e.buf)[:0], "data: "...)
 	b = append(b, payload...)
 	b = append(b, '\n', '\n')
 	*e.buf = b
-	return e.write(b)
+	e.pending = true
+	_, err := e.w.Write(b)
+	return err
 }
 
-// done writes the stream's terminal `data: [DONE]`.
-func (e *eventWriter) done() error { return e.write(doneEvent) }
+// flush sends what was written.
+func (e *eventWriter) flush() error {
+	if !e.pending {
+		return nil
+	}
+	e.pending = false
+	return e.rc.Flush()
+}
 
-func (e *eventWriter) write(b []byte) error {
-	if _, err := e.w.Write(b); err != nil {
+// done writes the stream's terminal `data: [DONE]` and flushes.
+func (e *eventWriter) done() error {
+	e.pending = true
+	if _, err := e.w.Write(doneEvent); err != nil {
 		return err
 	}
-	return e.rc.Flush()
+	return e.flush()
 }
 
 func (e *eventWriter) release() {

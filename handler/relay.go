@@ -84,6 +84,8 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 
 	out := newEventWriter(w)
 	defer out.release()
+	burst, _ := resp.Stream.(providers.Bursting)
+	more := func() bool { return burst != nil && burst.Ready() }
 	f := chunkFilter{includeUsage: includeUsage}
 	chunk := first
 	for done := chunk == nil; ; {
@@ -94,7 +96,13 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 					break
 				}
 				x.chunks++
-				if x.firstByte == 0 {
+			}
+			if !more() {
+				if err := out.flush(); err != nil {
+					x.status, x.outcome = statusClientClosed, "client_closed"
+					break
+				}
+				if x.firstByte == 0 && x.chunks > 0 {
 					x.firstByte = time.Since(x.start)
 				}
 			}
@@ -132,5 +140,7 @@ func (h *Handler) endWithError(out *eventWriter, r *http.Request, x *exchange, e
 	x.outcome = "upstream_broke"
 	x.streamError = e.Message
 	body, _ := e.MarshalJSON()
-	_ = out.event(body)
+	if out.event(body) == nil {
+		_ = out.flush()
+	}
 }

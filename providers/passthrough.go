@@ -68,6 +68,9 @@ func (s *openAIStream) Next() ([]byte, error) {
 	return data, nil
 }
 
+// Ready reports whether the next event is already buffered.
+func (s *openAIStream) Ready() bool { return !s.done && s.events.Ready() }
+
 func (s *openAIStream) Close() error {
 	s.done = true
 	return s.body.Close()

@@ -108,6 +108,16 @@ type EventStream interface {
 	Close() error
 }
 
+// Bursting is implemented by event streams that can tell whether their
+// next chunk is already at hand; the relay then flushes once per burst of
+// chunks instead of once per chunk. An event stream without it is flushed
+// after every chunk.
+type Bursting interface {
+	// Ready reports whether Next will return without waiting on the
+	// upstream.
+	Ready() bool
+}
+
 // Model is one entry of an OpenAI model list.
 type Model struct {
 	ID      string `json:"id"`

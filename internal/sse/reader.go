@@ -144,3 +144,47 @@ func (r *Reader) Next() (Event, error) {
 	}
 	return ev, nil
 }
+
+// Ready reports whether a whole data event is already buffered, so that
+// Next will return it without waiting on the underlying reader. A relay
+// uses it to flush once for a burst of events instead of once per event,
+// without ever holding back an event it cannot follow at once.
+func (r *Reader) Ready() bool {
+	n := r.br.Buffered()
+	if n == 0 || r.err != nil || len(r.line) > 0 {
+		return false
+	}
+	buf, _ := r.br.Peek(n)
+	if r.cr && buf[0] == '\n' {
+		buf = buf[1:]
+	}
+	start := dataLineStart(buf)
+	if start < 0 {
+		return false
+	}
+	rest := buf[start:]
+	return bytes.Contains(rest, blankLF) || bytes.Contains(rest, blankCRLF) || bytes.Contains(rest, blankCR)
+}
+
+var (
+	blankLF   = []byte("\n\n")
+	blankCRLF = []byte("\r\n\r\n")
+	blankCR   = []byte("\r\r")
+	dataField = []byte("data:")
+)
+
+// dataLineStart finds a line that starts with `data:` in buf, which begins
+// at a line start.
+func dataLineStart(buf []byte) int {
+	for off := 0; off < len(buf); {
+		if bytes.HasPrefix(buf[off:], dataField) {
+			return off
+		}
+		nl := bytes.IndexAny(buf[off:], "\r\n")
+		if nl < 0 {
+			return -1
+		}
+		off += nl + 1
+	}
+	return -1
+}

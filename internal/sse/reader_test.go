@@ -350,3 +350,35 @@ func TestReaderAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per 50-event stream, want 0", n)
 	}
 }
+
+func TestReady(t *testing.T) {
+	cases := []struct {
+		name, input string
+		// ready after reading the first event
+		want bool
+	}{
+		{"next event complete", "data: a\n\ndata: b\n\n", true},
+		{"next event partial", "data: a\n\ndata: b\n", false},
+		{"only a comment buffered", "data: a\n\n: ping\n\n", false},
+		{"comment then data", "data: a\n\n: ping\n\ndata: b\n\n", true},
+		{"crlf", "data: a\r\n\r\ndata: b\r\n\r\n", true},
+		{"nothing more", "data: a\n\n", false},
+		{"event field then data", "data: a\n\nevent: x\ndata: b\n\n", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewReader(strings.NewReader(tc.input), 0)
+			if _, err := r.Next(); err != nil {
+				t.Fatal(err)
+			}
+			if got := r.Ready(); got != tc.want {
+				t.Errorf("Ready() = %v, want %v", got, tc.want)
+			}
+			if tc.want {
+				if _, err := r.Next(); err != nil {
+					t.Errorf("Ready but Next failed: %v", err)
+				}
+			}
+		})
+	}
+}
