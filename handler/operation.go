@@ -116,7 +116,7 @@ func (h *Handler) call(ctx context.Context, r *http.Request, x *exchange, route 
 		}
 		x.attempts++
 		x.provider, x.upstreamModel = name, model
-		call := &providers.Call{Op: op, Model: model, Body: body, Stream: in.stream, RequestHeader: r.Header}
+		call := &providers.Call{Op: op, Model: model, ClientModel: in.model, Body: body, Stream: in.stream, RequestHeader: r.Header}
 		if t.Provider.Config().UsesCallerKey(h.passthrough) {
 			if x.caller.upstreamKey == "" {
 				return nil, nil, missingKey()

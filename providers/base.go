@@ -44,6 +44,7 @@ type Base struct {
 
 	apiKey      string
 	passthrough bool
+	parseError  func(status int, header http.Header, body []byte) *Error
 	url         *url.URL
 	client      *http.Client
 	header      http.Header
@@ -163,6 +164,12 @@ func (b *Base) Get(ctx context.Context, target, callerKey string, setAuth AuthSe
 	return b.do(req, callers)
 }
 
+// SetErrorParser replaces ParseError for a provider whose errors have a
+// shape of their own.
+func (b *Base) SetErrorParser(parse func(status int, header http.Header, body []byte) *Error) {
+	b.parseError = parse
+}
+
 // UsesCallerKey reports whether calls carry the caller's own key: always
 // with `api_key passthrough`, and under `auth passthrough` when the
 // provider has no key of its own.
@@ -198,7 +205,11 @@ func (b *Base) do(req *http.Request, callersKey bool) (*http.Response, error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		e := ParseError(resp.StatusCode, resp.Header, body)
+		parse := b.parseError
+		if parse == nil {
+			parse = ParseError
+		}
+		e := parse(resp.StatusCode, resp.Header, body)
 		if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
 			// The upstream's own message may quote part of the key.
 			whose := "the gateway's credentials; check the provider's api_key"

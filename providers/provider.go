@@ -52,6 +52,9 @@ type Call struct {
 	Op Operation
 	// Model is the upstream model name, after alias resolution.
 	Model string
+	// ClientModel is the model name the client asked for; translating
+	// providers answer with it.
+	ClientModel string
 	// Body is the OpenAI-format JSON body as the client sent it, with
 	// `model` already set to Model. Passthrough providers send it as is.
 	Body []byte

@@ -1,0 +1,50 @@
+package translate
+
+import (
+	"io"
+)
+
+// Stream turns a provider's native event stream into OpenAI chunks. Its
+// pull function reads native events and pushes the chunks they make; it
+// returns io.EOF after the native stream's end, having pushed the finish
+// and usage chunks, or an error (a *providers.Error for an error the
+// upstream reported, providers.ErrTruncated for an early end).
+type Stream struct {
+	pull   func(*Stream) error
+	closer io.Closer
+	queue  [][]byte
+	err    error
+}
+
+// NewStream returns a Stream; closer releases the upstream connection.
+func NewStream(pull func(*Stream) error, closer io.Closer) *Stream {
+	return &Stream{pull: pull, closer: closer}
+}
+
+// Push queues a chunk for the client.
+func (s *Stream) Push(chunk []byte) { s.queue = append(s.queue, chunk) }
+
+// Next returns the next OpenAI chunk.
+func (s *Stream) Next() ([]byte, error) {
+	for len(s.queue) == 0 {
+		if s.err != nil {
+			return nil, s.err
+		}
+		s.err = s.pull(s)
+	}
+	c := s.queue[0]
+	s.queue[0] = nil
+	s.queue = s.queue[1:]
+	return c, nil
+}
+
+// Ready reports whether a chunk is already queued.
+func (s *Stream) Ready() bool { return len(s.queue) > 0 }
+
+// Close releases the upstream connection.
+func (s *Stream) Close() error {
+	if s.closer == nil {
+		return nil
+	}
+	return s.closer.Close()
+}
