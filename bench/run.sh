@@ -28,7 +28,7 @@ SCENARIOS=(
 	"stream50-c64 64 1 4000 640"
 )
 STREAM_CHUNKS=50
-TARGETS=(direct reverse_proxy llm_gateway)
+TARGETS=(direct reverse_proxy llm_gateway llm_gateway_auth_limit)
 
 PIDS=()
 TMP=$(mktemp -d)
@@ -147,8 +147,30 @@ http://127.0.0.1:$GW_PORT {
 	}
 }
 EOF
+	# The same gateway behind key auth and a memory-store request limit set
+	# high enough never to refuse: what the auth and limit step costs.
+	cat >"$TMP/llm_gateway_auth_limit.Caddyfile" <<EOF
+{
+	admin off
+	auto_https off
+	persist_config off
+}
+
+http://127.0.0.1:$LIM_PORT {
+	llm_gateway {
+		provider up openai {
+			base_url http://127.0.0.1:$UP_PORT/v1
+			api_key bench-key
+		}
+		auth keys {
+			key bench-client-key bench
+		}
+		rate_limit 1000000000 1m
+	}
+}
+EOF
 	local t
-	for t in reverse_proxy llm_gateway; do
+	for t in reverse_proxy llm_gateway llm_gateway_auth_limit; do
 		if ! "$BIN/caddy" validate --adapter caddyfile --config "$TMP/$t.Caddyfile" >"$TMP/$t.validate.log" 2>&1; then
 			log "invalid $t Caddyfile:"
 			cat "$TMP/$t.validate.log" >&2
@@ -161,6 +183,7 @@ start_servers() {
 	free_port UP_PORT
 	free_port RP_PORT
 	free_port GW_PORT
+	free_port LIM_PORT
 	write_caddyfiles
 	start upstream "$BIN/upstream" -addr "127.0.0.1:$UP_PORT"
 	wait_ready upstream "$upstream_PID" "$UP_PORT"
@@ -168,6 +191,8 @@ start_servers() {
 	wait_ready reverse_proxy "$reverse_proxy_PID" "$RP_PORT"
 	start llm_gateway "$BIN/caddy" run --adapter caddyfile --config "$TMP/llm_gateway.Caddyfile"
 	wait_ready llm_gateway "$llm_gateway_PID" "$GW_PORT"
+	start llm_gateway_auth_limit "$BIN/caddy" run --adapter caddyfile --config "$TMP/llm_gateway_auth_limit.Caddyfile"
+	wait_ready llm_gateway_auth_limit "$llm_gateway_auth_limit_PID" "$LIM_PORT"
 	log "upstream :$UP_PORT  reverse_proxy :$RP_PORT (pid $reverse_proxy_PID)  llm_gateway :$GW_PORT (pid $llm_gateway_PID)"
 }
 
@@ -182,6 +207,8 @@ run_load() {
 	direct) args+=(-url "http://127.0.0.1:$UP_PORT$CHAT_PATH") ;;
 	reverse_proxy) args+=(-url "http://127.0.0.1:$RP_PORT$CHAT_PATH" -pid "$reverse_proxy_PID") ;;
 	llm_gateway) args+=(-url "http://127.0.0.1:$GW_PORT$CHAT_PATH" -pid "$llm_gateway_PID" -model "$GW_MODEL") ;;
+	llm_gateway_auth_limit) args+=(-url "http://127.0.0.1:$LIM_PORT$CHAT_PATH" -pid "$llm_gateway_auth_limit_PID" -model "$GW_MODEL"
+		-header "Authorization: Bearer bench-client-key") ;;
 	esac
 	"$BIN/load" "${args[@]}" | tee -a "$RESULTS/latest.jsonl" >&2
 }
