@@ -114,7 +114,7 @@ func (l *LimitConfig) limit() *handler.Limit {
 	if l == nil {
 		return nil
 	}
-	return &handler.Limit{N: l.Limit, Window: time.Duration(l.Window)}
+	return handler.NewLimit(l.Limit, time.Duration(l.Window))
 }
 
 func (l *LimitConfig) validate(what string) error {

@@ -26,14 +26,9 @@ type Caller struct {
 	// upstreamKey is the caller's own provider key, for providers that
 	// pass it through. Never logged.
 	upstreamKey string
-	// requestKey and tokenKey name its counters; see counterKey.
-	requestKey, tokenKey string
 }
 
-// newCaller returns a caller with its counter keys made.
-func newCaller(name, id string) *Caller {
-	return &Caller{Name: name, ID: id, requestKey: requestCounter + id, tokenKey: tokenCounter + id}
-}
+func newCaller(name, id string) *Caller { return &Caller{Name: name, ID: id} }
 
 // allows reports whether the caller may use a public model name.
 func (c *Caller) allows(model string) bool {

@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -24,7 +25,13 @@ type StoreCounter struct {
 	connect func() (limiter.Store, error)
 	mu      sync.Mutex // serialises connect
 	closer  func() error
+	// downUntil (unix ns): after a failure the store is not asked again
+	// for a second, so requests are not slowed by a Redis that is away.
+	downUntil atomic.Int64
 }
+
+// errStoreDown answers for a store that failed less than a second ago.
+var errStoreDown = errors.New("the rate limit store failed less than a second ago")
 
 // NewMemoryCounter keeps counts in this process.
 func NewMemoryCounter() *StoreCounter {
@@ -45,6 +52,7 @@ func NewRedisCounter(redisURL string) (*StoreCounter, error) {
 	opts.ReadTimeout = storeTimeout
 	opts.WriteTimeout = storeTimeout
 	opts.DialerRetries = 1 // a request waits on one attempt, not five
+	opts.MaxRetries = -1   // nor on retries: a failure fails over at once
 	quietRedis.Do(func() { redis.SetLogger(discardLogger{}) })
 	client := redis.NewClient(opts)
 	return &StoreCounter{
@@ -82,15 +90,19 @@ func (c *StoreCounter) current() (limiter.Store, error) {
 
 // Add adds n to the counter at key.
 func (c *StoreCounter) Add(ctx context.Context, key string, n int64, l Limit) (Window, error) {
+	if until := c.downUntil.Load(); until != 0 && time.Now().UnixNano() < until {
+		return Window{}, errStoreDown
+	}
 	store, err := c.current()
-	if err != nil {
-		return Window{}, err
+	if err == nil {
+		var lc limiter.Context
+		if lc, err = store.Increment(ctx, key, n, limiter.Rate{Period: l.Window, Limit: l.N}); err == nil {
+			c.downUntil.Store(0)
+			return Window{Remaining: lc.Remaining, Reset: time.Unix(lc.Reset, 0), Reached: lc.Reached}, nil
+		}
 	}
-	lc, err := store.Increment(ctx, key, n, limiter.Rate{Period: l.Window, Limit: l.N})
-	if err != nil {
-		return Window{}, err
-	}
-	return Window{Remaining: lc.Remaining, Reset: time.Unix(lc.Reset, 0), Reached: lc.Reached}, nil
+	c.downUntil.Store(time.Now().Add(time.Second).UnixNano())
+	return Window{}, err
 }
 
 // Destruct releases the store's connections once no config uses it.

@@ -17,9 +17,6 @@ const statusClientClosed = 499
 // bodies itself: a caddyhttp.Error would reach clients as an empty body.
 func writeError(w http.ResponseWriter, e *providers.Error) {
 	h := w.Header()
-	for k, v := range e.Header {
-		h[k] = v
-	}
 	if e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds(e)))
 	}

@@ -50,7 +50,11 @@ func (x *exchange) fail(w http.ResponseWriter, e *providers.Error) {
 		x.outcome = "client_closed"
 		return
 	}
-	x.writeOverhead(w.Header())
+	h := w.Header()
+	for k, v := range e.Header { // the upstream's, before the gateway's own
+		h[k] = v
+	}
+	x.writeOverhead(h)
 	writeError(w, e)
 }
 

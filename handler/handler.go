@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -42,6 +43,8 @@ type Handler struct {
 	cfg         Config
 	routes      *router
 	passthrough bool // callers' keys go to providers without a key of their own
+	// storeErrorLogged is when a store failure was last logged (unix ns).
+	storeErrorLogged atomic.Int64
 }
 
 // New checks cfg and returns a Handler.

@@ -16,6 +16,15 @@ import (
 type Limit struct {
 	N      int64
 	Window time.Duration
+	// tag distinguishes counters of different limits; see NewLimit.
+	tag string
+}
+
+// NewLimit returns a limit whose counters are kept apart from those of
+// other limits: two sites with different limits on the same store count
+// separately, while a reload that keeps a limit keeps its counts.
+func NewLimit(n int64, window time.Duration) *Limit {
+	return &Limit{N: n, Window: window, tag: strconv.FormatInt(n, 10) + "/" + window.String() + ":"}
 }
 
 // Window is where a counter stands after an addition.
@@ -83,7 +92,7 @@ func (h *Handler) admitRequest(ctx context.Context, x *exchange, r *http.Request
 	if requests == nil {
 		return nil
 	}
-	w, err := h.count(ctx, x.caller.counterKey(requestCounter, r), 1, *requests)
+	w, err := h.count(ctx, x.caller.counterKey(requestCounter, requests, r), 1, *requests)
 	if err != nil {
 		return h.storeFailed(err)
 	}
@@ -109,7 +118,15 @@ func (h *Handler) reserveTokens(ctx context.Context, x *exchange, r *http.Reques
 	} else {
 		estimate += h.cfg.Limits.CompletionReserve
 	}
-	key := x.caller.counterKey(tokenCounter, r)
+	if estimate > tokens.N {
+		// It could never fit: a 429 would only make clients wait and retry.
+		e := providers.NewError(http.StatusBadRequest, "token_limit_exceeded",
+			"This request needs about "+strconv.FormatInt(estimate, 10)+" tokens (its prompt and max_tokens), more than the limit of "+
+				strconv.FormatInt(tokens.N, 10)+" tokens per "+tokens.Window.String()+". Send a shorter prompt or a lower max_tokens.")
+		e.Param = "max_tokens"
+		return e
+	}
+	key := x.caller.counterKey(tokenCounter, tokens, r)
 	w, err := h.count(ctx, key, estimate, *tokens)
 	if err != nil {
 		return h.storeFailed(err)
@@ -144,7 +161,7 @@ func (h *Handler) settleTokens(x *exchange) {
 	defer cancel()
 	if _, err := h.cfg.Limits.Counter.Add(ctx, x.limits.tokenKey, used-reserved, *x.limits.tokens); err != nil {
 		storeErrors.Inc()
-		h.cfg.Logger.Error("settling a token reservation", zap.Error(err))
+		h.logStoreError(err)
 	}
 }
 
@@ -173,7 +190,7 @@ func (h *Handler) count(ctx context.Context, key string, n int64, l Limit) (Wind
 // storeFailed decides what a failing store means for the request.
 func (h *Handler) storeFailed(err error) *providers.Error {
 	storeErrors.Inc()
-	h.cfg.Logger.Error("rate limit store failed", zap.Bool("deny", h.cfg.Limits.DenyOnStoreError), zap.Error(err))
+	h.logStoreError(err)
 	if h.cfg.Limits.DenyOnStoreError {
 		e := providers.NewError(http.StatusServiceUnavailable, "rate_limit_store_unavailable",
 			"The gateway cannot check rate limits right now; try again shortly.")
@@ -181,6 +198,18 @@ func (h *Handler) storeFailed(err error) *providers.Error {
 		return e
 	}
 	return nil
+}
+
+// logStoreError logs store failures at most once a second: while Redis is
+// away every request fails the same way, and the metric counts them all.
+func (h *Handler) logStoreError(err error) {
+	now := time.Now().UnixNano()
+	last := h.storeErrorLogged.Load()
+	if now-last < int64(time.Second) || !h.storeErrorLogged.CompareAndSwap(last, now) {
+		return
+	}
+	h.cfg.Logger.Error("rate limit store failed",
+		zap.Bool("deny", h.cfg.Limits.DenyOnStoreError), zap.String("error", err.Error()))
 }
 
 func limited(kind string, l *Limit, w Window) *providers.Error {
@@ -197,22 +226,29 @@ const (
 	tokenCounter   = "tok:"
 )
 
-// counterKey names one of the caller's counters: by its ID, or by client IP
-// for anonymous callers. Keys of configured callers are made once.
-func (c *Caller) counterKey(kind string, r *http.Request) string {
+// counterKey names one of the caller's counters under a limit: by its ID,
+// or by client IP for anonymous callers.
+func (c *Caller) counterKey(kind string, l *Limit, r *http.Request) string {
 	if c.ID == "" {
-		return kind + "ip:" + clientIP(r)
+		return kind + l.tag + "ip:" + clientIP(r)
 	}
-	if kind == requestCounter {
-		return c.requestKey
-	}
-	return c.tokenKey
+	return kind + l.tag + c.ID
 }
 
 // writeLimitHeaders sets the rate-limit headers of a limited route: the
 // X-RateLimit-* trio of the request limit (or the token limit when it is
 // the only one), and OpenAI's x-ratelimit-*-requests and -tokens.
 func (s *limitState) writeHeaders(h http.Header) {
+	if !s.haveReq && !s.haveTok {
+		return
+	}
+	// The upstream's own limits are the gateway's business, not the
+	// client's: under the gateway's limits only those are shown.
+	for _, names := range openAIHeaders {
+		for _, name := range names {
+			delete(h, name)
+		}
+	}
 	if s.haveReq {
 		setOpenAILimit(h, "requests", s.requests, s.reqWindow)
 		setLimit(h, s.requests, s.reqWindow)

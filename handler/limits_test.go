@@ -1,7 +1,9 @@
 package handler
 
 import (
+	"context"
 	"crypto/sha256"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/ulule/limiter/v3"
 )
 
 func TestRequestLimitHeadersAnd429(t *testing.T) {
@@ -98,13 +101,10 @@ func TestTokenLimitReservesThenSettles(t *testing.T) {
 		Limits: Limits{Tokens: &Limit{N: 100, Window: time.Minute}, CompletionReserve: 30, Counter: NewMemoryCounter()},
 	})
 
-	// A reservation that cannot fit is refused before the upstream is called.
+	// A request that could never fit is a client error, not a wait.
 	resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","max_tokens":500,"messages":[]}`)
-	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("X-Ratelimit-Limit-Tokens") != "100" {
-		t.Fatalf("status %d, headers %v", resp.StatusCode, resp.Header)
-	}
-	if resp.Header.Get("X-Ratelimit-Remaining-Tokens") != "100" {
-		t.Errorf("a refused reservation was not given back: remaining %s", resp.Header.Get("X-Ratelimit-Remaining-Tokens"))
+	if body := readAll(t, resp.Body); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `"code":"token_limit_exceeded"`) {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
 
 	// Each request reserves 37 (30, plus 7 for its 27-byte body) and then
@@ -116,10 +116,14 @@ func TestTokenLimitReservesThenSettles(t *testing.T) {
 			t.Fatalf("request %d: status %d; settling to real usage should leave room", i, resp.StatusCode)
 		}
 	}
-	// 72 used: a 37-token reservation no longer fits, a 17-token one does.
+	// 72 used: a 37-token reservation no longer fits, and is given back;
+	// a 17-token one does fit.
 	resp = post(t, gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`)
 	if resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("status %d after 72 of 100 tokens, want 429 for a 37-token reservation", resp.StatusCode)
+	}
+	if got := resp.Header.Get("X-Ratelimit-Remaining-Tokens"); got != "28" {
+		t.Errorf("remaining tokens after a refused reservation = %s, want 28", got)
 	}
 	resp = post(t, gw.URL+"/v1/chat/completions", `{"model":"m","max_tokens":10,"messages":[]}`)
 	if resp.StatusCode != http.StatusOK {
@@ -203,5 +207,56 @@ func TestPassthroughKeysStayWithTheirCallers(t *testing.T) {
 	// No key at all: refused before any upstream call.
 	if resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("status %d without a key", resp.StatusCode)
+	}
+}
+
+func TestDifferentLimitsCountApartOnOneStore(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(chatCompletion)) })
+	shared := NewMemoryCounter()
+	strict := gateway(t, Config{Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})},
+		Limits: Limits{Requests: NewLimit(2, time.Minute), Counter: shared}})
+	loose := gateway(t, Config{Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})},
+		Limits: Limits{Requests: NewLimit(100, time.Minute), Counter: shared}})
+	post(t, strict.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`)
+	post(t, strict.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`)
+	if got := post(t, loose.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`).Header.Get("X-Ratelimit-Remaining"); got != "99" {
+		t.Errorf("remaining under the other limit = %s, want 99", got)
+	}
+}
+
+func TestUpstreamLimitHeadersGiveWayToTheGateways(t *testing.T) {
+	for _, status := range []int{200, 429} {
+		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Ratelimit-Limit-Requests", "500")
+			w.Header().Set("X-Ratelimit-Remaining-Tokens", "123456")
+			w.WriteHeader(status)
+			if status == 200 {
+				_, _ = w.Write([]byte(chatCompletion))
+			} else {
+				_, _ = w.Write([]byte(`{"error":{"message":"slow down","type":"requests","param":null,"code":"rate_limit_exceeded"}}`))
+			}
+		})
+		gw := gateway(t, Config{Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})},
+			Limits: Limits{Requests: NewLimit(60, time.Minute), Counter: NewMemoryCounter()}})
+		resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`)
+		if resp.StatusCode != status || resp.Header.Get("X-Ratelimit-Limit-Requests") != "60" || resp.Header.Get("X-Ratelimit-Remaining-Tokens") != "" {
+			t.Errorf("upstream %d: status %d, headers %v", status, resp.StatusCode, resp.Header)
+		}
+	}
+}
+
+func TestFailingStoreIsSkippedForASecond(t *testing.T) {
+	attempts := 0
+	c := &StoreCounter{connect: func() (limiter.Store, error) {
+		attempts++
+		return nil, errors.New("connection refused")
+	}}
+	for range 5 {
+		if _, err := c.Add(context.Background(), "k", 1, Limit{N: 1, Window: time.Minute}); err == nil {
+			t.Fatal("a failing store answered")
+		}
+	}
+	if attempts != 1 {
+		t.Errorf("the store was tried %d times within a second, want once", attempts)
 	}
 }

@@ -95,7 +95,7 @@ func modelNotFound(model string) *providers.Error {
 
 func modelNotAllowed(model string) *providers.Error {
 	e := providers.NewError(http.StatusForbidden, "model_not_allowed",
-		"This API key is not allowed to use the model `"+model+"`.")
+		"You are not allowed to use the model `"+model+"`.")
 	e.Param = "model"
 	return e
 }

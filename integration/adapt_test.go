@@ -54,8 +54,10 @@ func TestCaddyfileAdapt(t *testing.T) {
 // TestExamplesAdapt keeps every example Caddyfile valid and formatted.
 func TestExamplesAdapt(t *testing.T) {
 	files, err := filepath.Glob("../examples/*.Caddyfile")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no examples (%v)", err)
+	nested, err2 := filepath.Glob("../examples/*/*.Caddyfile")
+	files = append(files, nested...)
+	if err != nil || err2 != nil || len(files) == 0 {
+		t.Fatalf("no examples (%v, %v)", err, err2)
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {

@@ -32,7 +32,7 @@ type Base struct {
 	// `{env.OPENAI_API_KEY}` or `{file./run/secrets/key}`: it is resolved
 	// when the config is loaded, so the secret never appears in the config.
 	// The value `passthrough` sends each caller's own key (from its
-	// `Authorization: Bearer` header) instead.
+	// `Authorization: Bearer`, `api-key` or `x-api-key` header) instead.
 	APIKey string `json:"api_key,omitempty"`
 
 	// Header holds extra request headers sent upstream with every call, for
