@@ -116,7 +116,9 @@ func (h *Handler) reserveTokens(ctx context.Context, x *exchange, r *http.Reques
 	if in.maxTokens > 0 {
 		estimate += in.maxTokens
 	} else {
-		estimate += h.cfg.Limits.CompletionReserve
+		// The configured reserve is a guess, not the client's ask: it
+		// never makes a request impossible.
+		estimate = min(estimate+h.cfg.Limits.CompletionReserve, max(tokens.N, estimate))
 	}
 	if estimate > tokens.N {
 		// It could never fit: a 429 would only make clients wait and retry.
@@ -124,6 +126,9 @@ func (h *Handler) reserveTokens(ctx context.Context, x *exchange, r *http.Reques
 			"This request needs about "+strconv.FormatInt(estimate, 10)+" tokens (its prompt and max_tokens), more than the limit of "+
 				strconv.FormatInt(tokens.N, 10)+" tokens per "+tokens.Window.String()+". Send a shorter prompt or a lower max_tokens.")
 		e.Param = "max_tokens"
+		if in.maxTokens == 0 {
+			e.Param = "messages"
+		}
 		return e
 	}
 	key := x.caller.counterKey(tokenCounter, tokens, r)

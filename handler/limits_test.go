@@ -260,3 +260,16 @@ func TestFailingStoreIsSkippedForASecond(t *testing.T) {
 		t.Errorf("the store was tried %d times within a second, want once", attempts)
 	}
 }
+
+func TestDefaultReserveNeverMakesARequestImpossible(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(chatCompletion)) })
+	gw := gateway(t, Config{Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})},
+		Limits: Limits{Tokens: NewLimit(500, time.Minute), CompletionReserve: 1024, Counter: NewMemoryCounter()}})
+	if resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`); resp.StatusCode != http.StatusOK {
+		t.Errorf("status %d: a reserve larger than the limit refused a small request", resp.StatusCode)
+	}
+	huge := `{"model":"m","messages":[{"role":"user","content":"` + strings.Repeat("x", 4000) + `"}]}`
+	if resp := post(t, gw.URL+"/v1/chat/completions", huge); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("status %d for a prompt larger than the whole limit", resp.StatusCode)
+	}
+}
