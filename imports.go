@@ -5,5 +5,6 @@ package llmgateway
 import (
 	_ "github.com/llmgateway/caddy-llm-gateway/providers/azure"
 	_ "github.com/llmgateway/caddy-llm-gateway/providers/mock"
+	_ "github.com/llmgateway/caddy-llm-gateway/providers/ollama"
 	_ "github.com/llmgateway/caddy-llm-gateway/providers/openai"
 )

@@ -1,0 +1,228 @@
+package ollama
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
+)
+
+// TestStreamGolden turns native NDJSON streams into the exact chunk
+// sequence and end the handler relays.
+func TestStreamGolden(t *testing.T) {
+	cases := []struct {
+		name string
+		op   providers.Operation
+		body string
+		// end is how the stream must end: nil, ErrTruncated, or an error
+		// with this status and code.
+		end        error
+		status     int
+		code, text string
+	}{
+		{name: "text", op: providers.Chat, body: `{"model":"llama3.2","stream":true,"messages":[{"role":"user","content":"Weather?"}]}`},
+		{name: "reasoning", op: providers.Chat, body: `{"model":"qwen3","stream":true,"reasoning_effort":"medium","messages":[{"role":"user","content":"3+3?"}]}`},
+		{name: "tools", op: providers.Chat, body: `{"model":"llama3.2","stream":true,"tools":[{"type":"function","function":{"name":"get_weather"}}],"messages":[{"role":"user","content":"Weather?"}]}`},
+		{name: "length", op: providers.Chat, body: `{"model":"llama3.2","stream":true,"max_tokens":3,"messages":[{"role":"user","content":"Count"}]}`},
+		{name: "truncated", op: providers.Chat, body: `{"model":"llama3.2","stream":true,"messages":[{"role":"user","content":"Weather?"}]}`, end: providers.ErrTruncated},
+		{name: "error", op: providers.Chat, body: `{"model":"llama3.2","stream":true,"messages":[{"role":"user","content":"Weather?"}]}`,
+			end: &providers.Error{}, status: http.StatusBadGateway, text: "an error was encountered while running the model"},
+		{name: "generate", op: providers.Completions, body: `{"model":"codellama","stream":true,"prompt":"def fib(n):"}`},
+	}
+	up := newFakeOllama(t)
+	o := newOllama(t, up.URL, nil)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			native := readTestdata(t, "streams/"+tc.name+".ndjson")
+			up.setReply(func(w http.ResponseWriter, _ *http.Request, _ []byte) { writeNDJSON(w, native) })
+			resp, err := send(t, o, call(t, tc.op, []byte(tc.body)))
+			if err != nil {
+				t.Fatalf("send: %v", err)
+			}
+			if _, ok := resp.Stream.(providers.Bursting); !ok {
+				t.Error("the stream does not say when chunks are ready")
+			}
+			chunks, end := drain(t, resp.Stream)
+			want := jsonLines(readTestdata(t, "streams/"+tc.name+".chunks.jsonl"))
+			if len(chunks) != len(want) {
+				t.Errorf("%d chunks, want %d", len(chunks), len(want))
+			}
+			for i := range min(len(chunks), len(want)) {
+				if got, w := canonical(t, normalise(chunks[i])), canonical(t, []byte(want[i])); got != w {
+					t.Errorf("chunk %d\n got: %s\nwant: %s", i, got, w)
+				}
+			}
+			checkEnd(t, end, tc.end, tc.status, tc.code, tc.text)
+			validateStream(t, chunks, end)
+			if len(chunks) > 0 {
+				assertOneIdentity(t, chunks)
+			}
+		})
+	}
+}
+
+func checkEnd(t *testing.T, got, want error, status int, code, text string) {
+	t.Helper()
+	switch want.(type) {
+	case nil:
+		if got != nil {
+			t.Errorf("stream ended with %v, want a clean end", got)
+		}
+	case *providers.Error:
+		var e *providers.Error
+		if !errors.As(got, &e) {
+			t.Fatalf("stream ended with %v, want a *providers.Error", got)
+		}
+		if e.Status != status || e.Code != code || !strings.Contains(e.Message, text) {
+			t.Errorf("stream error = %d %q %q, want %d %q containing %q", e.Status, e.Code, e.Message, status, code, text)
+		}
+	default:
+		if !errors.Is(got, want) {
+			t.Errorf("stream ended with %v, want %v", got, want)
+		}
+	}
+}
+
+// assertOneIdentity checks that every chunk of an answer has the same id,
+// created and model.
+func assertOneIdentity(t *testing.T, chunks [][]byte) {
+	t.Helper()
+	type identity struct {
+		ID      string `json:"id"`
+		Created int64  `json:"created"`
+		Model   string `json:"model"`
+	}
+	var first identity
+	for i, c := range chunks {
+		var id identity
+		if err := json.Unmarshal(c, &id); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = id
+		} else if id != first {
+			t.Errorf("chunk %d identity %+v differs from %+v", i, id, first)
+		}
+	}
+}
+
+// TestStreamErrorFirst checks an error line before any content: nothing
+// is sent, so the handler can still try another target (502 is
+// retryable), and a context overflow becomes a 400.
+func TestStreamErrorFirst(t *testing.T) {
+	cases := []struct {
+		line   string
+		status int
+		code   string
+	}{
+		{`{"error":"llama runner process has terminated: exit status 2"}`, http.StatusBadGateway, ""},
+		{`{"error":"prompt too long; exceeded max context length by 100 tokens"}`, http.StatusBadRequest, "context_length_exceeded"},
+	}
+	for _, tc := range cases {
+		cs := &chatStream{lines: newLineReader(strings.NewReader(tc.line+"\n"), 1<<20), answer: translate.NewAnswer("m")}
+		chunks, err := drain(t, translate.NewStream(cs.pull, io.NopCloser(nil)))
+		var e *providers.Error
+		if len(chunks) != 0 || !errors.As(err, &e) || e.Status != tc.status || e.Code != tc.code {
+			t.Errorf("%s: %d chunks, %v", tc.line, len(chunks), err)
+		}
+	}
+}
+
+// TestStreamUsageFromFinalLine checks that only the done line's counts
+// count, even if an earlier line carried some.
+func TestStreamUsageFromFinalLine(t *testing.T) {
+	in := `{"message":{"content":"a"},"done":false,"prompt_eval_count":1,"eval_count":1}
+{"message":{"content":"b"},"done":false,"prompt_eval_count":5,"eval_count":2}
+{"message":{"content":""},"done":true,"done_reason":"stop","prompt_eval_count":5,"eval_count":3}
+`
+	cs := &chatStream{lines: newLineReader(strings.NewReader(in), 1<<20), answer: translate.NewAnswer("m")}
+	chunks, err := drain(t, translate.NewStream(cs.pull, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last struct {
+		Usage translate.Usage `json:"usage"`
+	}
+	if err := json.Unmarshal(chunks[len(chunks)-1], &last); err != nil {
+		t.Fatal(err)
+	}
+	if last.Usage.PromptTokens != 5 || last.Usage.CompletionTokens != 3 || last.Usage.TotalTokens != 8 {
+		t.Errorf("usage = %+v, want 5 + 3", last.Usage)
+	}
+}
+
+func TestLineReader(t *testing.T) {
+	long := strings.Repeat("x", 200<<10) // longer than the bufio buffer
+	cases := []struct {
+		name, in string
+		max      int
+		want     []string
+		err      error
+	}{
+		{"lines", "a\nb\n", 1 << 20, []string{"a", "b"}, io.EOF},
+		{"crlf and blank lines", "a\r\n\r\n\n  \nb\r\n", 1 << 20, []string{"a", "b"}, io.EOF},
+		{"last line without newline", "a\nb", 1 << 20, []string{"a", "b"}, io.EOF},
+		{"long line", long + "\nb\n", 1 << 20, []string{long, "b"}, io.EOF},
+		{"too long", long + "\n", 100 << 10, nil, errLineTooLong},
+		{"empty", "", 10, nil, io.EOF},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLineReader(strings.NewReader(tc.in), tc.max)
+			var got []string
+			for {
+				line, err := l.next()
+				if err != nil {
+					if !errors.Is(err, tc.err) {
+						t.Errorf("err = %v, want %v", err, tc.err)
+					}
+					break
+				}
+				got = append(got, string(line))
+			}
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Errorf("lines = %.40q, want %.40q", got, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzOllamaStream feeds arbitrary upstream bytes to both stream readers:
+// they must never panic, must end, and every chunk must be JSON.
+func FuzzOllamaStream(f *testing.F) {
+	for _, name := range []string{"text", "reasoning", "tools", "length", "truncated", "error", "generate"} {
+		b, err := os.ReadFile("testdata/streams/" + name + ".ndjson")
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"message":{"tool_calls":[{"function":{"arguments":null}},{"function":{"name":"x","arguments":"{"}}]},"done":true}`))
+	f.Add([]byte("{\"done\":true}\n{\"error\":\"late\"}\n"))
+	f.Add([]byte(`{"message":{"tool_calls":[{"function":{"arguments":[1,{"a":"\u0000"}]}}]}}` + "\n\x00\xff"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cs := &chatStream{lines: newLineReader(bytes.NewReader(data), 4<<10), answer: translate.NewAnswer("m")}
+		gs := &generateStream{lines: newLineReader(bytes.NewReader(data), 4<<10), tc: newTextCompletion("m")}
+		for _, s := range []*translate.Stream{translate.NewStream(cs.pull, nil), translate.NewStream(gs.pull, nil)} {
+			for i := 0; ; i++ {
+				if i > len(data)*8+16 {
+					t.Fatal("the stream does not end")
+				}
+				c, err := s.Next()
+				if err != nil {
+					break
+				}
+				if !json.Valid(c) {
+					t.Fatalf("chunk is not JSON: %s", c)
+				}
+			}
+		}
+	})
+}
