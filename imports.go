@@ -4,6 +4,7 @@ package llmgateway
 // imported; xcaddy only imports this package, so it imports them all.
 import (
 	_ "github.com/llmgateway/caddy-llm-gateway/providers/azure"
+	_ "github.com/llmgateway/caddy-llm-gateway/providers/dashscope"
 	_ "github.com/llmgateway/caddy-llm-gateway/providers/mock"
 	_ "github.com/llmgateway/caddy-llm-gateway/providers/ollama"
 	_ "github.com/llmgateway/caddy-llm-gateway/providers/openai"

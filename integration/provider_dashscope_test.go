@@ -1,0 +1,419 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/llmgateway/caddy-llm-gateway/internal/openaischema"
+	_ "github.com/llmgateway/caddy-llm-gateway/providers/dashscope"
+)
+
+const (
+	dashScopeKey       = "sk-ds-upstream"
+	dashScopeCallerKey = "sk-ds-caller-own"
+)
+
+// dashScopeRequest is the part of a native request the fake looks at.
+type dashScopeRequest struct {
+	Model string `json:"model"`
+	Input struct {
+		Messages []struct {
+			Role    string `json:"role"`
+			Content any    `json:"content"`
+		} `json:"messages"`
+	} `json:"input"`
+	Parameters struct {
+		ResultFormat      string `json:"result_format"`
+		IncrementalOutput bool   `json:"incremental_output"`
+		Tools             []any  `json:"tools"`
+	} `json:"parameters"`
+}
+
+// fakeDashScope speaks DashScope's native API: `{code,message,request_id}`
+// errors, and events as `id:`, `event:result`, `:HTTP_STATUS/200`,
+// `data:{...}` with cumulative usage and no end marker. The last user
+// message steers it: "too long" → context overflow, "busy" → throttling,
+// "moderate" → an error event mid-stream; with tools it calls two tools.
+func fakeDashScope(t *testing.T, seen chan<- dashScopeRequest) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req dashScopeRequest
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		if seen != nil {
+			seen <- req
+		}
+		fail := func(status int, code, message string) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			fmt.Fprintf(w, `{"code":%q,"message":%q,"request_id":"ds-err-1"}`, code, message)
+		}
+		switch auth := r.Header.Get("Authorization"); {
+		case r.URL.Path != "/api/v1/services/aigc/text-generation/generation":
+			fail(404, "InvalidURL", "Invalid URL provided in your request.")
+			return
+		case auth != "Bearer "+dashScopeKey && auth != "Bearer "+dashScopeCallerKey:
+			fail(401, "InvalidApiKey", "Invalid API-key provided.")
+			return
+		case req.Parameters.ResultFormat != "message":
+			fail(400, "InvalidParameter", "result_format must be message for this test")
+			return
+		}
+		last := ""
+		if n := len(req.Input.Messages); n > 0 {
+			last, _ = req.Input.Messages[n-1].Content.(string)
+		}
+		switch {
+		case strings.Contains(last, "too long"):
+			fail(400, "InvalidParameter", "Range of input length should be [1, 129024]")
+			return
+		case strings.Contains(last, "busy"):
+			fail(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later.")
+			return
+		}
+		type frame struct{ message, finish string }
+		var frames []frame
+		switch {
+		case len(req.Parameters.Tools) > 0 && req.Input.Messages[len(req.Input.Messages)-1].Role == "user":
+			frames = []frame{
+				{`{"role":"assistant","content":"Checking."}`, "null"},
+				{`{"role":"assistant","content":"","tool_calls":[{"index":0,"id":"call_w1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":"}}]}`, "null"},
+				{`{"role":"assistant","content":"","tool_calls":[{"index":0,"id":"","type":"function","function":{"name":"","arguments":"\"Hangzhou\"}"}}]}`, "null"},
+				{`{"role":"assistant","content":"","tool_calls":[{"index":1,"id":"call_t2","type":"function","function":{"name":"get_time","arguments":""}}]}`, "tool_calls"},
+			}
+		case strings.Contains(last, "moderate"):
+			frames = []frame{{`{"role":"assistant","content":"Once upon"}`, "null"}}
+		default:
+			frames = []frame{
+				{`{"role":"assistant","content":"你好"}`, "null"},
+				{`{"role":"assistant","content":"，"}`, "null"},
+				{`{"role":"assistant","content":"世界！"}`, "stop"},
+			}
+		}
+		usage := func(i int) string {
+			return fmt.Sprintf(`{"input_tokens":30,"output_tokens":%d,"total_tokens":%d}`, 3*(i+1), 30+3*(i+1))
+		}
+		if r.Header.Get("X-DashScope-SSE") != "enable" {
+			// A whole answer: the frames joined.
+			var text strings.Builder
+			var calls []string
+			for _, f := range frames {
+				var m struct {
+					Content   string            `json:"content"`
+					ToolCalls []json.RawMessage `json:"tool_calls"`
+				}
+				_ = json.Unmarshal([]byte(f.message), &m)
+				text.WriteString(m.Content)
+				for _, c := range m.ToolCalls {
+					calls = append(calls, string(c))
+				}
+			}
+			msg := fmt.Sprintf(`{"role":"assistant","content":%q}`, text.String())
+			if len(calls) > 0 {
+				msg = `{"role":"assistant","content":"Checking.","tool_calls":[{"index":0,"id":"call_w1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Hangzhou\"}"}},{"index":1,"id":"call_t2","type":"function","function":{"name":"get_time","arguments":""}}]}`
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"output":{"choices":[{"finish_reason":%q,"message":%s}]},"usage":%s,"request_id":"ds-req-1"}`,
+				frames[len(frames)-1].finish, msg, usage(len(frames)-1))
+			return
+		}
+		if !req.Parameters.IncrementalOutput {
+			fail(400, "InvalidParameter", "this test wants incremental_output")
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream;charset=UTF-8")
+		for i, f := range frames {
+			fmt.Fprintf(w, "id:%d\nevent:result\n:HTTP_STATUS/200\ndata:{\"output\":{\"choices\":[{\"message\":%s,\"finish_reason\":%q}]},\"usage\":%s,\"request_id\":\"ds-req-1\"}\n\n",
+				i+1, f.message, f.finish, usage(i))
+			w.(http.Flusher).Flush()
+		}
+		if strings.Contains(last, "moderate") {
+			fmt.Fprintf(w, "id:%d\nevent:error\n:HTTP_STATUS/400\ndata:{\"code\":\"DataInspectionFailed\",\"message\":\"Output data may contain inappropriate content.\",\"request_id\":\"ds-req-1\"}\n\n", len(frames)+1)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func dashScopeBlock(upstreamURL, apiKey string) string {
+	return `		provider ali dashscope {
+			base_url ` + upstreamURL + `
+			api_key ` + apiKey + `
+		}
+		model qwen ali/qwen-plus
+		model farui-plus ali`
+}
+
+var weatherTools = []openai.Tool{
+	{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`)}},
+	{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{Name: "get_time", Parameters: json.RawMessage(`{"type":"object","properties":{}}`)}},
+}
+
+func TestDashScopeProvider(t *testing.T) {
+	seen := make(chan dashScopeRequest, 64)
+	up := fakeDashScope(t, seen)
+	startGateway(t, dashScopeBlock(up.URL, dashScopeKey))
+	c := client("")
+	ctx := context.Background()
+	hello := []openai.ChatCompletionMessage{
+		{Role: openai.ChatMessageRoleSystem, Content: "你是一个有用的AI助手。"},
+		{Role: openai.ChatMessageRoleUser, Content: "你好！"},
+	}
+
+	t.Run("chat", func(t *testing.T) {
+		resp, err := c.CreateChatCompletion(ctx, openai.ChatCompletionRequest{Model: "qwen", Messages: hello, Temperature: 0.7, MaxTokens: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Model != "qwen" || resp.Choices[0].Message.Content != "你好，世界！" || resp.Choices[0].FinishReason != "stop" {
+			t.Errorf("answer = %+v", resp)
+		}
+		if resp.Usage.PromptTokens != 30 || resp.Usage.CompletionTokens != 9 || resp.Usage.TotalTokens != 39 {
+			t.Errorf("usage = %+v", resp.Usage)
+		}
+		// DashScope's request_id reaches the client; a gateway that sets
+		// its own X-Request-Id moves it to X-Upstream-Request-Id.
+		h := resp.Header()
+		if resp.ID != "chatcmpl-ds-req-1" || (h.Get("X-Request-Id") != "ds-req-1" && h.Get("X-Upstream-Request-Id") != "ds-req-1") {
+			t.Errorf("id %q, X-Request-Id %q, X-Upstream-Request-Id %q", resp.ID, h.Get("X-Request-Id"), h.Get("X-Upstream-Request-Id"))
+		}
+		if got := <-seen; got.Model != "qwen-plus" || got.Input.Messages[0].Role != "system" {
+			t.Errorf("upstream got %+v", got)
+		}
+	})
+
+	t.Run("stream", func(t *testing.T) {
+		for _, includeUsage := range []bool{false, true} {
+			req := openai.ChatCompletionRequest{Model: "farui-plus", Messages: hello, Stream: true}
+			if includeUsage {
+				req.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
+			}
+			stream, err := c.CreateChatCompletionStream(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var text strings.Builder
+			var usage *openai.Usage
+			finish := openai.FinishReason("")
+			for {
+				chunk, err := stream.Recv()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatalf("recv: %v", err)
+				}
+				if chunk.Usage != nil {
+					usage = chunk.Usage
+					continue
+				}
+				if len(chunk.Choices) == 0 {
+					t.Fatalf("chunk without choices reached the client: %+v", chunk)
+				}
+				text.WriteString(chunk.Choices[0].Delta.Content)
+				if chunk.Choices[0].FinishReason != "" {
+					finish = chunk.Choices[0].FinishReason
+				}
+			}
+			stream.Close()
+			if got := <-seen; got.Model != "farui-plus" || !got.Parameters.IncrementalOutput {
+				t.Errorf("upstream got %+v", got)
+			}
+			if text.String() != "你好，世界！" || finish != "stop" {
+				t.Errorf("streamed %q, finish %q", text.String(), finish)
+			}
+			// Cumulative upstream usage: the last event's, not the sum.
+			if includeUsage != (usage != nil) || (usage != nil && (usage.PromptTokens != 30 || usage.CompletionTokens != 9 || usage.TotalTokens != 39)) {
+				t.Errorf("include_usage=%v: usage %+v", includeUsage, usage)
+			}
+		}
+	})
+
+	t.Run("tool call", func(t *testing.T) {
+		ask := []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleUser, Content: "Weather and time in Hangzhou?"}}
+		resp, err := c.CreateChatCompletion(ctx, openai.ChatCompletionRequest{Model: "qwen", Messages: ask, Tools: weatherTools})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-seen
+		msg := resp.Choices[0].Message
+		if resp.Choices[0].FinishReason != "tool_calls" || len(msg.ToolCalls) != 2 ||
+			msg.ToolCalls[0].ID != "call_w1" || msg.ToolCalls[0].Function.Name != "get_weather" || msg.ToolCalls[0].Function.Arguments != `{"city":"Hangzhou"}` ||
+			msg.ToolCalls[1].Function.Name != "get_time" || msg.ToolCalls[1].Function.Arguments != "{}" {
+			t.Fatalf("answer = %+v", resp.Choices[0])
+		}
+
+		// The round trip: the calls and their results go back to DashScope.
+		history := append(ask, msg,
+			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleTool, ToolCallID: "call_w1", Content: `{"temp_c":31}`},
+			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleTool, ToolCallID: "call_t2", Content: "14:05"})
+		if _, err := c.CreateChatCompletion(ctx, openai.ChatCompletionRequest{Model: "qwen", Messages: history, Tools: weatherTools}); err != nil {
+			t.Fatal(err)
+		}
+		if got := <-seen; len(got.Input.Messages) != 4 || got.Input.Messages[3].Role != "tool" {
+			t.Errorf("history upstream: %+v", got.Input.Messages)
+		}
+
+		stream, err := c.CreateChatCompletionStream(ctx, openai.ChatCompletionRequest{Model: "qwen", Messages: ask, Tools: weatherTools, Stream: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stream.Close()
+		type call struct{ id, name, args string }
+		calls := map[int]*call{}
+		var text strings.Builder
+		var finish openai.FinishReason
+		for {
+			chunk, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("recv: %v", err)
+			}
+			d := chunk.Choices[0].Delta
+			text.WriteString(d.Content)
+			for _, tc := range d.ToolCalls {
+				if tc.Index == nil {
+					t.Fatalf("tool-call delta without index: %+v", tc)
+				}
+				if calls[*tc.Index] == nil {
+					calls[*tc.Index] = &call{id: tc.ID, name: tc.Function.Name}
+				}
+				calls[*tc.Index].args += tc.Function.Arguments
+			}
+			if chunk.Choices[0].FinishReason != "" {
+				finish = chunk.Choices[0].FinishReason
+			}
+		}
+		<-seen
+		if text.String() != "Checking." || finish != "tool_calls" || len(calls) != 2 ||
+			*calls[0] != (call{"call_w1", "get_weather", `{"city":"Hangzhou"}`}) || *calls[1] != (call{"call_t2", "get_time", "{}"}) {
+			t.Errorf("text %q, finish %q, calls %+v %+v", text.String(), finish, calls[0], calls[1])
+		}
+	})
+
+	t.Run("errors", func(t *testing.T) {
+		cases := []struct {
+			text   string
+			stream bool
+			status int
+			code   string
+		}{
+			{"this prompt is too long", false, 400, "context_length_exceeded"},
+			{"this prompt is too long", true, 400, "context_length_exceeded"},
+			{"the service is busy", false, 429, "Throttling.RateQuota"},
+		}
+		for _, tc := range cases {
+			req := openai.ChatCompletionRequest{Model: "qwen", Messages: []openai.ChatCompletionMessage{{Role: "user", Content: tc.text}}}
+			var err error
+			if tc.stream {
+				req.Stream = true
+				_, err = c.CreateChatCompletionStream(ctx, req)
+			} else {
+				_, err = c.CreateChatCompletion(ctx, req)
+			}
+			<-seen
+			var apiErr *openai.APIError
+			if !errors.As(err, &apiErr) || apiErr.HTTPStatusCode != tc.status || apiErr.Code != tc.code {
+				t.Errorf("%q stream=%v: %v", tc.text, tc.stream, err)
+			}
+		}
+		// Refused before any upstream call.
+		_, err := c.CreateChatCompletion(ctx, openai.ChatCompletionRequest{Model: "qwen", N: 5, Messages: hello})
+		var apiErr *openai.APIError
+		if !errors.As(err, &apiErr) || apiErr.HTTPStatusCode != 400 || apiErr.Param == nil || *apiErr.Param != "n" {
+			t.Errorf("n=5: %v", err)
+		}
+
+		// Mid-stream: the chunks so far, then the error, as go-openai sees it.
+		stream, err := c.CreateChatCompletionStream(ctx, openai.ChatCompletionRequest{Model: "qwen", Stream: true,
+			Messages: []openai.ChatCompletionMessage{{Role: "user", Content: "moderate this story"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stream.Close()
+		var text strings.Builder
+		for {
+			chunk, err := stream.Recv()
+			if err != nil {
+				if !errors.As(err, &apiErr) || apiErr.Code != "content_filter" {
+					t.Errorf("mid-stream error: %v", err)
+				}
+				break
+			}
+			text.WriteString(chunk.Choices[0].Delta.Content)
+		}
+		<-seen
+		if text.String() != "Once upon" {
+			t.Errorf("text before the error: %q", text.String())
+		}
+	})
+
+	t.Run("schemas", func(t *testing.T) {
+		client := freshHTTP()
+		for _, tc := range []struct{ body, schema string }{
+			{`{"model":"qwen","messages":[{"role":"user","content":"hi"}]}`, openaischema.ChatCompletion},
+			{`{"model":"qwen","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"get_time"}}]}`, "stream"},
+			{`{"model":"qwen","stream":true,"messages":[{"role":"user","content":"moderate"}]}`, "stream"},
+			{`{"model":"qwen","messages":[{"role":"user","content":"the service is busy"}]}`, openaischema.Error},
+		} {
+			req, _ := http.NewRequest("POST", gatewayURL+"/v1/chat/completions", strings.NewReader(tc.body))
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			<-seen
+			if tc.schema == "stream" {
+				err = openaischema.ValidateStream(body)
+			} else {
+				err = openaischema.Validate(tc.schema, body)
+			}
+			if err != nil {
+				t.Errorf("%s: %v\n%s", tc.body, err, body)
+			}
+			if tc.schema == openaischema.Error && (resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "") {
+				t.Errorf("throttled: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+			}
+		}
+	})
+}
+
+// TestDashScopePassthrough is seed 003's public gateway: no key on the
+// server, each caller's own DashScope key goes upstream.
+func TestDashScopePassthrough(t *testing.T) {
+	up := fakeDashScope(t, nil)
+	startGateway(t, dashScopeBlock(up.URL, "passthrough"))
+	ctx := context.Background()
+	msgs := []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleUser, Content: "你好！"}}
+	resp, err := client(dashScopeCallerKey).CreateChatCompletion(ctx, openai.ChatCompletionRequest{Model: "farui-plus", Messages: msgs})
+	if err != nil || resp.Choices[0].Message.Content != "你好，世界！" {
+		t.Fatalf("own key: %+v %v", resp, err)
+	}
+	_, err = client("sk-ds-not-valid").CreateChatCompletion(ctx, openai.ChatCompletionRequest{Model: "farui-plus", Messages: msgs})
+	var apiErr *openai.APIError
+	if !errors.As(err, &apiErr) || apiErr.HTTPStatusCode != 401 || strings.Contains(apiErr.Message, "sk-ds-not-valid") {
+		t.Errorf("refused key: %v", err)
+	}
+	// Many callers at once each reach DashScope with their own key.
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if _, err := client(dashScopeCallerKey).CreateChatCompletion(ctx, openai.ChatCompletionRequest{Model: "farui-plus", Messages: msgs}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -1,0 +1,133 @@
+package dashscope
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/llmgateway/caddy-llm-gateway/internal/openaischema"
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+)
+
+// embedAnswerFor answers each batch with vectors [text_index, len(text)],
+// listed in reverse order to check that text_index decides the order.
+func embedAnswerFor(r *http.Request) reply {
+	var req embedRequest
+	_ = json.NewDecoder(r.Body).Decode(&req)
+	var items []string
+	for i := len(req.Input.Texts) - 1; i >= 0; i-- {
+		items = append(items, fmt.Sprintf(`{"text_index":%d,"embedding":[%d,%d.5]}`, i, i, len(req.Input.Texts[i])))
+	}
+	return reply{status: 200, contentType: "application/json",
+		body: `{"output":{"embeddings":[` + strings.Join(items, ",") + `]},"usage":{"total_tokens":` + fmt.Sprint(len(req.Input.Texts)*3) + `},"request_id":"r-emb"}`}
+}
+
+func TestEmbeddings(t *testing.T) {
+	fake := newFake(t)
+	fake.answerFunc(embedAnswerFor)
+	d := fake.provider(t)
+	call := &providers.Call{Op: providers.Embeddings, Model: "text-embedding-v4", ClientModel: "embed",
+		Body: []byte(`{"model":"text-embedding-v4","input":["a","bb"],"dimensions":1024,"encoding_format":"float"}`)}
+	resp, err := send(t, d, call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if err := openaischema.Validate(openaischema.Embedding, body); err != nil {
+		t.Errorf("%v\n%s", err, body)
+	}
+	want := `{"data":[{"embedding":[0,1.5],"index":0,"object":"embedding"},{"embedding":[1,2.5],"index":1,"object":"embedding"}],"model":"embed","object":"list","usage":{"prompt_tokens":6,"total_tokens":6}}`
+	if got := canonical(t, body); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if resp.Header.Get("X-Request-Id") != "r-emb" {
+		t.Errorf("X-Request-Id = %q", resp.Header.Get("X-Request-Id"))
+	}
+	got := fake.last(t)
+	if got.path != embeddingsPath || got.header.Get("Authorization") != "Bearer "+testKey {
+		t.Errorf("upstream saw %s with %q", got.path, got.header.Get("Authorization"))
+	}
+	if c := canonical(t, got.body); c != `{"input":{"texts":["a","bb"]},"model":"text-embedding-v4","parameters":{"dimension":1024}}` {
+		t.Errorf("native body %s", c)
+	}
+}
+
+// TestEmbeddingsBatches: more than ten texts go up in batches of ten and
+// come back in input order with the usage summed.
+func TestEmbeddingsBatches(t *testing.T) {
+	fake := newFake(t)
+	fake.answerFunc(embedAnswerFor)
+	inputs := make([]string, 23)
+	for i := range inputs {
+		inputs[i] = strings.Repeat("x", i+1)
+	}
+	in, _ := json.Marshal(inputs)
+	resp, err := send(t, fake.provider(t), &providers.Call{Op: providers.Embeddings, Model: "text-embedding-v3", ClientModel: "e",
+		Body: []byte(`{"model":"text-embedding-v3","input":` + string(in) + `}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Data []struct {
+			Index     int
+			Embedding []float64
+		}
+		Usage struct {
+			PromptTokens int `json:"prompt_tokens"`
+		}
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(body, &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Data) != 23 || out.Usage.PromptTokens != 69 {
+		t.Fatalf("%d vectors, %d tokens", len(out.Data), out.Usage.PromptTokens)
+	}
+	for i, e := range out.Data {
+		// [index within the batch, length of the text + .5]
+		if e.Index != i || e.Embedding[0] != float64(i%10) || e.Embedding[1] != float64(i+1)+0.5 {
+			t.Errorf("vector %d = %+v", i, e)
+		}
+	}
+	if n := len(fake.requests()); n != 3 {
+		t.Errorf("%d upstream calls, want 3", n)
+	}
+	for _, r := range fake.requests() {
+		if strings.Contains(string(r.body), "parameters") {
+			t.Errorf("parameters sent without dimensions: %s", r.body)
+		}
+	}
+}
+
+func TestEmbeddingsFailures(t *testing.T) {
+	cases := []struct {
+		name   string
+		rep    reply
+		status int
+		code   string
+	}{
+		{"missing vector", reply{status: 200, contentType: "application/json", body: `{"output":{"embeddings":[{"text_index":0,"embedding":[1]}]},"usage":{"total_tokens":1}}`}, 502, "upstream_error"},
+		{"index out of range", reply{status: 200, contentType: "application/json", body: `{"output":{"embeddings":[{"text_index":0,"embedding":[1]},{"text_index":7,"embedding":[1]}]}}`}, 502, "upstream_error"},
+		{"upstream error", reply{status: 400, contentType: "application/json", body: dsError("InvalidParameter", "batch size is invalid, it should not be larger than 10.")}, 400, "InvalidParameter"},
+		{"not json", reply{status: 200, contentType: "application/json", body: `nope`}, 502, "upstream_error"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := newFake(t)
+			fake.answerWith(tc.rep)
+			_, err := send(t, fake.provider(t), &providers.Call{Op: providers.Embeddings, Model: "text-embedding-v4", Body: []byte(`{"model":"m","input":["a","b"]}`)})
+			pe, ok := err.(*providers.Error)
+			if !ok || pe.Status != tc.status || pe.Code != tc.code {
+				t.Fatalf("got %#v", err)
+			}
+		})
+	}
+	fake := newFake(t)
+	_, err := send(t, fake.provider(t), &providers.Call{Op: providers.Embeddings, Model: "m", Body: []byte(`{"model":"m","input":[[1,2]]}`)})
+	if pe, ok := err.(*providers.Error); !ok || pe.Status != 400 {
+		t.Errorf("token input: %v", err)
+	}
+}

@@ -1,0 +1,138 @@
+package dashscope
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llmgateway/caddy-llm-gateway/internal/openaischema"
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+)
+
+func dsError(code, message string) string {
+	return `{"code":"` + code + `","message":"` + message + `","request_id":"7d2c5f0e-1111-2222-3333-444455556666"}`
+}
+
+// TestErrors maps every DashScope error code the gateway knows, through a
+// real upstream call.
+func TestErrors(t *testing.T) {
+	cases := []struct {
+		name   string
+		status int
+		body   string
+		// want
+		wantStatus int
+		wantType   string
+		wantCode   string
+		wantParam  string
+	}{
+		{"invalid key", 401, dsError("InvalidApiKey", "Invalid API-key provided."), 401, "authentication_error", "InvalidApiKey", ""},
+		{"invalid parameter", 400, dsError("InvalidParameter", "Temperature should be in [0.0, 2.0)"), 400, "invalid_request_error", "InvalidParameter", ""},
+		{"context length", 400, dsError("InvalidParameter", "Range of input length should be [1, 129024]"), 400, "invalid_request_error", "context_length_exceeded", "messages"},
+		{"context length (algo)", 400, dsError("InternalError.Algo.InvalidParameter", "Range of input length should be [1, 30720]"), 400, "invalid_request_error", "context_length_exceeded", "messages"},
+		{"model not exist", 400, dsError("InvalidParameter", "Model not exist."), 404, "invalid_request_error", "model_not_found", "model"},
+		{"model not found", 404, dsError("ModelNotFound", "The model qwen-9 does not exist."), 404, "invalid_request_error", "model_not_found", "model"},
+		{"arrearage", 400, dsError("Arrearage", "Access denied, please make sure your account is in good standing."), 403, "permission_error", "Arrearage", ""},
+		{"access denied", 403, dsError("AccessDenied", "Access denied."), 403, "permission_error", "AccessDenied", ""},
+		{"unpurchased", 403, dsError("AccessDenied.Unpurchased", "Access to model denied."), 403, "permission_error", "AccessDenied.Unpurchased", ""},
+		{"throttling", 429, dsError("Throttling", "Requests throttling triggered."), 429, "rate_limit_error", "Throttling", ""},
+		{"rate quota", 429, dsError("Throttling.RateQuota", "Requests rate limit exceeded, please try again later."), 429, "rate_limit_error", "Throttling.RateQuota", ""},
+		{"allocation quota", 429, dsError("Throttling.AllocationQuota", "Free allocated quota exceeded."), 429, "rate_limit_error", "Throttling.AllocationQuota", ""},
+		{"data inspection", 400, dsError("DataInspectionFailed", "Input data may contain inappropriate content."), 400, "invalid_request_error", "content_filter", ""},
+		{"data inspection media", 400, dsError("InvalidParameter.DataInspection", "The media format is not supported or incorrect for the data inspection."), 400, "invalid_request_error", "InvalidParameter.DataInspection", ""},
+		{"empty input", 400, dsError("BadRequest.EmptyInput", "Required input parameter missing from request."), 400, "invalid_request_error", "BadRequest.EmptyInput", ""},
+		{"too large", 413, dsError("BadRequest.TooLarge", "Payload Too Large"), 413, "invalid_request_error", "BadRequest.TooLarge", ""},
+		{"invalid url", 400, dsError("InvalidURL", "Invalid URL provided in your request."), 400, "invalid_request_error", "InvalidURL", ""},
+		{"unsupported operation", 400, dsError("UnsupportedOperation", "The operation is unsupported on the referee object."), 400, "invalid_request_error", "UnsupportedOperation", ""},
+		{"timeout", 408, dsError("RequestTimeOut", "Request timed out, please try again later."), 408, "invalid_request_error", "RequestTimeOut", ""},
+		{"internal error", 500, dsError("InternalError", "An internal error has occured, please try again later."), 500, "server_error", "InternalError", ""},
+		{"internal algo", 500, dsError("InternalError.Algo", "An error occurred in model serving."), 500, "server_error", "InternalError.Algo", ""},
+		{"service unavailable", 503, dsError("ServiceUnavailable", "Service temporarily unavailable."), 503, "server_error", "ServiceUnavailable", ""},
+		{"overloaded 529", 529, dsError("ModelServingError", "Too many requests, the model is overloaded."), 503, "server_error", "overloaded", ""},
+		{"overloaded code", 503, dsError("Overloaded", "Busy."), 503, "server_error", "overloaded", ""},
+		{"unknown code keeps status", 418, dsError("SomethingNew", "Odd."), 418, "invalid_request_error", "SomethingNew", ""},
+		{"sse body", 400, "id:1\nevent:error\n:HTTP_STATUS/400\ndata:" + dsError("InvalidParameter", "Range of input length should be [1, 129024]") + "\n\n", 400, "invalid_request_error", "context_length_exceeded", "messages"},
+		{"openai envelope", 400, `{"error":{"code":"invalid_parameter_error","param":null,"message":"bad","type":"invalid_request_error"},"request_id":"x"}`, 400, "invalid_request_error", "invalid_parameter_error", ""},
+		{"html", 502, `<html><body>Bad Gateway</body></html>`, 502, "server_error", "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := newFake(t)
+			fake.answerWith(reply{status: tc.status, contentType: "application/json", body: tc.body})
+			_, err := send(t, fake.provider(t), chatCall(t, `{"model":"qwen-plus","messages":[{"role":"user","content":"hi"}]}`))
+			var pe *providers.Error
+			if !errors.As(err, &pe) {
+				t.Fatalf("got %v, want *providers.Error", err)
+			}
+			if pe.Status != tc.wantStatus || pe.Type != tc.wantType || pe.Code != tc.wantCode || pe.Param != tc.wantParam {
+				t.Errorf("got %d %s %q param %q, want %d %s %q param %q", pe.Status, pe.Type, pe.Code, pe.Param, tc.wantStatus, tc.wantType, tc.wantCode, tc.wantParam)
+			}
+			if pe.Message == "" || strings.Contains(pe.Message, testKey) || strings.Contains(pe.Message, fake.URL) {
+				t.Errorf("message %q", pe.Message)
+			}
+			if strings.HasPrefix(tc.body, `{"code"`) && pe.Header.Get("X-Request-Id") != "7d2c5f0e-1111-2222-3333-444455556666" {
+				t.Errorf("request id not relayed: %v", pe.Header)
+			}
+			body, _ := pe.MarshalJSON()
+			if err := openaischema.Validate(openaischema.Error, body); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestStreamedErrorCodes maps the same codes when they arrive as an error
+// event, where the HTTP status is only a comment.
+func TestStreamedErrorCodes(t *testing.T) {
+	cases := []struct {
+		code, message string
+		status        int
+		wantCode      string
+	}{
+		{"InvalidApiKey", "Invalid API-key provided.", 401, "InvalidApiKey"},
+		{"InvalidParameter", "Range of input length should be [1, 129024]", 400, "context_length_exceeded"},
+		{"DataInspectionFailed", "Output data may contain inappropriate content.", 400, "content_filter"},
+		{"Throttling.RateQuota", "Requests rate limit exceeded.", 429, "Throttling.RateQuota"},
+		{"Arrearage", "Access denied.", 403, "Arrearage"},
+		{"InternalError", "An internal error has occured.", 500, "InternalError"},
+		{"SomethingNew", "Odd.", 500, "SomethingNew"},
+		{"InvalidURL", "see https://dashscope.aliyuncs.com/api/v1", 400, "InvalidURL"},
+	}
+	for _, tc := range cases {
+		e := frameError(&frame{Code: tc.code, Message: tc.message, RequestID: "r"})
+		if e.Status != tc.status || e.Code != tc.wantCode || e.Type != providers.TypeForStatus(tc.status) {
+			t.Errorf("%s: got %d %s %s", tc.code, e.Status, e.Type, e.Code)
+		}
+		if strings.Contains(e.Message, "://") {
+			t.Errorf("%s: message quotes a URL: %s", tc.code, e.Message)
+		}
+	}
+}
+
+// TestErrorRetryAfter: a Retry-After DashScope (or a proxy in front of
+// it) sends is kept for the gateway's own 429.
+func TestErrorRetryAfter(t *testing.T) {
+	fake := newFake(t)
+	fake.answerWith(reply{status: 429, contentType: "application/json", header: http.Header{"Retry-After": {"7"}},
+		body: dsError("Throttling.RateQuota", "Requests rate limit exceeded.")})
+	_, err := send(t, fake.provider(t), chatCall(t, `{"model":"qwen-plus","messages":[{"role":"user","content":"hi"}]}`))
+	var pe *providers.Error
+	if !errors.As(err, &pe) || pe.Status != 429 || pe.RetryAfter != 7*time.Second {
+		t.Fatalf("got %#v", err)
+	}
+}
+
+// TestRefusedKeyMessage: DashScope's message for a refused key is replaced,
+// and says whose key it was.
+func TestRefusedKeyMessage(t *testing.T) {
+	fake := newFake(t)
+	fake.answerWith(reply{status: 401, contentType: "application/json", body: dsError("InvalidApiKey", "Invalid API-key provided: sk-test-d***ope")})
+	call := chatCall(t, `{"model":"qwen-plus","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	_, err := send(t, fake.provider(t), call)
+	var pe *providers.Error
+	if !errors.As(err, &pe) || pe.Status != 401 || strings.Contains(pe.Message, "sk-") || !strings.Contains(pe.Message, "api_key") {
+		t.Fatalf("got %#v", err)
+	}
+}
