@@ -5,6 +5,7 @@ package llmgateway
 import (
 	_ "github.com/llmgateway/caddy-llm-gateway/providers/azure"
 	_ "github.com/llmgateway/caddy-llm-gateway/providers/dashscope"
+	_ "github.com/llmgateway/caddy-llm-gateway/providers/gemini"
 	_ "github.com/llmgateway/caddy-llm-gateway/providers/mock"
 	_ "github.com/llmgateway/caddy-llm-gateway/providers/ollama"
 	_ "github.com/llmgateway/caddy-llm-gateway/providers/openai"

@@ -1,0 +1,67 @@
+package gemini
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
+)
+
+// maxBody bounds a non-streamed answer read from the upstream.
+const maxBody = 16 << 20
+
+// chat translates a chat completion, streamed or not.
+func (g *Gemini) chat(ctx context.Context, call *providers.Call) (*providers.Response, error) {
+	req, perr := translate.DecodeChat(call.Body)
+	if perr != nil {
+		return nil, perr
+	}
+	native, perr := buildRequest(req)
+	if perr != nil {
+		return nil, perr
+	}
+	body, err := providers.MarshalJSON(native)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the gemini request: %w", err)
+	}
+	method := "generateContent"
+	if call.Stream {
+		method = "streamGenerateContent?alt=sse"
+	}
+	resp, err := g.Post(ctx, g.target(call.Model, method), call, body, setKey)
+	if err != nil {
+		return nil, err
+	}
+	header := providers.RelayHeader(resp.Header)
+	if call.Stream {
+		return &providers.Response{Header: header, Stream: newStream(resp.Body, call.ClientModel)}, nil
+	}
+	defer resp.Body.Close()
+	raw, err := readBody(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	out, perr := completionBody(raw, call.ClientModel)
+	if perr != nil {
+		return nil, perr
+	}
+	answer := providers.BytesResponse(out)
+	answer.Header = header
+	return answer, nil
+}
+
+// readBody reads a whole answer, refusing one larger than maxBody.
+func readBody(r io.Reader) ([]byte, error) {
+	raw, err := io.ReadAll(io.LimitReader(r, maxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", providers.ErrTruncated, err)
+	}
+	if len(raw) > maxBody {
+		return nil, providers.NewError(http.StatusBadGateway, "upstream_error",
+			fmt.Sprintf("the upstream's answer exceeds %d MiB", maxBody>>20))
+	}
+	return raw, nil
+}

@@ -1,0 +1,51 @@
+package gemini
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+)
+
+// FuzzGeminiStream feeds arbitrary upstream bytes to the stream reader: it
+// must never panic or loop, every chunk must be JSON, and the stream must
+// end with io.EOF, ErrTruncated or an *providers.Error.
+func FuzzGeminiStream(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/stream_*.sse")
+	for _, file := range seeds {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		f.Add(bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n")))
+	}
+	f.Add([]byte("data: {\"candidates\":[{\"index\":-3,\"content\":{\"parts\":[{\"functionCall\":{\"name\":\"f\",\"args\":null},\"thoughtSignature\":\"@@\"}]},\"finishReason\":\"STOP\"}]}\n\n"))
+	f.Add([]byte("data: {\"error\":{\"code\":\"x\"}}\n\n"))
+	f.Add([]byte(": keep-alive\n\ndata: [ ]\n\ndata:"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		s := newStream(io.NopCloser(bytes.NewReader(body)), "m")
+		defer s.Close()
+		for n := 0; ; n++ {
+			if n > len(body)+16 {
+				t.Fatalf("more chunks than input bytes for %q", body)
+			}
+			c, err := s.Next()
+			if err != nil {
+				var perr *providers.Error
+				if !errors.Is(err, io.EOF) && !errors.Is(err, providers.ErrTruncated) && !errors.As(err, &perr) {
+					t.Fatalf("unexpected end %v", err)
+				}
+				return
+			}
+			if !json.Valid(c) {
+				t.Fatalf("chunk is not JSON: %s", c)
+			}
+		}
+	})
+}
