@@ -45,7 +45,7 @@ func provision(t *testing.T, input string) (*Gateway, error) {
 func TestParseErrors(t *testing.T) {
 	cases := map[string]struct{ input, want string }{
 		"unknown subdirective":   {"llm_gateway {\n\tbogus 1\n}", "unrecognized llm_gateway subdirective 'bogus'"},
-		"unknown provider type":  {"llm_gateway {\n\tprovider x nope\n}", "unknown provider type 'nope' (known: azure, "},
+		"unknown provider type":  {"llm_gateway {\n\tprovider x nope\n}", "unknown provider type 'nope' (known: anthropic, azure, "},
 		"provider without name":  {"llm_gateway {\n\tprovider\n}", "usage: provider <name> [<type>]"},
 		"provider option":        {"llm_gateway {\n\tprovider openai {\n\t\tfrobnicate\n\t}\n}", "provider openai: unrecognized subdirective 'frobnicate'"},
 		"api_key twice":          {"llm_gateway {\n\tprovider openai {\n\t\tapi_key a\n\t\tapi_key b\n\t}\n}", "api_key already specified"},

@@ -1,0 +1,216 @@
+package anthropic
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/llmgateway/caddy-llm-gateway/internal/openaischema"
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+)
+
+func TestUnmarshalCaddyfile(t *testing.T) {
+	cases := []struct {
+		name, input string
+		want        Anthropic
+		wantErr     string
+	}{
+		{"minimal", `provider claude anthropic`, Anthropic{Base: providers.Base{Name: "claude"}}, ""},
+		{"every option", `provider claude anthropic {
+			base_url https://proxy.example.com
+			api_key {env.ANTHROPIC_API_KEY}
+			version 2023-01-01
+			max_tokens 8192
+			header anthropic-beta token-efficient-tools-2025-02-19
+			dial_timeout 5s
+		}`, Anthropic{Base: providers.Base{Name: "claude", BaseURL: "https://proxy.example.com", APIKey: "{env.ANTHROPIC_API_KEY}",
+			Header: http.Header{"Anthropic-Beta": {"token-efficient-tools-2025-02-19"}}, DialTimeout: caddy.Duration(5e9)},
+			Version: "2023-01-01", MaxTokens: 8192}, ""},
+		{"passthrough key", `provider claude anthropic {
+			api_key passthrough
+		}`, Anthropic{Base: providers.Base{Name: "claude", APIKey: "passthrough"}}, ""},
+		{"zero max_tokens", "provider c anthropic {\n max_tokens 0\n}", Anthropic{}, "invalid max_tokens"},
+		{"word max_tokens", "provider c anthropic {\n max_tokens many\n}", Anthropic{}, "invalid max_tokens"},
+		{"max_tokens twice", "provider c anthropic {\n max_tokens 5\n max_tokens 6\n}", Anthropic{}, "already specified"},
+		{"version without value", "provider c anthropic {\n version\n}", Anthropic{}, "argument"},
+		{"unknown option", "provider c anthropic {\n deployment a b\n}", Anthropic{}, "unrecognized subdirective"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var got Anthropic
+			err := got.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one mentioning %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotJSON, _ := json.Marshal(got)
+			wantJSON, _ := json.Marshal(tc.want)
+			if string(gotJSON) != string(wantJSON) {
+				t.Errorf("got %s\nwant %s", gotJSON, wantJSON)
+			}
+		})
+	}
+	// The documented option table is the parser's.
+	var a Anthropic
+	for _, opt := range []string{"version", "max_tokens"} {
+		if _, ok := a.CaddyfileOptions()[opt]; !ok {
+			t.Errorf("option %s is missing from CaddyfileOptions", opt)
+		}
+	}
+}
+
+func TestProvision(t *testing.T) {
+	cases := []struct {
+		baseURL, wantURL string
+	}{
+		{"", "https://api.anthropic.com"},
+		{"https://api.anthropic.com/v1", "https://api.anthropic.com"},
+		{"https://api.anthropic.com/v1/", "https://api.anthropic.com"},
+		{"https://proxy.example.com/anthropic/", "https://proxy.example.com/anthropic"},
+	}
+	for _, tc := range cases {
+		a := &Anthropic{Base: providers.Base{Name: "c", BaseURL: tc.baseURL}}
+		if err := a.Provision(caddy.Context{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := a.URL().String(); got != tc.wantURL {
+			t.Errorf("base_url %q: URL %s, want %s", tc.baseURL, got, tc.wantURL)
+		}
+		if a.Version != DefaultVersion || a.MaxTokens != DefaultMaxTokens {
+			t.Errorf("defaults: version %q, max_tokens %d", a.Version, a.MaxTokens)
+		}
+	}
+	bad := &Anthropic{Base: providers.Base{Name: "c"}, MaxTokens: -1}
+	if err := bad.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	if bad.Validate() == nil {
+		t.Error("a negative max_tokens passed validation")
+	}
+	unset := &Anthropic{Base: providers.Base{Name: "c", APIKey: "{env.LLM_GATEWAY_TEST_UNSET_VARIABLE}"}}
+	if err := unset.Provision(caddy.Context{}); err == nil {
+		t.Error("an api_key that resolves to nothing was accepted")
+	}
+}
+
+func TestVersionOptionAndMaxTokensDefault(t *testing.T) {
+	f := newFake(t)
+	a := &Anthropic{Base: providers.Base{Name: "c", BaseURL: f.srv.URL, APIKey: testKey,
+		Header: http.Header{"anthropic-version": {"2000-01-01"}}}, Version: "2099-01-01", MaxTokens: 777}
+	if err := a.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	f.answer(http.StatusOK, nil, []byte(minimalMessage))
+	resp, err := send(t, a, []byte(simpleRequest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Close()
+	got := f.last(t)
+	if v := got.header.Values("Anthropic-Version"); len(v) != 1 || v[0] != "2099-01-01" {
+		t.Errorf("anthropic-version = %q, want the version option's alone", v)
+	}
+	if !strings.Contains(string(got.body), `"max_tokens":777`) {
+		t.Errorf("body %s lacks the configured max_tokens", got.body)
+	}
+}
+
+func TestCallerKeyPassthrough(t *testing.T) {
+	f := newFake(t)
+	a := &Anthropic{Base: providers.Base{Name: "c", BaseURL: f.srv.URL, APIKey: providers.KeyPassthrough}}
+	if err := a.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	if !a.UsesCallerKey(false) {
+		t.Fatal("api_key passthrough does not use the caller's key")
+	}
+	f.answer(http.StatusOK, nil, []byte(minimalMessage))
+	call := chatCall(t, []byte(simpleRequest))
+	call.CallerKey = "sk-ant-callers-own"
+	resp, err := a.Send(t.Context(), call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Close()
+	if got := f.last(t).header; got.Get("X-Api-Key") != "sk-ant-callers-own" || got.Get("Authorization") != "" {
+		t.Errorf("upstream headers %v", got)
+	}
+}
+
+func TestOtherOperationsRefused(t *testing.T) {
+	f := newFake(t)
+	a := provider(t, f)
+	for op, body := range map[providers.Operation]string{
+		providers.Embeddings:  `{"model":"m","input":"hello"}`,
+		providers.Completions: `{"model":"m","prompt":"hello"}`,
+	} {
+		_, err := a.Send(t.Context(), &providers.Call{Op: op, Model: "m", ClientModel: "m", Body: []byte(body)})
+		var e *providers.Error
+		if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Code != "unsupported_operation" {
+			t.Errorf("%s: got %v", op, err)
+		}
+	}
+	if f.count() != 0 {
+		t.Error("a refused operation reached the upstream")
+	}
+}
+
+func TestListModels(t *testing.T) {
+	var queries []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/models" || r.Header.Get("X-Api-Key") != testKey || r.Header.Get("Anthropic-Version") != DefaultVersion {
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(errorBody("not_found_error", "Not found")))
+			return
+		}
+		queries = append(queries, r.URL.RawQuery)
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Query().Get("after_id") == "" {
+			_, _ = w.Write([]byte(`{"data":[{"type":"model","id":"claude-sonnet-4-5-20250929","display_name":"Claude Sonnet 4.5","created_at":"2025-09-29T00:00:00Z"}],"has_more":true,"first_id":"claude-sonnet-4-5-20250929","last_id":"claude-sonnet-4-5-20250929"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"data":[{"type":"model","id":"claude-3-5-haiku-20241022","display_name":"Claude Haiku 3.5","created_at":"2024-10-22T00:00:00Z"}],"has_more":false,"first_id":"claude-3-5-haiku-20241022","last_id":"claude-3-5-haiku-20241022"}`))
+	}))
+	t.Cleanup(srv.Close)
+	a := &Anthropic{Base: providers.Base{Name: "claude", BaseURL: srv.URL, APIKey: testKey}}
+	if err := a.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	models, err := a.ListModels(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []providers.Model{
+		{ID: "claude-sonnet-4-5-20250929", Object: "model", Created: 1759104000, OwnedBy: "claude"},
+		{ID: "claude-3-5-haiku-20241022", Object: "model", Created: 1729555200, OwnedBy: "claude"},
+	}
+	if len(models) != len(want) || models[0] != want[0] || models[1] != want[1] {
+		t.Errorf("models = %+v", models)
+	}
+	if len(queries) != 2 || queries[0] != "limit=1000" || queries[1] != "limit=1000&after_id=claude-sonnet-4-5-20250929" {
+		t.Errorf("queries = %q", queries)
+	}
+	list, _ := json.Marshal(map[string]any{"object": "list", "data": models})
+	if err := openaischema.Validate(openaischema.ModelList, list); err != nil {
+		t.Error(err)
+	}
+
+	broken := &Anthropic{Base: providers.Base{Name: "claude", BaseURL: srv.URL + "/elsewhere", APIKey: testKey}}
+	if err := broken.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := broken.ListModels(t.Context(), ""); err == nil {
+		t.Error("a failing model list gave no error")
+	}
+}
