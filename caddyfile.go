@@ -2,6 +2,7 @@ package llmgateway
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -63,6 +64,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		default_model <public-name>
 //		max_body <size>
 //		timeout <duration>
+//		batch_concurrency <n>
+//		batch_max <n>
 //	}
 //
 // The provider type defaults to the provider's name.
@@ -99,6 +102,10 @@ func (g *Gateway) caddyfileOptions() providers.Options {
 		"default_model":    func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &g.DefaultModel) },
 		"max_body":         g.parseMaxBody,
 		"timeout":          func(d *caddyfile.Dispenser) error { return providers.DurationArg(d, &g.Timeout) },
+		"batch_concurrency": func(d *caddyfile.Dispenser) error {
+			return positiveIntArg(d, "batch_concurrency", &g.BatchConcurrency)
+		},
+		"batch_max": func(d *caddyfile.Dispenser) error { return positiveIntArg(d, "batch_max", &g.BatchMax) },
 	}
 }
 
@@ -188,6 +195,23 @@ func (g *Gateway) parseMaxBody(d *caddyfile.Dispenser) error {
 		return d.Errf("invalid max_body '%s': want a size such as 8MB or 512KiB", s)
 	}
 	g.MaxBody = int64(size)
+	return nil
+}
+
+// positiveIntArg parses `<name> <n>` with n ≥ 1, once.
+func positiveIntArg(d *caddyfile.Dispenser, name string, dst *int) error {
+	var s string
+	if err := providers.OneArg(d, &s); err != nil {
+		return err
+	}
+	if *dst != 0 {
+		return d.Errf("%s already specified", name)
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return d.Errf("invalid %s '%s': want a whole number of at least 1", name, s)
+	}
+	*dst = n
 	return nil
 }
 

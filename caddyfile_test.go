@@ -59,6 +59,10 @@ func TestParseErrors(t *testing.T) {
 		"auth keys without keys": {"llm_gateway {\n\tauth keys {\n\t}\n}", "add at least one `key <secret> [<name>]` line"},
 		"bad delay":              {"llm_gateway {\n\tprovider m mock {\n\t\tdelay slow\n\t}\n}", "invalid delay 'slow'"},
 		"azure deployment args":  {"llm_gateway {\n\tprovider az azure {\n\t\tdeployment gpt-4o\n\t}\n}", "wrong argument count"},
+		"batch_concurrency zero": {"llm_gateway {\n\tbatch_concurrency 0\n}", "invalid batch_concurrency '0'"},
+		"batch_max words":        {"llm_gateway {\n\tbatch_max many\n}", "invalid batch_max 'many'"},
+		"batch_max twice":        {"llm_gateway {\n\tbatch_max 3\n\tbatch_max 4\n}", "batch_max already specified"},
+		"batch_max no value":     {"llm_gateway {\n\tbatch_max\n}", "wrong argument count"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -98,9 +102,14 @@ func TestParseEveryOption(t *testing.T) {
 		default_model gpt4
 		max_body 1MiB
 		timeout 2m
+		batch_concurrency 8
+		batch_max 64
 	}`)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if g.BatchConcurrency != 8 || g.BatchMax != 64 {
+		t.Errorf("batch options = %d, %d", g.BatchConcurrency, g.BatchMax)
 	}
 	if len(g.ProvidersRaw) != 2 || len(g.Models) != 2 || g.MaxBody != 1<<20 || g.DefaultModel != "gpt4" {
 		t.Fatalf("parsed %+v", g)

@@ -108,6 +108,14 @@ type Gateway struct {
 	// stream ends with an error event. Default: 10m.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 
+	// BatchConcurrency is how many items of one `/api/v1/batch/generate`
+	// request run at once. Default: 4.
+	BatchConcurrency int `json:"batch_concurrency,omitempty"`
+
+	// BatchMax is the most items one batch may hold; a larger batch gets
+	// a 400 error. Default: 32.
+	BatchMax int `json:"batch_max,omitempty"`
+
 	providers  []providers.Provider
 	handler    *handler.Handler
 	counterKey string // the limit store in counters, when one is used
@@ -212,6 +220,9 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 		MaxBody:      g.MaxBody,
 		Timeout:      time.Duration(g.Timeout),
 		Logger:       g.logger,
+
+		BatchConcurrency: g.BatchConcurrency,
+		BatchMax:         g.BatchMax,
 	})
 	if err != nil {
 		return fmt.Errorf("building the gateway: %w", err)
@@ -305,6 +316,12 @@ func (g *Gateway) Validate() error {
 	}
 	if g.TokenReserve < 0 {
 		return fmt.Errorf("token_reserve must not be negative")
+	}
+	if g.BatchConcurrency < 0 {
+		return fmt.Errorf("batch_concurrency must not be negative")
+	}
+	if g.BatchMax < 0 {
+		return fmt.Errorf("batch_max must not be negative")
 	}
 	return nil
 }

@@ -55,7 +55,20 @@ func (x *exchange) fail(w http.ResponseWriter, e *providers.Error) {
 		h[k] = v
 	}
 	x.writeOverhead(h)
+	// The native API's endpoints answer errors in their own shape; they
+	// hand the pipeline a writer that renders them.
+	if nw, ok := w.(failureWriter); ok {
+		nw.writeFailure(e, x.attempts > 0)
+		return
+	}
 	writeError(w, e)
+}
+
+// failureWriter is a response writer that writes the pipeline's errors in
+// a shape of its own. fromUpstream says the error came from a provider
+// rather than from the gateway's own checks.
+type failureWriter interface {
+	writeFailure(e *providers.Error, fromUpstream bool)
 }
 
 // writeOverhead sets X-LLM-Gateway-Overhead-Ms, the time spent so far
@@ -98,6 +111,10 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 		tokensTotal.WithLabelValues(model, provider, "completion").Add(float64(x.usage.CompletionTokens))
 	}
 
+	var key string
+	if x.caller != nil {
+		key = x.caller.Name
+	}
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
 		repl.Set("http.llm_gateway.model", x.model)
 		repl.Set("http.llm_gateway.provider", x.provider)
@@ -107,7 +124,21 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 		repl.Set("http.llm_gateway.completion_tokens", x.usage.CompletionTokens)
 		repl.Set("http.llm_gateway.overhead_ms", float64(x.overhead)/float64(time.Millisecond))
 	}
-	if extra, ok := r.Context().Value(caddyhttp.ExtraLogFieldsCtxKey).(*caddyhttp.ExtraLogFields); ok {
+	// The same values as Caddy vars, which the access log can include
+	// (`log_append`) and matchers can test, e.g. {http.vars.llm_gateway.model}.
+	ctx := r.Context()
+	caddyhttp.SetVar(ctx, "llm_gateway.model", x.model)
+	caddyhttp.SetVar(ctx, "llm_gateway.provider", x.provider)
+	caddyhttp.SetVar(ctx, "llm_gateway.upstream_model", x.upstreamModel)
+	caddyhttp.SetVar(ctx, "llm_gateway.key", key)
+	caddyhttp.SetVar(ctx, "llm_gateway.stream", x.stream)
+	caddyhttp.SetVar(ctx, "llm_gateway.attempts", x.attempts)
+	caddyhttp.SetVar(ctx, "llm_gateway.prompt_tokens", x.usage.PromptTokens)
+	caddyhttp.SetVar(ctx, "llm_gateway.completion_tokens", x.usage.CompletionTokens)
+	caddyhttp.SetVar(ctx, "llm_gateway.ttft_ms", float64(x.firstByte)/float64(time.Millisecond))
+	caddyhttp.SetVar(ctx, "llm_gateway.overhead_ms", float64(x.overhead)/float64(time.Millisecond))
+	caddyhttp.SetVar(ctx, "llm_gateway.request_id", requestID(r))
+	if extra, ok := ctx.Value(caddyhttp.ExtraLogFieldsCtxKey).(*caddyhttp.ExtraLogFields); ok {
 		extra.Set(zap.String("llm_model", x.model))
 		extra.Set(zap.String("llm_provider", x.provider))
 		extra.Set(zap.Int("llm_prompt_tokens", x.usage.PromptTokens))
@@ -124,6 +155,7 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 	}
 	fields := []zap.Field{
 		zap.String("client_ip", clientIP(r)),
+		zap.String("path", r.URL.Path),
 		zap.String("operation", string(x.op)),
 		zap.String("model", x.model),
 		zap.String("provider", x.provider),
@@ -137,11 +169,14 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 		zap.Duration("overhead", x.overhead),
 		zap.Int("attempts", x.attempts),
 	}
-	if x.caller != nil && x.caller.Name != "" {
-		fields = append(fields, zap.String("key", x.caller.Name))
+	if key != "" {
+		fields = append(fields, zap.String("key", key))
 	}
 	if id := requestID(r); id != "" {
 		fields = append(fields, zap.String("request_id", id))
+	}
+	if id := upstreamRequestID(r); id != "" {
+		fields = append(fields, zap.String("upstream_request_id", id))
 	}
 	if x.outcome != "" {
 		fields = append(fields, zap.String("outcome", x.outcome))
@@ -162,13 +197,4 @@ func clientIP(r *http.Request) string {
 		return host
 	}
 	return r.RemoteAddr
-}
-
-// requestID is Caddy's per-request UUID, the same one `{http.request.uuid}`
-// shows in access logs.
-func requestID(r *http.Request) string {
-	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		return repl.ReplaceKnown("{http.request.uuid}", "")
-	}
-	return ""
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -36,12 +37,19 @@ type Config struct {
 	Limits Limits
 	// Logger receives one line per request.
 	Logger *zap.Logger
+	// BatchConcurrency bounds the items of one `/api/v1/batch/generate`
+	// request that run at once. Default: DefaultBatchConcurrency.
+	BatchConcurrency int
+	// BatchMax is the most items one batch may hold. Default:
+	// DefaultBatchMax.
+	BatchMax int
 }
 
 // Handler serves the gateway's HTTP surface.
 type Handler struct {
 	cfg         Config
 	routes      *router
+	health      *healthBook
 	passthrough bool // callers' keys go to providers without a key of their own
 	// storeErrorLogged is when a store failure was last logged (unix ns).
 	storeErrorLogged atomic.Int64
@@ -69,58 +77,128 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
+	if cfg.BatchConcurrency <= 0 {
+		cfg.BatchConcurrency = DefaultBatchConcurrency
+	}
+	if cfg.BatchMax <= 0 {
+		cfg.BatchMax = DefaultBatchMax
+	}
 	_, passthrough := cfg.Auth.(PassthroughAuth)
-	return &Handler{cfg: cfg, routes: newRouter(cfg.Routes), passthrough: passthrough}, nil
+	health := newHealthBook()
+	// The routes are copied before their providers are wrapped: the
+	// caller's slice stays as it was given.
+	cfg.Routes = slices.Clone(cfg.Routes)
+	for i := range cfg.Routes {
+		targets := slices.Clone(cfg.Routes[i].Targets)
+		for j := range targets {
+			targets[j].Provider = health.track(targets[j].Provider)
+		}
+		cfg.Routes[i].Targets = targets
+	}
+	return &Handler{cfg: cfg, routes: newRouter(cfg.Routes), health: health, passthrough: passthrough}, nil
+}
+
+// endpoint is one route of the gateway's HTTP surface.
+type endpoint struct {
+	// method is POST or GET; GET endpoints answer HEAD too.
+	method string
+	// path is written as in the OpenAPI document: a `{param}` segment
+	// stands for one path segment or more, so model names with slashes
+	// (meta-llama/Llama-3-8B) fit.
+	path string
+	// summary describes the endpoint on `GET /`.
+	summary string
+	serve   func(*Handler, http.ResponseWriter, *http.Request)
+}
+
+// endpoints is the gateway's whole HTTP surface, in one table so that
+// `GET /`, the OpenAPI document and its test all read the same list. It
+// is set in init because `GET /` lists it.
+var endpoints []endpoint
+
+func init() {
+	endpoints = []endpoint{
+		{"POST", "/v1/chat/completions", "OpenAI chat completion, streamed or not", postOp(providers.Chat)},
+		{"POST", "/v1/completions", "OpenAI legacy text completion", postOp(providers.Completions)},
+		{"POST", "/v1/embeddings", "OpenAI embeddings", postOp(providers.Embeddings)},
+		{"GET", "/v1/models", "the models this caller may use, OpenAI list shape", (*Handler).listModels},
+		{"GET", "/v1/models/{id}", "one model of that list", (*Handler).getModel},
+		{"POST", "/api/v1/generate", "native generation: {prompt, model, max_tokens, temperature} -> {text, usage, latency}", (*Handler).serveGenerate},
+		{"POST", "/api/v1/generate/stream", "native streamed generation: SSE {token, finished}", (*Handler).serveGenerateStream},
+		{"POST", "/api/v1/batch/generate", "several native generations at once: {requests:[...]} -> {results:[...]}", (*Handler).serveBatch},
+		{"GET", "/api/v1/models", "model management: installed and loaded models", (*Handler).serveNativeModels},
+		{"POST", "/api/v1/models/{name}/load", "load a model into the provider's memory", (*Handler).serveLoad},
+		{"POST", "/api/chat", "streamed chat: SSE {content} then [DONE]", (*Handler).serveSimpleChat},
+		{"GET", "/health", "service and provider health; 503 when no provider can serve", (*Handler).serveHealth},
+		{"GET", "/openapi.json", "this API as an OpenAPI 3.1 document", (*Handler).serveOpenAPI},
+		{"GET", "/", "service information and usage hints", (*Handler).serveInfo},
+	}
+}
+
+func postOp(op providers.Operation) func(*Handler, http.ResponseWriter, *http.Request) {
+	return func(h *Handler, w http.ResponseWriter, r *http.Request) { h.serveOperation(w, r, op) }
+}
+
+// match reports whether path is the endpoint's, and returns the value of
+// its parameter when it has one.
+func (e *endpoint) match(path string) (param string, ok bool) {
+	open := strings.IndexByte(e.path, '{')
+	if open < 0 {
+		return "", path == e.path
+	}
+	prefix, suffix := e.path[:open], e.path[strings.IndexByte(e.path, '}')+1:]
+	if len(path) <= len(prefix)+len(suffix) || !strings.HasPrefix(path, prefix) || !strings.HasSuffix(path, suffix) {
+		return "", false
+	}
+	return path[len(prefix) : len(path)-len(suffix)], true
 }
 
 // ServeHTTP serves r when its path belongs to the gateway and reports
 // whether it did; other requests are left for the next handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) bool {
 	path := r.URL.Path
-	switch {
-	case path == "/v1/chat/completions":
-		return h.post(w, r, providers.Chat)
-	case path == "/v1/completions":
-		return h.post(w, r, providers.Completions)
-	case path == "/v1/embeddings":
-		return h.post(w, r, providers.Embeddings)
-	case path == "/v1/models":
-		return h.get(w, r, h.listModels)
-	case strings.HasPrefix(path, "/v1/models/"):
-		return h.get(w, r, h.getModel)
+	var allow []string
+	for i := range endpoints {
+		e := &endpoints[i]
+		if _, ok := e.match(path); !ok {
+			continue
+		}
+		if path == "/" && strings.Contains(r.Header.Get("Accept"), "text/html") {
+			// A browser asking for the site's home page gets the site's
+			// (file_server, reverse_proxy); API clients get the JSON info.
+			return false
+		}
+		if r.Method == e.method || (r.Method == http.MethodHead && e.method == http.MethodGet) {
+			w, r = h.withRequestID(w, r)
+			e.serve(h, w, r)
+			return true
+		}
+		allow = append(allow, e.method)
 	}
-	return false
-}
-
-func (h *Handler) post(w http.ResponseWriter, r *http.Request, op providers.Operation) bool {
-	switch r.Method {
-	case http.MethodPost:
-		h.serveOperation(w, r, op)
-	case http.MethodOptions: // CORS preflights are answered by the site's own config
+	// Only the API namespaces answer 405: another method on `/` or
+	// `/health` may well be meant for the next handler of the site.
+	api := strings.HasPrefix(path, "/v1/") || strings.HasPrefix(path, "/api/")
+	if allow == nil || !api || r.Method == http.MethodOptions { // CORS preflights are answered by the site's own config
 		return false
-	default:
-		methodNotAllowed(w, "POST")
 	}
+	if slices.Contains(allow, http.MethodGet) {
+		allow = append(allow, http.MethodHead)
+	}
+	w, r = h.withRequestID(w, r)
+	methodNotAllowed(w, r, strings.Join(allow, ", "))
 	return true
 }
 
-func (h *Handler) get(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request)) bool {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		serve(w, r)
-	case http.MethodOptions:
-		return false
-	default:
-		methodNotAllowed(w, "GET, HEAD")
-	}
-	return true
-}
-
-func methodNotAllowed(w http.ResponseWriter, allow string) {
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
 	x := &exchange{start: time.Now()}
 	w.Header().Set("Allow", allow)
-	x.fail(w, providers.NewError(http.StatusMethodNotAllowed, "method_not_allowed",
-		"this endpoint accepts "+allow))
+	e := providers.NewError(http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint accepts "+allow)
+	if isNative(r) {
+		x.writeOverhead(w.Header())
+		writeNativeError(w, e, false)
+		return
+	}
+	x.fail(w, e)
 }
 
 // authenticate returns the caller of r, or the error to answer with. With

@@ -2,6 +2,7 @@ package handler
 
 import (
 	"errors"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -15,15 +16,19 @@ var (
 	}, []string{"model", "provider", "status"})
 
 	requestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "llm_gateway_request_duration_seconds",
-		Help:    "Time from request to the end of the answer.",
-		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300},
+		Name: "llm_gateway_request_duration_seconds",
+		Help: "Time from request to the end of the answer.",
+		// LLM answers take from tens of milliseconds (a cached short
+		// answer) to minutes (a long generation on a local model).
+		Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300},
 	}, []string{"model", "provider"})
 
 	timeToFirstToken = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "llm_gateway_time_to_first_token_seconds",
-		Help:    "Time from request to the first byte of the answer sent to the client.",
-		Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+		Name: "llm_gateway_time_to_first_token_seconds",
+		Help: "Time from request to the first byte of the answer sent to the client.",
+		// A local model that must be loaded first can take minutes
+		// before its first token.
+		Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300},
 	}, []string{"model", "provider"})
 
 	tokensTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -31,10 +36,10 @@ var (
 		Help: "Tokens reported by upstreams, by public model, provider and kind (prompt or completion).",
 	}, []string{"model", "provider", "kind"})
 
-	activeRequests = prometheus.NewGauge(prometheus.GaugeOpts{
+	activeRequests = &readableGauge{Gauge: prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "llm_gateway_active_requests",
 		Help: "Requests being served right now.",
-	})
+	})}
 
 	rateLimitedTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "llm_gateway_rate_limited_total",
@@ -71,3 +76,19 @@ func RegisterMetrics(reg prometheus.Registerer) error {
 	}
 	return nil
 }
+
+// readableGauge is a gauge whose value the gateway can read back cheaply,
+// for /health; a prometheus.Gauge can only be read by collecting it.
+type readableGauge struct {
+	prometheus.Gauge
+	n atomic.Int64
+}
+
+// Inc adds one.
+func (g *readableGauge) Inc() { g.n.Add(1); g.Gauge.Inc() }
+
+// Dec subtracts one.
+func (g *readableGauge) Dec() { g.n.Add(-1); g.Gauge.Dec() }
+
+// Value is the current count.
+func (g *readableGauge) Value() int64 { return g.n.Load() }

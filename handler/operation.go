@@ -30,10 +30,6 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request, op prov
 		return
 	}
 	x.caller = caller
-	if perr := h.admitRequest(r.Context(), x, r); perr != nil {
-		x.fail(w, perr)
-		return
-	}
 	body, perr := readBody(w, r, h.cfg.MaxBody)
 	if perr != nil {
 		x.fail(w, perr)
@@ -66,6 +62,12 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request, op prov
 		return
 	}
 	x.route = route.Name
+	// Counted once the request is one the caller may make: a refused
+	// model or a malformed body costs none of the caller's requests.
+	if perr := h.admitRequest(r.Context(), x, r); perr != nil {
+		x.fail(w, perr)
+		return
+	}
 	if perr := h.reserveTokens(r.Context(), x, r, in); perr != nil {
 		x.fail(w, perr)
 		return

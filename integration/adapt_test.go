@@ -54,7 +54,7 @@ func TestCaddyfileAdapt(t *testing.T) {
 // TestExamplesAdapt keeps every example Caddyfile valid and formatted.
 func TestExamplesAdapt(t *testing.T) {
 	files, err := filepath.Glob("../examples/*.Caddyfile")
-	nested, err2 := filepath.Glob("../examples/*/*.Caddyfile")
+	nested, err2 := filepath.Glob("../examples/*/*Caddyfile")
 	files = append(files, nested...)
 	if err != nil || err2 != nil || len(files) == 0 {
 		t.Fatalf("no examples (%v, %v)", err, err2)

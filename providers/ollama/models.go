@@ -9,45 +9,6 @@ import (
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
-// LocalModel is a model installed on the Ollama server (GET /api/tags).
-type LocalModel struct {
-	// Name is the model's name with its tag, e.g. `llama3.2:latest`.
-	Name string `json:"name"`
-	// Size is the model's size on disk in bytes.
-	Size int64 `json:"size"`
-	// Digest identifies the model's content.
-	Digest string `json:"digest,omitempty"`
-	// ModifiedAt is when the model was last pulled or changed.
-	ModifiedAt time.Time `json:"modified_at"`
-	// Format is the weights' file format, e.g. `gguf`.
-	Format string `json:"format,omitempty"`
-	// Family is the model family, e.g. `llama`.
-	Family string `json:"family,omitempty"`
-	// ParameterSize is Ollama's description of the parameter count, e.g. `3.2B`.
-	ParameterSize string `json:"parameter_size,omitempty"`
-	// QuantizationLevel is the weights' quantization, e.g. `Q4_K_M`.
-	QuantizationLevel string `json:"quantization_level,omitempty"`
-}
-
-// RunningModel is a model loaded in the Ollama server's memory (GET
-// /api/ps).
-type RunningModel struct {
-	// Name is the model's name with its tag.
-	Name string `json:"name"`
-	// Size is the memory the loaded model takes, in bytes.
-	Size int64 `json:"size"`
-	// SizeVRAM is the part of Size held in GPU memory, in bytes.
-	SizeVRAM int64 `json:"size_vram"`
-	// ExpiresAt is when Ollama unloads the model unless it is used again.
-	ExpiresAt time.Time `json:"expires_at"`
-	// Format is the weights' file format, e.g. `gguf`.
-	Format string `json:"format,omitempty"`
-	// ParameterSize is Ollama's description of the parameter count.
-	ParameterSize string `json:"parameter_size,omitempty"`
-	// QuantizationLevel is the weights' quantization, e.g. `Q4_K_M`.
-	QuantizationLevel string `json:"quantization_level,omitempty"`
-}
-
 // modelEntry is one model of /api/tags or /api/ps.
 type modelEntry struct {
 	Name       string    `json:"name"`
@@ -96,14 +57,14 @@ func (o *Ollama) list(ctx context.Context, path, callerKey string) ([]modelEntry
 // Tags lists the models installed on the Ollama server, from GET
 // /api/tags. callerKey is the caller's own key when the provider passes
 // keys through (see providers.Base.UsesCallerKey), else empty.
-func (o *Ollama) Tags(ctx context.Context, callerKey string) ([]LocalModel, error) {
+func (o *Ollama) Tags(ctx context.Context, callerKey string) ([]providers.LocalModel, error) {
 	entries, err := o.list(ctx, "/api/tags", callerKey)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]LocalModel, len(entries))
+	out := make([]providers.LocalModel, len(entries))
 	for i, m := range entries {
-		out[i] = LocalModel{Name: m.name(), Size: m.Size, Digest: m.Digest, ModifiedAt: m.ModifiedAt,
+		out[i] = providers.LocalModel{Name: m.name(), Size: m.Size, Digest: m.Digest, ModifiedAt: m.ModifiedAt,
 			Format: m.Details.Format, Family: m.Details.Family, ParameterSize: m.Details.ParameterSize,
 			QuantizationLevel: m.Details.QuantizationLevel}
 	}
@@ -112,14 +73,14 @@ func (o *Ollama) Tags(ctx context.Context, callerKey string) ([]LocalModel, erro
 
 // Running lists the models loaded in the Ollama server's memory, from GET
 // /api/ps; callerKey is as for Tags.
-func (o *Ollama) Running(ctx context.Context, callerKey string) ([]RunningModel, error) {
+func (o *Ollama) Running(ctx context.Context, callerKey string) ([]providers.RunningModel, error) {
 	entries, err := o.list(ctx, "/api/ps", callerKey)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]RunningModel, len(entries))
+	out := make([]providers.RunningModel, len(entries))
 	for i, m := range entries {
-		out[i] = RunningModel{Name: m.name(), Size: m.Size, SizeVRAM: m.SizeVRAM, ExpiresAt: m.ExpiresAt,
+		out[i] = providers.RunningModel{Name: m.name(), Size: m.Size, SizeVRAM: m.SizeVRAM, ExpiresAt: m.ExpiresAt,
 			Format: m.Details.Format, ParameterSize: m.Details.ParameterSize, QuantizationLevel: m.Details.QuantizationLevel}
 	}
 	return out, nil

@@ -84,7 +84,7 @@ func TestTags(t *testing.T) {
 	if len(got) != 3 {
 		t.Fatalf("%d models, want 3", len(got))
 	}
-	want := LocalModel{Name: "llama3.2:latest", Size: 2019393189, Digest: "a80c4f17acd5",
+	want := providers.LocalModel{Name: "llama3.2:latest", Size: 2019393189, Digest: "a80c4f17acd5",
 		ModifiedAt: time.Date(2025, 7, 7, 20, 22, 19, 180e6, time.UTC), Format: "gguf", Family: "llama",
 		ParameterSize: "3.2B", QuantizationLevel: "Q4_K_M"}
 	if !got[0].ModifiedAt.Equal(want.ModifiedAt) {
@@ -106,7 +106,7 @@ func TestRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := RunningModel{Name: "llama3.2:latest", Size: 5137025024, SizeVRAM: 5137025024,
+	want := providers.RunningModel{Name: "llama3.2:latest", Size: 5137025024, SizeVRAM: 5137025024,
 		ExpiresAt: time.Date(2024, 6, 4, 21, 38, 31, 0, time.UTC), Format: "gguf", ParameterSize: "3.2B", QuantizationLevel: "Q4_K_M"}
 	if len(got) != 1 || !got[0].ExpiresAt.Equal(want.ExpiresAt) {
 		t.Fatalf("running = %+v", got)

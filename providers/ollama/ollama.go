@@ -231,6 +231,8 @@ func ownedBy(name string) string {
 // Interface guards
 var (
 	_ providers.Provider          = (*Ollama)(nil)
+	_ providers.ModelInventory    = (*Ollama)(nil)
+	_ providers.ModelLoader       = (*Ollama)(nil)
 	_ providers.ModelLister       = (*Ollama)(nil)
 	_ caddy.Provisioner           = (*Ollama)(nil)
 	_ caddy.Validator             = (*Ollama)(nil)
