@@ -6,17 +6,22 @@
 package integration
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddytest"
 
 	_ "github.com/llmgateway/caddy-llm-gateway"
 )
+
+var envPlaceholder = regexp.MustCompile(`\{env\.([A-Za-z0-9_]+)\}`)
 
 // TestCaddyfileAdapt compares each testdata/adapt/*.caddyfiletest file's
 // Caddyfile (before the ---------- line) with its expected JSON, or with an
@@ -51,7 +56,9 @@ func TestCaddyfileAdapt(t *testing.T) {
 	}
 }
 
-// TestExamplesAdapt keeps every example Caddyfile valid and formatted.
+// TestExamplesAdapt keeps every example Caddyfile formatted, adaptable and
+// valid: each is provisioned as `caddy validate` does, with its {env.*}
+// placeholders set to stand-in values.
 func TestExamplesAdapt(t *testing.T) {
 	files, err := filepath.Glob("../examples/*.Caddyfile")
 	nested, err2 := filepath.Glob("../examples/*/*Caddyfile")
@@ -68,12 +75,29 @@ func TestExamplesAdapt(t *testing.T) {
 			if formatted := caddyfile.Format(data); string(formatted) != string(data) {
 				t.Errorf("%s is not formatted; run caddy fmt --overwrite", file)
 			}
-			if _, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt(data, map[string]any{"filename": file}); err != nil {
-				t.Errorf("adapting: %v", err)
-			} else {
-				for _, w := range warnings {
-					t.Errorf("warning: %s", w.Message)
+			for _, name := range envPlaceholder.FindAllStringSubmatch(string(data), -1) {
+				value := "stand-in-" + strings.ToLower(name[1]) + "-0123456789abcdef0123456789"
+				switch {
+				case strings.HasSuffix(name[1], "_URL") && strings.Contains(name[1], "REDIS"):
+					value = "redis://127.0.0.1:1/0"
+				case strings.HasSuffix(name[1], "_URL") || strings.HasSuffix(name[1], "_ENDPOINT"):
+					value = "https://stand-in.example"
 				}
+				t.Setenv(name[1], value)
+			}
+			adapted, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt(data, map[string]any{"filename": file})
+			if err != nil {
+				t.Fatalf("adapting: %v", err)
+			}
+			for _, w := range warnings {
+				t.Errorf("warning: %s", w.Message)
+			}
+			var cfg caddy.Config
+			if err := json.Unmarshal(adapted, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			if err := caddy.Validate(&cfg); err != nil {
+				t.Errorf("validating: %v", err)
 			}
 		})
 	}
