@@ -37,7 +37,7 @@ func applyResponseFormat(out *messagesRequest, chat *translate.ChatRequest, budg
 		} `json:"json_schema"`
 	}
 	if err := json.Unmarshal(raw, &format); err != nil {
-		return "", invalid("response_format", "response_format must be an object with a type")
+		return "", translate.Invalid("response_format", "response_format must be an object with a type")
 	}
 	t := tool{Name: defaultJSONTool, Description: "Give the answer as this tool's input.", InputSchema: anyObject}
 	switch format.Type {
@@ -47,7 +47,7 @@ func applyResponseFormat(out *messagesRequest, chat *translate.ChatRequest, budg
 	case "json_schema":
 		s := format.JSONSchema
 		if s == nil || len(s.Schema) == 0 || string(s.Schema) == "null" {
-			return "", invalid("response_format.json_schema.schema", "response_format json_schema needs json_schema.schema")
+			return "", translate.Invalid("response_format.json_schema.schema", "response_format json_schema needs json_schema.schema")
 		}
 		if toolName.MatchString(s.Name) {
 			t.Name = s.Name
@@ -57,7 +57,7 @@ func applyResponseFormat(out *messagesRequest, chat *translate.ChatRequest, budg
 		}
 		t.InputSchema = s.Schema
 	default:
-		return "", invalid("response_format.type", "response_format.type must be text, json_object or json_schema")
+		return "", translate.Invalid("response_format.type", "response_format.type must be text, json_object or json_schema")
 	}
 	if len(out.Tools) > 0 {
 		return "", translate.Unsupported("response_format", "the anthropic provider cannot combine response_format with tools")

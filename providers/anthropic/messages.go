@@ -82,7 +82,7 @@ func convertMessages(chat *translate.ChatRequest) ([]message, *providers.Error) 
 			add("assistant", blocks)
 		case "tool":
 			if m.ToolCallID == "" {
-				return nil, invalid(param+".tool_call_id", "a tool message needs tool_call_id")
+				return nil, translate.Invalid(param+".tool_call_id", "a tool message needs tool_call_id")
 			}
 			add("user", []block{{Type: "tool_result", ToolUseID: toolID(m.ToolCallID), Content: m.Text}})
 		}
@@ -114,7 +114,7 @@ func userBlocks(m translate.Message, param string) ([]block, *providers.Error) {
 		case "image_url":
 			src, ok := imageFrom(p)
 			if !ok {
-				return nil, invalid(fmt.Sprintf("%s.content[%d].image_url.url", param, j),
+				return nil, translate.Invalid(fmt.Sprintf("%s.content[%d].image_url.url", param, j),
 					"an image must be a base64 data: URL or an http(s) URL")
 			}
 			blocks = append(blocks, block{Type: "image", Source: src})
@@ -146,7 +146,7 @@ func assistantBlocks(m translate.Message, signed []json.RawMessage, param string
 	for j, tc := range m.ToolCalls {
 		input, err := toolInput(tc.Function.Arguments)
 		if err != nil {
-			return nil, invalid(fmt.Sprintf("%s.tool_calls[%d].function.arguments", param, j),
+			return nil, translate.Invalid(fmt.Sprintf("%s.tool_calls[%d].function.arguments", param, j),
 				"tool call arguments must be a JSON object: "+err.Error())
 		}
 		blocks = append(blocks, block{Type: "tool_use", ID: toolID(tc.ID), Name: tc.Function.Name, Input: input})

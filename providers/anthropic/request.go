@@ -3,7 +3,6 @@ package anthropic
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 
 	openai "github.com/sashabaranov/go-openai"
 
@@ -76,7 +75,7 @@ func (a *Anthropic) buildRequest(call *providers.Call, chat *translate.ChatReque
 		TopP: chat.TopP, TopK: chat.TopK}
 	if t := chat.Temperature; t != nil {
 		if *t < 0 || *t > 1 {
-			return nil, "", invalid("temperature", fmt.Sprintf("temperature %g is out of range: Anthropic models accept 0 to 1", *t))
+			return nil, "", translate.Invalid("temperature", fmt.Sprintf("temperature %g is out of range: Anthropic models accept 0 to 1", *t))
 		}
 		out.Temperature = t
 	}
@@ -93,7 +92,7 @@ func (a *Anthropic) buildRequest(call *providers.Call, chat *translate.ChatReque
 		return nil, "", perr
 	}
 	if len(out.Messages) == 0 {
-		return nil, "", invalid("messages", "messages needs at least one user or assistant message with content besides the system messages")
+		return nil, "", translate.Invalid("messages", "messages needs at least one user or assistant message with content besides the system messages")
 	}
 	if out.Tools, perr = convertTools(chat.Tools); perr != nil {
 		return nil, "", perr
@@ -121,7 +120,7 @@ func (a *Anthropic) buildRequest(call *providers.Call, chat *translate.ChatReque
 	case budget > 0 && out.MaxTokens <= budget:
 		// Raising the client's limit would spend more than it allowed (and
 		// than the gateway reserved for it): refuse instead.
-		return nil, "", invalid("max_tokens", fmt.Sprintf(
+		return nil, "", translate.Invalid("max_tokens", fmt.Sprintf(
 			"max_tokens %d must be larger than the thinking budget of %d tokens that reasoning_effort %q selects on Anthropic models; raise max_tokens or lower reasoning_effort",
 			out.MaxTokens, budget, chat.ReasoningEffort))
 	}
@@ -139,7 +138,7 @@ func thinkingBudget(effort string) (int, *providers.Error) {
 	}
 	budget, ok := thinkingBudgets[effort]
 	if !ok {
-		return 0, invalid("reasoning_effort", fmt.Sprintf("unknown reasoning_effort %q: want none, minimal, low, medium, high, xhigh or max", effort))
+		return 0, translate.Invalid("reasoning_effort", fmt.Sprintf("unknown reasoning_effort %q: want none, minimal, low, medium, high, xhigh or max", effort))
 	}
 	return budget, nil
 }
@@ -153,11 +152,11 @@ func convertTools(tools []openai.Tool) ([]tool, *providers.Error) {
 			return nil, translate.Unsupported(param+".type", fmt.Sprintf("tools of type %q are not supported by Anthropic models; use function tools", t.Type))
 		}
 		if t.Function == nil || t.Function.Name == "" {
-			return nil, invalid(param+".function.name", "a function tool needs function.name")
+			return nil, translate.Invalid(param+".function.name", "a function tool needs function.name")
 		}
 		schema, err := inputSchema(t.Function.Parameters)
 		if err != nil {
-			return nil, invalid(param+".function.parameters", "function.parameters must be a JSON Schema object")
+			return nil, translate.Invalid(param+".function.parameters", "function.parameters must be a JSON Schema object")
 		}
 		out = append(out, tool{Name: t.Function.Name, Description: t.Function.Description, InputSchema: schema})
 	}
@@ -212,10 +211,4 @@ func convertToolChoice(choice *translate.ToolChoice, parallel *bool) *toolChoice
 		out.DisableParallelToolUse = noParallel
 	}
 	return out
-}
-
-func invalid(param, msg string) *providers.Error {
-	e := providers.NewError(http.StatusBadRequest, "invalid_value", msg)
-	e.Param = param
-	return e
 }

@@ -51,7 +51,7 @@ func buildContents(msgs []translate.Message) ([]content, *providers.Error) {
 		out = append(out, turn)
 	}
 	if len(out) == 0 {
-		return nil, invalid("messages", "messages must hold at least one user or assistant message with content")
+		return nil, translate.Invalid("messages", "messages must hold at least one user or assistant message with content")
 	}
 	return out, nil
 }
@@ -90,11 +90,11 @@ func imagePart(p translate.Part) (part, *providers.Error) {
 		return part{InlineData: &blob{MimeType: mediaType, Data: data}}, nil
 	}
 	if strings.HasPrefix(p.ImageURL, "data:") {
-		return part{}, invalid(".content", "an image data URL must be base64: data:<media type>;base64,<data>")
+		return part{}, translate.Invalid(".content", "an image data URL must be base64: data:<media type>;base64,<data>")
 	}
 	u, err := url.Parse(p.ImageURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "gs") {
-		return part{}, invalid(".content", "an image_url must be a data: URL, an http(s) URL or a gs:// URI")
+		return part{}, translate.Invalid(".content", "an image_url must be a data: URL, an http(s) URL or a gs:// URI")
 	}
 	return part{FileData: &fileData{MimeType: guessMIME(u.Path), FileURI: p.ImageURL}}, nil
 }
@@ -130,7 +130,7 @@ func modelParts(m translate.Message, names map[string]string) ([]part, *provider
 			return nil, translate.Unsupported(fmt.Sprintf(".tool_calls[%d].type", j), fmt.Sprintf("tool calls of type %q are not supported by the gemini provider", tc.Type))
 		}
 		if tc.Function.Name == "" {
-			return nil, invalid(fmt.Sprintf(".tool_calls[%d].function.name", j), "a tool call needs a function name")
+			return nil, translate.Invalid(fmt.Sprintf(".tool_calls[%d].function.name", j), "a tool call needs a function name")
 		}
 		args, perr := callArguments(tc.Function.Arguments)
 		if perr != nil {
@@ -156,7 +156,7 @@ func callArguments(arguments string) (json.RawMessage, *providers.Error) {
 		return json.RawMessage("{}"), nil
 	}
 	if !json.Valid(text) || text[0] != '{' {
-		return nil, invalid("", "tool call arguments must be a JSON object")
+		return nil, translate.Invalid("", "tool call arguments must be a JSON object")
 	}
 	return text, nil
 }
@@ -168,7 +168,7 @@ func toolResult(m translate.Message, names map[string]string) ([]part, *provider
 		name = m.Name
 	}
 	if name == "" {
-		return nil, invalid(".tool_call_id", fmt.Sprintf("tool_call_id %q matches no tool call of an earlier assistant message; Gemini needs the function's name", m.ToolCallID))
+		return nil, translate.Invalid(".tool_call_id", fmt.Sprintf("tool_call_id %q matches no tool call of an earlier assistant message; Gemini needs the function's name", m.ToolCallID))
 	}
 	for _, p := range m.Parts {
 		if p.Type != "text" {

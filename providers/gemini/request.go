@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
@@ -146,7 +145,7 @@ func buildGenerationConfig(req *translate.ChatRequest) (*generationConfig, *prov
 			if rf.JSONSchema != nil && rf.JSONSchema.Schema != nil {
 				schema, err := json.Marshal(rf.JSONSchema.Schema)
 				if err != nil {
-					return nil, invalid("response_format", "response_format.json_schema.schema is not valid JSON")
+					return nil, translate.Invalid("response_format", "response_format.json_schema.schema is not valid JSON")
 				}
 				gc.ResponseJSONSchema = schema
 			}
@@ -157,7 +156,7 @@ func buildGenerationConfig(req *translate.ChatRequest) (*generationConfig, *prov
 	if effort := req.ReasoningEffort; effort != "" {
 		budget, ok := thinkingBudgets[effort]
 		if !ok {
-			return nil, invalid("reasoning_effort", fmt.Sprintf("unknown reasoning_effort %q; use none, minimal, low, medium, high or xhigh", effort))
+			return nil, translate.Invalid("reasoning_effort", fmt.Sprintf("unknown reasoning_effort %q; use none, minimal, low, medium, high or xhigh", effort))
 		}
 		// Thoughts can only be shown when there are any.
 		gc.ThinkingConfig = &thinkingConfig{ThinkingBudget: budget, IncludeThoughts: budget > 0}
@@ -172,11 +171,4 @@ func isEmpty(gc *generationConfig) bool {
 	return gc.Temperature == nil && gc.TopP == nil && gc.TopK == nil && gc.CandidateCount == 0 &&
 		gc.MaxOutputTokens == 0 && len(gc.StopSequences) == 0 && gc.PresencePenalty == nil &&
 		gc.FrequencyPenalty == nil && gc.Seed == nil && gc.ResponseMimeType == "" && gc.ThinkingConfig == nil
-}
-
-// invalid is a 400 for a request value the gateway cannot make sense of.
-func invalid(param, msg string) *providers.Error {
-	e := providers.NewError(http.StatusBadRequest, "invalid_value", msg)
-	e.Param = param
-	return e
 }

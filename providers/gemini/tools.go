@@ -43,13 +43,13 @@ func buildTools(req *translate.ChatRequest) ([]tool, *toolConfig, *providers.Err
 			return nil, nil, translate.Unsupported(param+".type", fmt.Sprintf("tools of type %q are not supported by the gemini provider", t.Type))
 		}
 		if t.Function == nil || t.Function.Name == "" {
-			return nil, nil, invalid(param+".function.name", "a function tool needs a name")
+			return nil, nil, translate.Invalid(param+".function.name", "a function tool needs a name")
 		}
 		d := functionDeclaration{Name: t.Function.Name, Description: t.Function.Description}
 		if t.Function.Parameters != nil {
 			schema, err := json.Marshal(t.Function.Parameters)
 			if err != nil {
-				return nil, nil, invalid(param+".function.parameters", "the parameters schema is not valid JSON")
+				return nil, nil, translate.Invalid(param+".function.parameters", "the parameters schema is not valid JSON")
 			}
 			if string(schema) != "null" {
 				d.ParametersJSONSchema = schema
@@ -68,7 +68,7 @@ func buildTools(req *translate.ChatRequest) ([]tool, *toolConfig, *providers.Err
 		if choice.Mode == "none" || choice.Mode == "auto" {
 			return nil, nil, nil // nothing to choose from either way
 		}
-		return nil, nil, invalid("tool_choice", "tool_choice requires tools")
+		return nil, nil, translate.Invalid("tool_choice", "tool_choice requires tools")
 	}
 	cfg := &toolConfig{}
 	if choice.Function != "" {

@@ -32,7 +32,7 @@ func (o *Ollama) embed(ctx context.Context, call *providers.Call) (*providers.Re
 	}
 	body, err := providers.MarshalJSON(embedRequest{Model: call.Model, Input: req.Inputs, Dimensions: req.Dimensions, KeepAlive: o.keepAlive})
 	if err != nil {
-		return nil, invalidValue("", "encoding the ollama request: "+err.Error())
+		return nil, translate.Invalid("", "encoding the ollama request: "+err.Error())
 	}
 	resp, err := o.post(ctx, "/api/embed", call, body)
 	if err != nil {

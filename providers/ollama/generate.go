@@ -43,7 +43,7 @@ type generateRequest struct {
 func (o *Ollama) generateBody(call *providers.Call) ([]byte, *providers.Error) {
 	var req completionRequest
 	if err := json.Unmarshal(call.Body, &req); err != nil {
-		return nil, invalidValue("", "the request body does not match the completions schema: "+err.Error())
+		return nil, translate.Invalid("", "the request body does not match the completions schema: "+err.Error())
 	}
 	prompt, perr := promptText(req.Prompt)
 	if perr != nil {
@@ -59,9 +59,9 @@ func (o *Ollama) generateBody(call *providers.Call) ([]byte, *providers.Error) {
 	case req.Logprobs != nil && *req.Logprobs > 0:
 		return nil, translate.Unsupported("logprobs", "the ollama provider does not return logprobs")
 	case req.MaxTokens != nil && *req.MaxTokens < 0:
-		return nil, invalidValue("max_tokens", "max_tokens must not be negative")
+		return nil, translate.Invalid("max_tokens", "max_tokens must not be negative")
 	}
-	stop, perr := stopList(req.Stop)
+	stop, perr := translate.DecodeStop(req.Stop)
 	if perr != nil {
 		return nil, perr
 	}
@@ -73,7 +73,7 @@ func (o *Ollama) generateBody(call *providers.Call) ([]byte, *providers.Error) {
 		Options: o.sampling(req.Temperature, req.TopP, req.TopK, maxTokens, stop, req.Seed, req.PresencePenalty, req.FrequencyPenalty)}
 	body, err := providers.MarshalJSON(out)
 	if err != nil {
-		return nil, invalidValue("", "encoding the ollama request: "+err.Error())
+		return nil, translate.Invalid("", "encoding the ollama request: "+err.Error())
 	}
 	return body, nil
 }
@@ -90,22 +90,6 @@ func promptText(raw json.RawMessage) (string, *providers.Error) {
 		return list[0], nil
 	}
 	return "", translate.Unsupported("prompt", "the ollama provider takes one prompt string (no token arrays, no batches)")
-}
-
-// stopList accepts a string or an array of strings.
-func stopList(raw json.RawMessage) ([]string, *providers.Error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return []string{one}, nil
-	}
-	var list []string
-	if json.Unmarshal(raw, &list) != nil {
-		return nil, invalidValue("stop", "stop must be a string or an array of strings")
-	}
-	return list, nil
 }
 
 // generate serves a legacy completions call through POST /api/generate.

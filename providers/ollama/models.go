@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
 
 // modelEntry is one model of /api/tags or /api/ps.
@@ -116,12 +117,12 @@ func (o *Ollama) Preload(ctx context.Context, model, keepAlive string) error {
 	if keepAlive != "" {
 		var err error
 		if ka, err = keepAliveJSON(keepAlive); err != nil {
-			return invalidValue("keep_alive", err.Error())
+			return translate.Invalid("keep_alive", err.Error())
 		}
 	}
 	body, err := providers.MarshalJSON(generateRequest{Model: model, KeepAlive: ka})
 	if err != nil {
-		return invalidValue("", "encoding the ollama request: "+err.Error())
+		return translate.Invalid("", "encoding the ollama request: "+err.Error())
 	}
 	resp, err := o.post(ctx, "/api/generate", &providers.Call{Model: model}, body)
 	if err != nil {

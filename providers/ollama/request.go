@@ -149,11 +149,11 @@ func format(req *translate.ChatRequest) (json.RawMessage, *providers.Error) {
 		return json.RawMessage(`"json"`), nil
 	case "json_schema":
 		if rf.JSONSchema == nil || rf.JSONSchema.Schema == nil {
-			return nil, invalidValue("response_format", "response_format json_schema needs json_schema.schema")
+			return nil, translate.Invalid("response_format", "response_format json_schema needs json_schema.schema")
 		}
 		schema, err := json.Marshal(rf.JSONSchema.Schema)
 		if err != nil || !bytes.HasPrefix(bytes.TrimSpace(schema), []byte("{")) {
-			return nil, invalidValue("response_format", "json_schema.schema must be a JSON object")
+			return nil, translate.Invalid("response_format", "json_schema.schema must be a JSON object")
 		}
 		return schema, nil
 	}
@@ -174,7 +174,7 @@ func (o *Ollama) think(effort string) (json.RawMessage, *providers.Error) {
 	case "xhigh", "max":
 		level = "high"
 	default:
-		return nil, invalidValue("reasoning_effort", fmt.Sprintf("unknown reasoning_effort %q", effort))
+		return nil, translate.Invalid("reasoning_effort", fmt.Sprintf("unknown reasoning_effort %q", effort))
 	}
 	if o.ThinkBoolean {
 		return json.RawMessage(`true`), nil
@@ -245,7 +245,7 @@ func messages(in []translate.Message) ([]message, *providers.Error) {
 			}
 			_, data, ok := p.ImageData()
 			if !ok {
-				return nil, invalidValue(fmt.Sprintf("messages[%d].content", i),
+				return nil, translate.Invalid(fmt.Sprintf("messages[%d].content", i),
 					"ollama needs images as base64 data: URLs (data:image/png;base64,...); it cannot fetch image URLs")
 			}
 			msg.Images = append(msg.Images, data)
@@ -263,13 +263,7 @@ func arguments(s string) (json.RawMessage, *providers.Error) {
 		return json.RawMessage(`{}`), nil
 	}
 	if !json.Valid([]byte(s)) || s[0] != '{' {
-		return nil, invalidValue("", "tool call arguments must be a JSON object")
+		return nil, translate.Invalid("", "tool call arguments must be a JSON object")
 	}
 	return json.RawMessage(s), nil
-}
-
-func invalidValue(param, msg string) *providers.Error {
-	e := providers.NewError(http.StatusBadRequest, "invalid_value", msg)
-	e.Param = param
-	return e
 }

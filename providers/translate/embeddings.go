@@ -32,7 +32,7 @@ func DecodeEmbeddings(body []byte) (*EmbeddingsRequest, *providers.Error) {
 		EncodingFormat string          `json:"encoding_format"`
 	}
 	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, invalid("", "the request body does not match the embeddings schema: "+err.Error())
+		return nil, Invalid("", "the request body does not match the embeddings schema: "+err.Error())
 	}
 	req := &EmbeddingsRequest{Model: raw.Model, Dimensions: raw.Dimensions}
 	switch raw.EncodingFormat {
@@ -40,16 +40,16 @@ func DecodeEmbeddings(body []byte) (*EmbeddingsRequest, *providers.Error) {
 	case "base64":
 		req.Base64 = true
 	default:
-		return nil, invalid("encoding_format", "encoding_format must be float or base64")
+		return nil, Invalid("encoding_format", "encoding_format must be float or base64")
 	}
 	var one string
 	if json.Unmarshal(raw.Input, &one) == nil {
 		req.Inputs = []string{one}
 	} else if json.Unmarshal(raw.Input, &req.Inputs) != nil {
-		return nil, invalid("input", "input must be a string or an array of strings for this provider")
+		return nil, Invalid("input", "input must be a string or an array of strings for this provider")
 	}
 	if len(req.Inputs) == 0 {
-		return nil, invalid("input", "input must not be empty")
+		return nil, Invalid("input", "input must not be empty")
 	}
 	return req, nil
 }

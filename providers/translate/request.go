@@ -145,7 +145,7 @@ type rawRequest struct {
 func DecodeChat(body []byte) (*ChatRequest, *providers.Error) {
 	var raw rawRequest
 	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, invalid("", "the request body does not match the chat completions schema: "+err.Error())
+		return nil, Invalid("", "the request body does not match the chat completions schema: "+err.Error())
 	}
 	req := &ChatRequest{
 		Model: raw.Model, Stream: raw.Stream,
@@ -155,11 +155,11 @@ func DecodeChat(body []byte) (*ChatRequest, *providers.Error) {
 		ResponseFormat: raw.ResponseFormat, ReasoningEffort: raw.ReasoningEffort,
 	}
 	if err := json.Unmarshal(body, &req.Raw); err != nil {
-		return nil, invalid("", "the request body must be a JSON object")
+		return nil, Invalid("", "the request body must be a JSON object")
 	}
 	if raw.N != nil {
 		if *raw.N < 1 {
-			return nil, invalid("n", "n must be at least 1")
+			return nil, Invalid("n", "n must be at least 1")
 		}
 		req.N = *raw.N
 	}
@@ -170,17 +170,17 @@ func DecodeChat(body []byte) (*ChatRequest, *providers.Error) {
 		req.MaxTokens = *raw.MaxTokens
 	}
 	if req.MaxTokens < 0 {
-		return nil, invalid("max_tokens", "max_tokens must not be negative")
+		return nil, Invalid("max_tokens", "max_tokens must not be negative")
 	}
 	var perr *providers.Error
-	if req.Stop, perr = decodeStop(raw.Stop); perr != nil {
+	if req.Stop, perr = DecodeStop(raw.Stop); perr != nil {
 		return nil, perr
 	}
 	if req.ToolChoice, perr = decodeToolChoice(raw.ToolChoice); perr != nil {
 		return nil, perr
 	}
 	if len(raw.Messages) == 0 {
-		return nil, invalid("messages", "messages must be a non-empty array")
+		return nil, Invalid("messages", "messages must be a non-empty array")
 	}
 	for i, m := range raw.Messages {
 		msg, perr := decodeMessage(m)
@@ -201,9 +201,9 @@ func decodeMessage(m rawMessage) (Message, *providers.Error) {
 	switch m.Role {
 	case "system", "developer", "user", "assistant", "tool":
 	case "function":
-		return msg, invalid(".role", "the legacy function role is not supported; use tools")
+		return msg, Invalid(".role", "the legacy function role is not supported; use tools")
 	default:
-		return msg, invalid(".role", fmt.Sprintf("unknown role %q", m.Role))
+		return msg, Invalid(".role", fmt.Sprintf("unknown role %q", m.Role))
 	}
 	content := m.Content
 	if len(content) == 0 || string(content) == "null" {
@@ -211,13 +211,13 @@ func decodeMessage(m rawMessage) (Message, *providers.Error) {
 	}
 	if content[0] == '"' {
 		if err := json.Unmarshal(content, &msg.Text); err != nil {
-			return msg, invalid(".content", "content must be a string or an array of parts")
+			return msg, Invalid(".content", "content must be a string or an array of parts")
 		}
 		return msg, nil
 	}
 	var parts []rawPart
 	if err := json.Unmarshal(content, &parts); err != nil {
-		return msg, invalid(".content", "content must be a string or an array of parts")
+		return msg, Invalid(".content", "content must be a string or an array of parts")
 	}
 	var text strings.Builder
 	for _, p := range parts {
@@ -227,19 +227,19 @@ func decodeMessage(m rawMessage) (Message, *providers.Error) {
 			text.WriteString(p.Text)
 		case "image_url":
 			if p.ImageURL == nil || p.ImageURL.URL == "" {
-				return msg, invalid(".content", "an image_url part needs image_url.url")
+				return msg, Invalid(".content", "an image_url part needs image_url.url")
 			}
 			msg.Parts = append(msg.Parts, Part{Type: "image_url", ImageURL: p.ImageURL.URL, Detail: p.ImageURL.Detail})
 		default:
-			return msg, invalid(".content", fmt.Sprintf("content parts of type %q are not supported by this provider", p.Type))
+			return msg, Invalid(".content", fmt.Sprintf("content parts of type %q are not supported by this provider", p.Type))
 		}
 	}
 	msg.Text = text.String()
 	return msg, nil
 }
 
-// decodeStop accepts a string or an array of strings.
-func decodeStop(raw json.RawMessage) ([]string, *providers.Error) {
+// DecodeStop reads `stop`: a string or an array of strings.
+func DecodeStop(raw json.RawMessage) ([]string, *providers.Error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
@@ -249,7 +249,7 @@ func decodeStop(raw json.RawMessage) ([]string, *providers.Error) {
 	}
 	var list []string
 	if json.Unmarshal(raw, &list) != nil {
-		return nil, invalid("stop", "stop must be a string or an array of strings")
+		return nil, Invalid("stop", "stop must be a string or an array of strings")
 	}
 	return list, nil
 }
@@ -264,11 +264,11 @@ func decodeToolChoice(raw json.RawMessage) (*ToolChoice, *providers.Error) {
 		case "none", "auto", "required":
 			return &ToolChoice{Mode: mode}, nil
 		}
-		return nil, invalid("tool_choice", fmt.Sprintf("unknown tool_choice %q", mode))
+		return nil, Invalid("tool_choice", fmt.Sprintf("unknown tool_choice %q", mode))
 	}
 	var named openai.ToolChoice
 	if json.Unmarshal(raw, &named) != nil || named.Function.Name == "" {
-		return nil, invalid("tool_choice", `tool_choice must be "none", "auto", "required" or {"type":"function","function":{"name":...}}`)
+		return nil, Invalid("tool_choice", `tool_choice must be "none", "auto", "required" or {"type":"function","function":{"name":...}}`)
 	}
 	return &ToolChoice{Function: named.Function.Name}, nil
 }
@@ -285,7 +285,8 @@ func (r *ChatRequest) SystemText() string {
 	return strings.Join(parts, "\n\n")
 }
 
-func invalid(param, msg string) *providers.Error {
+// Invalid is the 400 for a request value out of its allowed form or range.
+func Invalid(param, msg string) *providers.Error {
 	e := providers.NewError(http.StatusBadRequest, "invalid_value", msg)
 	e.Param = param
 	return e
