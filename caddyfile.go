@@ -64,6 +64,10 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		default_model <public-name>
 //		max_body <size>
 //		timeout <duration>
+//		max_attempts <n>
+//		first_token_timeout <duration>
+//		stream_idle_timeout <duration>
+//		keepalive <interval>
 //		batch_concurrency <n>
 //		batch_max <n>
 //	}
@@ -102,6 +106,14 @@ func (g *Gateway) caddyfileOptions() providers.Options {
 		"default_model":    func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &g.DefaultModel) },
 		"max_body":         g.parseMaxBody,
 		"timeout":          func(d *caddyfile.Dispenser) error { return providers.DurationArg(d, &g.Timeout) },
+		"max_attempts":     func(d *caddyfile.Dispenser) error { return positiveIntArg(d, "max_attempts", &g.MaxAttempts) },
+		"first_token_timeout": func(d *caddyfile.Dispenser) error {
+			return positiveDurationArg(d, &g.FirstTokenTimeout)
+		},
+		"stream_idle_timeout": func(d *caddyfile.Dispenser) error {
+			return positiveDurationArg(d, &g.StreamIdleTimeout)
+		},
+		"keepalive": func(d *caddyfile.Dispenser) error { return positiveDurationArg(d, &g.Keepalive) },
 		"batch_concurrency": func(d *caddyfile.Dispenser) error {
 			return positiveIntArg(d, "batch_concurrency", &g.BatchConcurrency)
 		},
@@ -212,6 +224,19 @@ func positiveIntArg(d *caddyfile.Dispenser, name string, dst *int) error {
 		return d.Errf("invalid %s '%s': want a whole number of at least 1", name, s)
 	}
 	*dst = n
+	return nil
+}
+
+// positiveDurationArg parses `<name> <duration>` with a duration above
+// zero, once: zero would mean the default, which is not what was written.
+func positiveDurationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	name := d.Val()
+	if err := providers.DurationArg(d, dst); err != nil {
+		return err
+	}
+	if *dst == 0 {
+		return d.Errf("invalid %s '0': want a duration above zero, such as 10s", name)
+	}
 	return nil
 }
 

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
 
@@ -44,25 +46,32 @@ func provision(t *testing.T, input string) (*Gateway, error) {
 
 func TestParseErrors(t *testing.T) {
 	cases := map[string]struct{ input, want string }{
-		"unknown subdirective":   {"llm_gateway {\n\tbogus 1\n}", "unrecognized llm_gateway subdirective 'bogus'"},
-		"unknown provider type":  {"llm_gateway {\n\tprovider x nope\n}", "unknown provider type 'nope' (known: anthropic, azure, "},
-		"provider without name":  {"llm_gateway {\n\tprovider\n}", "usage: provider <name> [<type>]"},
-		"provider option":        {"llm_gateway {\n\tprovider openai {\n\t\tfrobnicate\n\t}\n}", "provider openai: unrecognized subdirective 'frobnicate'"},
-		"api_key twice":          {"llm_gateway {\n\tprovider openai {\n\t\tapi_key a\n\t\tapi_key b\n\t}\n}", "api_key already specified"},
-		"model without target":   {"llm_gateway {\n\tmodel gpt4\n}", "model gpt4: name at least one target"},
-		"model twice":            {"llm_gateway {\n\tmodel a p\n\tmodel a q\n}", "model a already specified"},
-		"wildcard renames":       {"llm_gateway {\n\tmodel * p/x\n}", "a wildcard route keeps the requested name"},
-		"target without name":    {"llm_gateway {\n\tmodel a /x\n}", "target '/x' has no provider name"},
-		"bad max_body":           {"llm_gateway {\n\tmax_body lots\n}", "invalid max_body 'lots'"},
-		"bad timeout":            {"llm_gateway {\n\ttimeout soon\n}", "invalid timeout 'soon'"},
-		"unknown auth mode":      {"llm_gateway {\n\tauth magic\n}", "unknown auth mode 'magic'"},
-		"auth keys without keys": {"llm_gateway {\n\tauth keys {\n\t}\n}", "add at least one `key <secret> [<name>]` line"},
-		"bad delay":              {"llm_gateway {\n\tprovider m mock {\n\t\tdelay slow\n\t}\n}", "invalid delay 'slow'"},
-		"azure deployment args":  {"llm_gateway {\n\tprovider az azure {\n\t\tdeployment gpt-4o\n\t}\n}", "wrong argument count"},
-		"batch_concurrency zero": {"llm_gateway {\n\tbatch_concurrency 0\n}", "invalid batch_concurrency '0'"},
-		"batch_max words":        {"llm_gateway {\n\tbatch_max many\n}", "invalid batch_max 'many'"},
-		"batch_max twice":        {"llm_gateway {\n\tbatch_max 3\n\tbatch_max 4\n}", "batch_max already specified"},
-		"batch_max no value":     {"llm_gateway {\n\tbatch_max\n}", "wrong argument count"},
+		"unknown subdirective":    {"llm_gateway {\n\tbogus 1\n}", "unrecognized llm_gateway subdirective 'bogus'"},
+		"unknown provider type":   {"llm_gateway {\n\tprovider x nope\n}", "unknown provider type 'nope' (known: anthropic, azure, "},
+		"provider without name":   {"llm_gateway {\n\tprovider\n}", "usage: provider <name> [<type>]"},
+		"provider option":         {"llm_gateway {\n\tprovider openai {\n\t\tfrobnicate\n\t}\n}", "provider openai: unrecognized subdirective 'frobnicate'"},
+		"api_key twice":           {"llm_gateway {\n\tprovider openai {\n\t\tapi_key a\n\t\tapi_key b\n\t}\n}", "api_key already specified"},
+		"model without target":    {"llm_gateway {\n\tmodel gpt4\n}", "model gpt4: name at least one target"},
+		"model twice":             {"llm_gateway {\n\tmodel a p\n\tmodel a q\n}", "model a already specified"},
+		"wildcard renames":        {"llm_gateway {\n\tmodel * p/x\n}", "a wildcard route keeps the requested name"},
+		"target without name":     {"llm_gateway {\n\tmodel a /x\n}", "target '/x' has no provider name"},
+		"bad max_body":            {"llm_gateway {\n\tmax_body lots\n}", "invalid max_body 'lots'"},
+		"bad timeout":             {"llm_gateway {\n\ttimeout soon\n}", "invalid timeout 'soon'"},
+		"unknown auth mode":       {"llm_gateway {\n\tauth magic\n}", "unknown auth mode 'magic'"},
+		"auth keys without keys":  {"llm_gateway {\n\tauth keys {\n\t}\n}", "add at least one `key <secret> [<name>]` line"},
+		"bad delay":               {"llm_gateway {\n\tprovider m mock {\n\t\tdelay slow\n\t}\n}", "invalid delay 'slow'"},
+		"azure deployment args":   {"llm_gateway {\n\tprovider az azure {\n\t\tdeployment gpt-4o\n\t}\n}", "wrong argument count"},
+		"batch_concurrency zero":  {"llm_gateway {\n\tbatch_concurrency 0\n}", "invalid batch_concurrency '0'"},
+		"batch_max words":         {"llm_gateway {\n\tbatch_max many\n}", "invalid batch_max 'many'"},
+		"batch_max twice":         {"llm_gateway {\n\tbatch_max 3\n\tbatch_max 4\n}", "batch_max already specified"},
+		"batch_max no value":      {"llm_gateway {\n\tbatch_max\n}", "wrong argument count"},
+		"max_attempts zero":       {"llm_gateway {\n\tmax_attempts 0\n}", "invalid max_attempts '0'"},
+		"max_attempts twice":      {"llm_gateway {\n\tmax_attempts 2\n\tmax_attempts 3\n}", "max_attempts already specified"},
+		"first_token_timeout bad": {"llm_gateway {\n\tfirst_token_timeout soon\n}", "invalid first_token_timeout 'soon'"},
+		"first_token_timeout 0":   {"llm_gateway {\n\tfirst_token_timeout 0s\n}", "invalid first_token_timeout '0'"},
+		"stream_idle_timeout neg": {"llm_gateway {\n\tstream_idle_timeout -1s\n}", "invalid stream_idle_timeout '-1s'"},
+		"keepalive no value":      {"llm_gateway {\n\tkeepalive\n}", "wrong argument count"},
+		"keepalive twice":         {"llm_gateway {\n\tkeepalive 15s\n\tkeepalive 20s\n}", "keepalive already specified"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -102,11 +111,19 @@ func TestParseEveryOption(t *testing.T) {
 		default_model gpt4
 		max_body 1MiB
 		timeout 2m
+		max_attempts 4
+		first_token_timeout 20s
+		stream_idle_timeout 90s
+		keepalive 15s
 		batch_concurrency 8
 		batch_max 64
 	}`)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if g.MaxAttempts != 4 || g.FirstTokenTimeout != caddy.Duration(20*time.Second) ||
+		g.StreamIdleTimeout != caddy.Duration(90*time.Second) || g.Keepalive != caddy.Duration(15*time.Second) {
+		t.Errorf("retry options = %d, %v, %v, %v", g.MaxAttempts, g.FirstTokenTimeout, g.StreamIdleTimeout, g.Keepalive)
 	}
 	if g.BatchConcurrency != 8 || g.BatchMax != 64 {
 		t.Errorf("batch options = %d, %d", g.BatchConcurrency, g.BatchMax)
@@ -155,5 +172,48 @@ func TestProvisionErrors(t *testing.T) {
 				t.Fatalf("error = %v, want it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestRetryAndTimeoutDefaults(t *testing.T) {
+	g, err := provision(t, "llm_gateway {\n\tprovider mock\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.MaxAttempts != 0 || g.Keepalive != 0 ||
+		g.FirstTokenTimeout != caddy.Duration(60*time.Second) || g.StreamIdleTimeout != caddy.Duration(5*time.Minute) ||
+		g.Timeout != caddy.Duration(10*time.Minute) {
+		t.Errorf("defaults: max_attempts %d, keepalive %v, first_token_timeout %v, stream_idle_timeout %v, timeout %v",
+			g.MaxAttempts, g.Keepalive, g.FirstTokenTimeout, g.StreamIdleTimeout, g.Timeout)
+	}
+	for name, g := range map[string]*Gateway{
+		"max_attempts":        {MaxAttempts: -1},
+		"first_token_timeout": {FirstTokenTimeout: -1},
+		"stream_idle_timeout": {StreamIdleTimeout: -1},
+		"keepalive":           {Keepalive: -1},
+	} {
+		if err := g.Validate(); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("negative %s: %v", name, err)
+		}
+	}
+}
+
+func TestRetryOptionsAdapt(t *testing.T) {
+	adapted, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(`:8080 {
+	llm_gateway {
+		provider mock
+		max_attempts 3
+		first_token_timeout 20s
+		stream_idle_timeout 2m
+		keepalive 15s
+	}
+}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"max_attempts":3`, `"first_token_timeout":20000000000`, `"stream_idle_timeout":120000000000`, `"keepalive":15000000000`} {
+		if !strings.Contains(string(adapted), want) {
+			t.Errorf("adapted JSON lacks %s: %s", want, adapted)
+		}
 	}
 }

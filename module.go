@@ -103,10 +103,40 @@ type Gateway struct {
 	// get a 413 error. Default: 8 MiB.
 	MaxBody int64 `json:"max_body,omitempty"`
 
-	// Timeout bounds a whole request, streamed answers included; when it
-	// fires before the answer started the client gets a 504, after that the
-	// stream ends with an error event. Default: 10m.
+	// Timeout bounds the time until the answer begins to reach the client,
+	// every retry and backoff pause included, and a non-streamed answer
+	// whole; when it fires the client gets a 504. A stream that has begun
+	// is never cut by it: it runs as long as its upstream keeps sending
+	// (see StreamIdleTimeout). Default: 10m.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
+
+	// MaxAttempts is the most upstream calls one request makes, across all
+	// of its route's targets: they are tried in order, then from the first
+	// again, while calls remain. Only failures another call may fix are
+	// retried (connection errors, timeouts, 408, 429, 5xx), and only before
+	// any byte of the answer reached the client. Default: the route's
+	// number of targets + 1 (one retry for a single target).
+	MaxAttempts int `json:"max_attempts,omitempty"`
+
+	// FirstTokenTimeout bounds each upstream call until its answer begins:
+	// the first event of a stream, the response headers otherwise. When it
+	// fires the call counts as a timeout and the next attempt follows; with
+	// none left the client gets a 504. Default: 60s.
+	FirstTokenTimeout caddy.Duration `json:"first_token_timeout,omitempty"`
+
+	// StreamIdleTimeout is the longest silence allowed between two events
+	// of an upstream stream once it has begun; when exceeded the stream
+	// ends with an error event whose code is `upstream_timeout`.
+	// Default: 5m.
+	StreamIdleTimeout caddy.Duration `json:"stream_idle_timeout,omitempty"`
+
+	// Keepalive is the interval of SSE comment lines (`: keepalive`) sent
+	// to a streaming client while no upstream event has come yet, for
+	// proxies that drop idle connections; the first goes out one interval
+	// after the request went upstream. It commits the response: status
+	// 200 is sent, so a failure after it reaches the client as an error
+	// event rather than an error status. Default: 0 (off).
+	Keepalive caddy.Duration `json:"keepalive,omitempty"`
 
 	// BatchConcurrency is how many items of one `/api/v1/batch/generate`
 	// request run at once. Default: 4.
@@ -171,6 +201,12 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 	if g.TokenReserve == 0 {
 		g.TokenReserve = DefaultTokenReserve
 	}
+	if g.FirstTokenTimeout == 0 {
+		g.FirstTokenTimeout = caddy.Duration(handler.DefaultFirstTokenTimeout)
+	}
+	if g.StreamIdleTimeout == 0 {
+		g.StreamIdleTimeout = caddy.Duration(handler.DefaultStreamIdleTimeout)
+	}
 	mods, err := ctx.LoadModule(g, "ProvidersRaw")
 	if err != nil {
 		return fmt.Errorf("loading providers: %w", err)
@@ -220,6 +256,11 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 		MaxBody:      g.MaxBody,
 		Timeout:      time.Duration(g.Timeout),
 		Logger:       g.logger,
+
+		MaxAttempts:       g.MaxAttempts,
+		FirstTokenTimeout: time.Duration(g.FirstTokenTimeout),
+		StreamIdleTimeout: time.Duration(g.StreamIdleTimeout),
+		Keepalive:         time.Duration(g.Keepalive),
 
 		BatchConcurrency: g.BatchConcurrency,
 		BatchMax:         g.BatchMax,
@@ -316,6 +357,18 @@ func (g *Gateway) Validate() error {
 	}
 	if g.TokenReserve < 0 {
 		return fmt.Errorf("token_reserve must not be negative")
+	}
+	if g.MaxAttempts < 0 {
+		return fmt.Errorf("max_attempts must not be negative")
+	}
+	if g.FirstTokenTimeout < 0 {
+		return fmt.Errorf("first_token_timeout must not be negative")
+	}
+	if g.StreamIdleTimeout < 0 {
+		return fmt.Errorf("stream_idle_timeout must not be negative")
+	}
+	if g.Keepalive < 0 {
+		return fmt.Errorf("keepalive must not be negative")
 	}
 	if g.BatchConcurrency < 0 {
 		return fmt.Errorf("batch_concurrency must not be negative")

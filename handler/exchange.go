@@ -34,6 +34,8 @@ type exchange struct {
 	firstByte     time.Duration // until the first byte of the answer was written
 	usage         usage
 	chunks        int64 // stream chunks relayed to the client
+	streamOpen    bool  // the headers of an event stream went out
+	keepalives    int   // keepalive lines sent before the first chunk
 	limits        limitState
 }
 
@@ -180,6 +182,9 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 	}
 	if x.outcome != "" {
 		fields = append(fields, zap.String("outcome", x.outcome))
+	}
+	if x.keepalives > 0 {
+		fields = append(fields, zap.Int("keepalives", x.keepalives))
 	}
 	if x.streamError != "" {
 		fields = append(fields, zap.String("stream_error", x.streamError))

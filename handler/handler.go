@@ -29,8 +29,26 @@ type Config struct {
 	DefaultModel string
 	// MaxBody bounds request bodies, in bytes.
 	MaxBody int64
-	// Timeout bounds a whole request, streams included.
+	// Timeout bounds the time until the answer begins to reach the client
+	// (retries and backoff included), and a non-streamed answer whole. A
+	// stream that has begun runs on as long as its upstream keeps sending.
 	Timeout time.Duration
+	// MaxAttempts is the most upstream calls one request makes, across all
+	// of its route's targets. Default: the route's number of targets + 1.
+	MaxAttempts int
+	// FirstTokenTimeout bounds each upstream call until its answer begins:
+	// the response headers of a non-streamed answer, the first event of a
+	// stream. When it fires the call counts as a timeout, tried again like
+	// one. Default: DefaultFirstTokenTimeout.
+	FirstTokenTimeout time.Duration
+	// StreamIdleTimeout is the longest silence between two events of a
+	// stream once it has begun; when exceeded the stream ends with an
+	// upstream_timeout error event. Default: DefaultStreamIdleTimeout.
+	StreamIdleTimeout time.Duration
+	// Keepalive is the interval of SSE comment lines sent to a streaming
+	// client while no upstream event has come yet; the first one goes out
+	// one interval after the request went upstream. Default: 0 (none).
+	Keepalive time.Duration
 	// Auth identifies callers; nil lets everyone in, identified by IP.
 	Auth Authenticator
 	// Limits are the default per-caller limits.
@@ -70,6 +88,15 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.Timeout <= 0 {
 		return nil, errors.New("timeout must be positive")
+	}
+	if cfg.MaxAttempts < 0 || cfg.FirstTokenTimeout < 0 || cfg.StreamIdleTimeout < 0 || cfg.Keepalive < 0 {
+		return nil, errors.New("max attempts, timeouts and keepalive must not be negative")
+	}
+	if cfg.FirstTokenTimeout == 0 {
+		cfg.FirstTokenTimeout = DefaultFirstTokenTimeout
+	}
+	if cfg.StreamIdleTimeout == 0 {
+		cfg.StreamIdleTimeout = DefaultStreamIdleTimeout
 	}
 	if (cfg.Limits.Requests != nil || cfg.Limits.Tokens != nil) && cfg.Limits.Counter == nil {
 		return nil, errors.New("limits need a counter store")

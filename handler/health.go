@@ -13,8 +13,44 @@ import (
 )
 
 // DownAfter is the number of consecutive upstream failures after which a
-// provider is reported down; one success brings it back up.
+// provider is reported down; one success brings it back up. Retries of
+// one request on the same provider count as one failure (see
+// withFailureScope).
 const DownAfter = 3
+
+// failureScope is the providers that already failed in one request.
+type failureScope struct {
+	mu     sync.Mutex
+	failed map[string]bool
+}
+
+type failureScopeKey struct{}
+
+// withFailureScope makes the failures of calls under ctx count once per
+// provider: a request retried three times on a provider that is down says
+// no more about it than one call.
+func withFailureScope(ctx context.Context) context.Context {
+	return context.WithValue(ctx, failureScopeKey{}, &failureScope{})
+}
+
+// firstFailure reports whether name has not failed yet in ctx's scope, and
+// marks it failed.
+func firstFailure(ctx context.Context, name string) bool {
+	s, ok := ctx.Value(failureScopeKey{}).(*failureScope)
+	if !ok {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed[name] {
+		return false
+	}
+	if s.failed == nil {
+		s.failed = make(map[string]bool)
+	}
+	s.failed[name] = true
+	return true
+}
 
 // healthBook tracks the upstream outcomes of every provider a handler
 // routes to. It only observes: a circuit breaker that skips down
@@ -76,7 +112,9 @@ func (b *healthBook) record(ctx context.Context, name string, err error) {
 	defer b.mu.Unlock()
 	s := b.states[name]
 	if failed {
-		s.failures++
+		if firstFailure(ctx, name) {
+			s.failures++
+		}
 		s.lastError = time.Now()
 	} else {
 		s.failures = 0

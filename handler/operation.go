@@ -73,18 +73,39 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request, op prov
 		return
 	}
 
-	ctx, cancel := h.requestContext(r)
-	defer cancel()
-	resp, first, perr := h.call(ctx, r, x, route, in, op)
+	// The timeout bounds the wait for the answer to begin; once a stream
+	// has its first chunk it runs as long as its upstream keeps sending
+	// (stream_idle_timeout). A non-streamed answer stays bounded whole.
+	ctx, cancel := context.WithCancelCause(withFailureScope(r.Context()))
+	defer cancel(nil)
+	deadline := time.Now().Add(h.cfg.Timeout)
+	timer := time.AfterFunc(h.cfg.Timeout, func() { cancel(errRequestTimeout) })
+	defer timer.Stop()
+	var ka *keepalive
+	if in.stream && h.cfg.Keepalive > 0 {
+		ka = &keepalive{every: h.cfg.Keepalive, w: w, x: x}
+		defer ka.stop()
+	}
+	a, perr := h.call(ctx, deadline, r, x, route, in, op, ka)
+	if perr == nil && in.stream && !timer.Stop() {
+		// The timeout fired as the first chunk came: it has won.
+		a.close()
+		a, perr = nil, h.attemptError(r.Context(), ctx, x.provider, context.Cause(ctx))
+	}
+	ka.stop()
 	if perr != nil {
-		x.fail(w, perr)
+		if x.streamOpen {
+			failStream(w, x, perr)
+		} else {
+			x.fail(w, perr)
+		}
 		return
 	}
-	defer resp.Close()
+	defer a.close()
 	if in.stream {
-		h.relayStream(w, r, x, resp, first, in.includeUsage)
+		h.relayStream(w, r, x, a, in.includeUsage)
 	} else {
-		h.relayBody(w, x, resp)
+		h.relayBody(w, x, a.resp)
 	}
 }
 
@@ -102,63 +123,168 @@ func modelNotAllowed(model string) *providers.Error {
 	return e
 }
 
-// call tries the route's targets in order until one answers. A target that
-// fails in a way another might not (see retryable) passes the request on;
-// nothing has reached the client yet. For a stream, the first chunk is read
-// here too, so a stream that breaks before its first chunk falls back as
-// well. first is nil when the stream ended without a chunk.
-func (h *Handler) call(ctx context.Context, r *http.Request, x *exchange, route *Route, in *inbound, op providers.Operation) (resp *providers.Response, first []byte, _ *providers.Error) {
+// call sends the request upstream until a target answers: each target
+// of the route in turn, wrapping around, for at most max_attempts calls.
+// Only failures another try may fix (see retryable) lead to another call,
+// and only before anything of the answer reached the client. Two tries of
+// the same target are apart by a jittered exponential backoff, or by the
+// target's Retry-After when it sent one; a target whose next try would
+// come after deadline is not tried again. For a stream, the first chunk
+// is read here too, so a stream that breaks before its first chunk is
+// retried as well.
+func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request, x *exchange, route *Route, in *inbound, op providers.Operation, ka *keepalive) (*attempt, *providers.Error) {
+	n := len(route.Targets)
+	maxAttempts := h.cfg.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = n + 1
+	}
+	tries := make([]int, n)           // failed tries of each target
+	notBefore := make([]time.Time, n) // when each may be tried again
+	dropped := make([]bool, n)        // not to be tried again
 	var last *providers.Error
-	for i, t := range route.Targets {
+	for i, calls := 0, 0; calls < maxAttempts; calls++ {
+		if i = nextTarget(dropped, i); i < 0 {
+			break
+		}
+		t := route.Targets[i]
 		name := t.Provider.Config().Name
+		if tries[i] > 0 {
+			if ka.wait(ctx, time.Until(notBefore[i])) != nil {
+				return nil, h.attemptError(r.Context(), ctx, name, context.Cause(ctx))
+			}
+		}
 		model := t.upstreamModel(in.model)
 		body, err := in.withModel(model)
 		if err != nil {
-			return nil, nil, invalidBody("the request body must be a JSON object")
+			return nil, invalidBody("the request body must be a JSON object")
 		}
 		x.attempts++
 		x.provider, x.upstreamModel = name, model
 		call := &providers.Call{Op: op, Model: model, ClientModel: in.model, Body: body, Stream: in.stream, RequestHeader: r.Header}
 		if t.Provider.Config().UsesCallerKey(h.passthrough) {
 			if x.caller.upstreamKey == "" {
-				return nil, nil, missingKey()
+				return nil, missingKey()
 			}
 			call.CallerKey = x.caller.upstreamKey
 		}
 
 		began := time.Now()
-		resp, err = t.Provider.Send(ctx, call)
-		if err == nil && in.stream {
-			if first, err = resp.Stream.Next(); err != nil {
-				if errors.Is(err, io.EOF) {
-					err = nil
-				} else {
-					_ = resp.Close()
-				}
-			}
-		}
+		ka.start()
+		a, err := h.try(ctx, t.Provider, call, ka)
 		x.upstreamWait += time.Since(began)
 		if err == nil {
 			upstreamAttempts.WithLabelValues(name, "success").Inc()
-			return resp, first, nil
+			return a, nil
 		}
 
-		last = upstreamError(r.Context(), name, err)
+		last = h.attemptError(r.Context(), a.ctx, name, err)
+		a.cancel(nil)
 		if last.Status == statusClientClosed {
 			upstreamAttempts.WithLabelValues(name, "client_closed").Inc()
-			return nil, nil, last
+			return nil, last
 		}
 		upstreamAttempts.WithLabelValues(name, outcomeOf(last)).Inc()
-		if !retryable(last) {
-			return nil, nil, last
+		if errors.Is(context.Cause(ctx), errRequestTimeout) {
+			return nil, last // the request's whole time is spent
 		}
-		if i < len(route.Targets)-1 {
-			h.cfg.Logger.Warn("upstream failed, trying the next target",
+		if errors.Is(context.Cause(a.ctx), errFirstToken) {
+			// Sends that fail on their own are counted by trackedProvider.
+			h.health.record(context.WithoutCancel(ctx), name, last)
+		}
+		if !retryable(last) {
+			return nil, last
+		}
+		tries[i]++
+		wait := backoff(tries[i])
+		if last.RetryAfter > 0 {
+			wait = last.RetryAfter
+		}
+		notBefore[i] = time.Now().Add(wait)
+		// A longer wait than a backoff belongs to the client: its SDK
+		// retries with the Retry-After the gateway passes on, and the
+		// gateway should not hold the request that long.
+		if notBefore[i].After(deadline) || last.RetryAfter > backoffCap {
+			dropped[i] = true
+		}
+		if calls+1 < maxAttempts {
+			h.cfg.Logger.Warn("upstream failed, trying again",
 				zap.String("model", in.model), zap.String("provider", name),
-				zap.Int("status", last.Status), zap.String("error", last.Message))
+				zap.Int("attempt", x.attempts), zap.Int("status", last.Status), zap.String("error", last.Message))
+		}
+		i++
+	}
+	return nil, last
+}
+
+// nextTarget is the first target from i on (wrapping around) that may
+// still be tried, or -1.
+func nextTarget(dropped []bool, i int) int {
+	for j := range dropped {
+		if k := (i + j) % len(dropped); !dropped[k] {
+			return k
 		}
 	}
-	return nil, nil, last
+	return -1
+}
+
+// try makes one upstream call under its own context, bounded by the
+// first-token timeout until the answer begins: the response headers of a
+// non-streamed answer, the first chunk of a stream. The returned attempt
+// is never nil; its context tells a timeout's cause.
+func (h *Handler) try(ctx context.Context, p providers.Provider, call *providers.Call, ka *keepalive) (*attempt, error) {
+	actx, cancel := context.WithCancelCause(ctx)
+	a := &attempt{ctx: actx, cancel: cancel}
+	timer := time.AfterFunc(h.cfg.FirstTokenTimeout, func() { cancel(errFirstToken) })
+	var err error
+	if ka.c() == nil {
+		a.resp, a.first, err = send(actx, p, call)
+	} else {
+		// The call runs aside while this goroutine writes the keepalives:
+		// only one goroutine writes to the client.
+		type result struct {
+			resp  *providers.Response
+			first []byte
+			err   error
+		}
+		done := make(chan result, 1)
+		go func() {
+			var res result
+			res.resp, res.first, res.err = send(actx, p, call)
+			done <- res
+		}()
+		for wait := true; wait; {
+			select {
+			case res := <-done:
+				a.resp, a.first, err = res.resp, res.first, res.err
+				wait = false
+			case <-ka.c():
+				ka.send()
+			}
+		}
+	}
+	if !timer.Stop() && err == nil {
+		// The timeout fired as the answer came; its body is cut already.
+		_ = a.resp.Close()
+		a.resp, a.first, err = nil, nil, errFirstToken
+	}
+	return a, err
+}
+
+// send calls the provider and, for a stream, reads its first chunk.
+func send(ctx context.Context, p providers.Provider, call *providers.Call) (*providers.Response, []byte, error) {
+	resp, err := p.Send(ctx, call)
+	if err != nil || !call.Stream {
+		return resp, nil, err
+	}
+	first, err := resp.Stream.Next()
+	switch {
+	case errors.Is(err, io.EOF):
+		return resp, nil, nil
+	case err != nil:
+		_ = resp.Close()
+		return nil, nil, err
+	}
+	return resp, first, nil
 }
 
 // outcomeOf is the upstream_attempts_total outcome label of a failure.

@@ -69,25 +69,22 @@ func (t *tailWriter) Write(p []byte) (int, error) {
 }
 
 // relayStream writes a streamed answer as Server-Sent Events, flushing
-// after every event. first is the chunk call already read.
-func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchange, resp *providers.Response, first []byte, includeUsage bool) {
-	hdr := w.Header()
-	for k, v := range resp.Header {
-		hdr[k] = v
-	}
-	hdr.Set("Content-Type", "text/event-stream")
-	hdr.Set("Cache-Control", "no-cache")
-	hdr.Set("X-Accel-Buffering", "no")
-	x.writeOverhead(hdr)
-	w.WriteHeader(http.StatusOK)
-	x.status = http.StatusOK
+// after every event. a.first is the chunk call already read. A silence of
+// the upstream longer than stream_idle_timeout ends the stream with an
+// upstream_timeout error event.
+func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchange, a *attempt, includeUsage bool) {
+	resp := a.resp
+	openStream(w, x, resp.Header)
+	idle := time.AfterFunc(h.cfg.StreamIdleTimeout, func() { a.cancel(errStreamIdle) })
+	idle.Stop()
+	defer idle.Stop()
 
 	out := newEventWriter(w)
 	defer out.release()
 	burst, _ := resp.Stream.(providers.Bursting)
 	more := func() bool { return burst != nil && burst.Ready() }
 	f := chunkFilter{includeUsage: includeUsage}
-	chunk := first
+	chunk := a.first
 	for done := chunk == nil; ; {
 		if chunk != nil {
 			if payload, keep := f.apply(chunk); keep {
@@ -118,10 +115,18 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 			break
 		}
 		var err error
-		if chunk, err = resp.Stream.Next(); err != nil {
+		waits := !more() // a chunk at hand needs no timer
+		if waits {
+			idle.Reset(h.cfg.StreamIdleTimeout)
+		}
+		chunk, err = resp.Stream.Next()
+		if waits {
+			idle.Stop()
+		}
+		if err != nil {
 			chunk, done = nil, true
 			if !errors.Is(err, io.EOF) {
-				h.endWithError(out, r, x, err)
+				h.endWithError(out, r, x, h.attemptError(r.Context(), a.ctx, x.provider, err))
 				break
 			}
 		}
@@ -131,8 +136,7 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 
 // endWithError ends a stream whose upstream failed after the client got
 // its first bytes: an OpenAI error event, then a clean close, no [DONE].
-func (h *Handler) endWithError(out *eventWriter, r *http.Request, x *exchange, err error) {
-	e := upstreamError(r.Context(), x.provider, err)
+func (h *Handler) endWithError(out *eventWriter, r *http.Request, x *exchange, e *providers.Error) {
 	if e.Status == statusClientClosed {
 		x.status, x.outcome = statusClientClosed, "client_closed"
 		return

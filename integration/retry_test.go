@@ -1,0 +1,335 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// scriptedUpstream is an OpenAI-speaking fake whose nth request (from 1)
+// is answered by serve; it records when each request arrived.
+type scriptedUpstream struct {
+	*httptest.Server
+	mu    sync.Mutex
+	times []time.Time
+}
+
+func newScripted(t *testing.T, serve func(n int, w http.ResponseWriter, r *http.Request)) *scriptedUpstream {
+	t.Helper()
+	u := &scriptedUpstream{}
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		u.mu.Lock()
+		u.times = append(u.times, time.Now())
+		n := len(u.times)
+		u.mu.Unlock()
+		serve(n, w, r)
+	}))
+	t.Cleanup(u.Server.Close)
+	return u
+}
+
+func (u *scriptedUpstream) arrivals() []time.Time {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]time.Time(nil), u.times...)
+}
+
+const (
+	okCompletion = `{"id":"chatcmpl-1","object":"chat.completion","created":1735689600,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`
+	roleEvent    = `data: {"id":"chatcmpl-2","object":"chat.completion.chunk","created":1735689600,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`
+	wordEvent    = `data: {"id":"chatcmpl-2","object":"chat.completion.chunk","created":1735689600,"model":"m","choices":[{"index":0,"delta":{"content":"hello"},"logprobs":null,"finish_reason":null}]}`
+	finishEvent  = `data: {"id":"chatcmpl-2","object":"chat.completion.chunk","created":1735689600,"model":"m","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}`
+)
+
+func serveOK(w http.ResponseWriter, r *http.Request) {
+	if !strings.Contains(r.Header.Get("Accept"), "event-stream") {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, okCompletion)
+		return
+	}
+	sse(w, roleEvent, wordEvent, finishEvent, "data: [DONE]")
+}
+
+func sse(w http.ResponseWriter, events ...string) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	for _, e := range events {
+		_, _ = io.WriteString(w, e+"\n\n")
+	}
+	w.(http.Flusher).Flush()
+}
+
+func serveStatus(w http.ResponseWriter, status int) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, `{"error":{"message":"scripted failure","type":"server_error","param":null,"code":null}}`)
+}
+
+// retryBlock is a gateway with a route over the given upstreams.
+func retryBlock(options string, upstreams ...*scriptedUpstream) string {
+	var b strings.Builder
+	targets := ""
+	for i, u := range upstreams {
+		name := "up" + strconv.Itoa(i+1)
+		b.WriteString("\t\tprovider " + name + " openai {\n\t\t\tbase_url " + u.URL + "/v1\n\t\t}\n")
+		targets += " " + name
+	}
+	b.WriteString("\t\tmodel m" + targets + "\n")
+	b.WriteString(options)
+	return b.String()
+}
+
+func chatPost(t *testing.T, body string) (int, string) {
+	t.Helper()
+	resp, err := freshHTTP().Post(gatewayURL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// attemptCount reads llm_gateway_upstream_attempts_total for provider and
+// outcome from Caddy's metrics endpoint.
+func attemptCount(t *testing.T, provider, outcome string) float64 {
+	t.Helper()
+	resp, err := freshHTTP().Get("http://localhost:2999/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	re := regexp.MustCompile(`(?m)^llm_gateway_upstream_attempts_total\{outcome="` + regexp.QuoteMeta(outcome) +
+		`",provider="` + regexp.QuoteMeta(provider) + `"\} (\S+)$`)
+	m := re.FindSubmatch(body)
+	if m == nil {
+		return 0
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestFlakyFirstTargetNeverFailsAClient(t *testing.T) {
+	flaky := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n%3 == 0 { // a third of the requests
+			serveStatus(w, http.StatusInternalServerError)
+			return
+		}
+		serveOK(w, r)
+	})
+	steady := newScripted(t, func(_ int, w http.ResponseWriter, r *http.Request) { serveOK(w, r) })
+	startGateway(t, retryBlock("", flaky, steady))
+	failed0, ok0 := attemptCount(t, "up1", "500"), attemptCount(t, "up2", "success")
+
+	const requests = 100
+	for i := range requests {
+		body := `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
+		if i%2 == 1 {
+			body = `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`
+		}
+		if status, got := chatPost(t, body); status != 200 || !strings.Contains(got, "chatcmpl-") {
+			t.Fatalf("request %d: status %d: %s", i, status, got)
+		}
+	}
+	flakyCalls, steadyCalls := len(flaky.arrivals()), len(steady.arrivals())
+	if flakyCalls != requests || steadyCalls != requests/3 {
+		t.Errorf("calls: flaky %d (want %d), steady %d (want %d)", flakyCalls, requests, steadyCalls, requests/3)
+	}
+	if d := attemptCount(t, "up1", "500") - failed0; d != float64(requests/3) {
+		t.Errorf("attempts_total{up1,500} grew by %v, want %d", d, requests/3)
+	}
+	if d := attemptCount(t, "up2", "success") - ok0; d != float64(requests/3) {
+		t.Errorf("attempts_total{up2,success} grew by %v, want %d", d, requests/3)
+	}
+}
+
+func TestSingleTargetRetriedOnceThroughCaddy(t *testing.T) {
+	up := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 1 {
+			serveStatus(w, http.StatusServiceUnavailable)
+			return
+		}
+		serveOK(w, r)
+	})
+	startGateway(t, retryBlock("", up))
+	if status, body := chatPost(t, `{"model":"m","messages":[]}`); status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	if n := len(up.arrivals()); n != 2 {
+		t.Errorf("%d upstream calls, want 2", n)
+	}
+}
+
+func TestClientErrorIsNeverRetriedThroughCaddy(t *testing.T) {
+	bad := newScripted(t, func(_ int, w http.ResponseWriter, r *http.Request) { serveStatus(w, http.StatusBadRequest) })
+	other := newScripted(t, func(_ int, w http.ResponseWriter, r *http.Request) { serveOK(w, r) })
+	startGateway(t, retryBlock("\t\tmax_attempts 5\n", bad, other))
+	if status, body := chatPost(t, `{"model":"m","messages":[]}`); status != 400 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	if len(bad.arrivals()) != 1 || len(other.arrivals()) != 0 {
+		t.Errorf("calls: %d and %d, want 1 and 0", len(bad.arrivals()), len(other.arrivals()))
+	}
+}
+
+func TestRetryAfterHonouredThroughCaddy(t *testing.T) {
+	up := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 1 {
+			w.Header().Set("Retry-After", "1")
+			serveStatus(w, http.StatusTooManyRequests)
+			return
+		}
+		serveOK(w, r)
+	})
+	startGateway(t, retryBlock("", up))
+	if status, body := chatPost(t, `{"model":"m","messages":[]}`); status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	times := up.arrivals()
+	if len(times) != 2 {
+		t.Fatalf("%d upstream calls, want 2", len(times))
+	}
+	if gap := times[1].Sub(times[0]); gap < time.Second {
+		t.Errorf("the retry came %v after a Retry-After of 1s", gap)
+	}
+}
+
+// stalled opens a stream after the given events and then sends nothing
+// until the request ends or release is closed.
+func stalled(t *testing.T, release <-chan struct{}, events ...string) *scriptedUpstream {
+	return newScripted(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		sse(w, events...)
+		select {
+		case <-release:
+			sse(w, wordEvent, finishEvent, "data: [DONE]")
+		case <-r.Context().Done():
+		}
+	})
+}
+
+func TestFirstTokenTimeoutThroughCaddy(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	slow := stalled(t, release)
+	fast := newScripted(t, func(_ int, w http.ResponseWriter, r *http.Request) { serveOK(w, r) })
+	startGateway(t, retryBlock("\t\tfirst_token_timeout 100ms\n", slow, fast))
+	if status, body := chatPost(t, `{"model":"m","stream":true,"messages":[]}`); status != 200 || !strings.HasSuffix(body, "data: [DONE]\n\n") {
+		t.Fatalf("fallback: status %d: %s", status, body)
+	}
+	if len(slow.arrivals()) != 1 || len(fast.arrivals()) != 1 {
+		t.Errorf("calls: %d and %d", len(slow.arrivals()), len(fast.arrivals()))
+	}
+
+	startGateway(t, retryBlock("\t\tfirst_token_timeout 100ms\n", slow))
+	status, body := chatPost(t, `{"model":"m","stream":true,"messages":[]}`)
+	if status != http.StatusGatewayTimeout || !strings.Contains(body, `"upstream_timeout"`) {
+		t.Errorf("status %d: %s", status, body)
+	}
+	if n := len(slow.arrivals()); n != 3 {
+		t.Errorf("the slow target got %d calls in all, want 3", n)
+	}
+}
+
+func TestStreamIdleTimeoutThroughCaddy(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	up := stalled(t, release, roleEvent)
+	startGateway(t, retryBlock("\t\tstream_idle_timeout 100ms\n", up))
+	status, body := chatPost(t, `{"model":"m","stream":true,"messages":[]}`)
+	if status != 200 || !strings.Contains(body, `"code":"upstream_timeout"`) || strings.Contains(body, "[DONE]") {
+		t.Errorf("status %d: %s", status, body)
+	}
+	if n := len(up.arrivals()); n != 1 {
+		t.Errorf("a begun stream was retried: %d calls", n)
+	}
+}
+
+// keepaliveWatch is a transport that closes seen when a response body
+// carries a keepalive comment.
+type keepaliveWatch struct {
+	seen chan struct{}
+	once sync.Once
+}
+
+func (k *keepaliveWatch) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := freshHTTP().Transport.RoundTrip(req)
+	if err == nil {
+		resp.Body = &watchedBody{ReadCloser: resp.Body, watch: k}
+	}
+	return resp, err
+}
+
+type watchedBody struct {
+	io.ReadCloser
+	watch *keepaliveWatch
+	tail  []byte
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.tail = append(b.tail, p[:n]...)
+	if bytes.Contains(b.tail, []byte(": keepalive\n\n")) {
+		b.watch.once.Do(func() { close(b.watch.seen) })
+	}
+	if len(b.tail) > 64 {
+		b.tail = b.tail[len(b.tail)-64:]
+	}
+	return n, err
+}
+
+func TestKeepaliveKeepsGoOpenAIStreaming(t *testing.T) {
+	watch := &keepaliveWatch{seen: make(chan struct{})}
+	up := stalled(t, watch.seen)
+	startGateway(t, retryBlock("\t\tkeepalive 50ms\n", up))
+
+	cfg := openai.DefaultConfig("unused")
+	cfg.BaseURL = gatewayURL + "/v1"
+	cfg.HTTPClient = &http.Client{Transport: watch}
+	stream, err := openai.NewClientWithConfig(cfg).CreateChatCompletionStream(context.Background(), openai.ChatCompletionRequest{
+		Model: "m", Messages: []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleUser, Content: "hi"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	var text strings.Builder
+	for {
+		chunk, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("recv: %v", err)
+		}
+		if len(chunk.Choices) > 0 {
+			text.WriteString(chunk.Choices[0].Delta.Content)
+		}
+	}
+	if text.String() != "hello" {
+		t.Errorf("text %q", text.String())
+	}
+	select {
+	case <-watch.seen:
+	default:
+		t.Error("no keepalive reached the client")
+	}
+}
