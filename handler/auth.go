@@ -115,14 +115,24 @@ func (PassthroughAuth) Authenticate(r *http.Request) (*Caller, *providers.Error)
 // presentedKey reads the key the way the official clients send it: OpenAI
 // SDKs as a bearer token, Azure SDKs in `api-key`, Anthropic's in
 // `x-api-key`.
+// A key with a control character in it is no key: it could not be
+// forwarded in a header (passthrough) and no configured key has one.
 func presentedKey(r *http.Request) string {
+	key := headerKey(r)
+	if strings.ContainsFunc(key, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
+		return ""
+	}
+	return key
+}
+
+func headerKey(r *http.Request) string {
 	if auth := r.Header.Get("Authorization"); auth != "" {
 		if scheme, token, ok := strings.Cut(auth, " "); ok && strings.EqualFold(scheme, "Bearer") {
 			return strings.TrimSpace(token)
 		}
 	}
-	if key := r.Header.Get("Api-Key"); key != "" {
+	if key := strings.TrimSpace(r.Header.Get("Api-Key")); key != "" {
 		return key
 	}
-	return r.Header.Get("X-Api-Key")
+	return strings.TrimSpace(r.Header.Get("X-Api-Key"))
 }

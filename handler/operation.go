@@ -111,14 +111,14 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request, op prov
 
 func modelNotFound(model string) *providers.Error {
 	e := providers.NewError(http.StatusNotFound, "model_not_found",
-		"The model `"+model+"` does not exist or you do not have access to it.")
+		"The model `"+providers.Clip(model, 256)+"` does not exist or you do not have access to it.")
 	e.Param = "model"
 	return e
 }
 
 func modelNotAllowed(model string) *providers.Error {
 	e := providers.NewError(http.StatusForbidden, "model_not_allowed",
-		"You are not allowed to use the model `"+model+"`.")
+		"You are not allowed to use the model `"+providers.Clip(model, 256)+"`.")
 	e.Param = "model"
 	return e
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
@@ -36,7 +37,8 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *pro
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, tooLarge(limit)
 		}
-		return nil, providers.NewError(http.StatusBadRequest, "", "could not read the request body: "+err.Error())
+		// The error may name addresses; the client needs none of it.
+		return nil, invalidBody("could not read the whole request body")
 	}
 	return buf.Bytes(), nil
 }
@@ -54,8 +56,18 @@ func parseInbound(body []byte) (*inbound, *providers.Error) {
 	}
 	in := &inbound{body: body}
 	var bad *providers.Error
+	var seen uint8 // bit i: readMembers[i] was met
 	err := jsonscan.Members(body, func(key []byte, start, end int) bool {
 		raw := body[start:end]
+		if i := readMember(key); i >= 0 {
+			// Parsers disagree on which of two equal names wins; an
+			// upstream must not act on a value the gateway did not check.
+			if seen&(1<<i) != 0 {
+				bad = invalidBody("the request body has `" + readMembers[i] + "` twice")
+				return false
+			}
+			seen |= 1 << i
+		}
 		switch string(key) {
 		case "model":
 			if jsonscan.IsNull(raw) {
@@ -85,6 +97,12 @@ func parseInbound(body []byte) (*inbound, *providers.Error) {
 			if s, e, ok, _ := jsonscan.Find(raw, "include_usage"); ok {
 				in.includeUsage, _ = jsonscan.Bool(raw[s:e])
 			}
+		default:
+			if disguised(key) {
+				bad = invalidBody("the request body spells a member the gateway reads (" +
+					strings.Join(readMembers[:], ", ") + ") with escapes or in another letter case")
+				return false
+			}
 		}
 		return true
 	})
@@ -98,6 +116,45 @@ func parseInbound(body []byte) (*inbound, *providers.Error) {
 		in.includeUsage = false
 	}
 	return in, nil
+}
+
+// readMembers are the top-level members parseInbound acts on, spelt as
+// OpenAI spells them.
+var readMembers = [...]string{"model", "stream", "stream_options", "max_tokens", "max_completion_tokens"}
+
+// readMember is the index of key in readMembers, or -1.
+func readMember(key []byte) int {
+	for i, m := range readMembers {
+		if string(key) == m {
+			return i
+		}
+	}
+	return -1
+}
+
+// disguised reports whether a raw member name that is not spelt exactly as
+// one of readMembers would still be read as one by an upstream's JSON
+// parser: written with escapes (`"mod\u0065l"`, which every parser decodes)
+// or in another letter case (`"Model"`, which Go's encoding/json matches).
+// A passthrough upstream would then act on a value the gateway never saw,
+// e.g. a model the caller's key does not allow, or a stream the gateway
+// does not relay as one.
+func disguised(key []byte) bool {
+	if bytes.IndexByte(key, '\\') >= 0 {
+		quoted := make([]byte, 0, len(key)+2)
+		quoted = append(append(append(quoted, '"'), key...), '"')
+		s, ok := jsonscan.String(quoted)
+		if !ok {
+			return false
+		}
+		key = []byte(s)
+	}
+	for _, m := range readMembers {
+		if len(key) == len(m) && strings.EqualFold(string(key), m) {
+			return true
+		}
+	}
+	return false
 }
 
 // withModel returns the body with `model` set to name, rewriting only that

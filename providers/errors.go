@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Error is an error in OpenAI's shape, with the HTTP status it is answered
@@ -231,3 +232,17 @@ func (e *TransportError) Unwrap() error { return e.Err }
 // ErrTruncated reports an upstream stream that ended without its terminal
 // marker: the answer is incomplete.
 var ErrTruncated = errors.New("upstream ended the stream before it was complete")
+
+// Clip shortens a client's value quoted back in an error message to at
+// most limit bytes (on a character boundary), so a huge or hostile value
+// is not sent back whole.
+func Clip(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}

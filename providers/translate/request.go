@@ -203,7 +203,7 @@ func decodeMessage(m rawMessage) (Message, *providers.Error) {
 	case "function":
 		return msg, Invalid(".role", "the legacy function role is not supported; use tools")
 	default:
-		return msg, Invalid(".role", fmt.Sprintf("unknown role %q", m.Role))
+		return msg, Invalid(".role", fmt.Sprintf("unknown role %q", providers.Clip(m.Role, 64)))
 	}
 	content := m.Content
 	if len(content) == 0 || string(content) == "null" {
@@ -231,7 +231,7 @@ func decodeMessage(m rawMessage) (Message, *providers.Error) {
 			}
 			msg.Parts = append(msg.Parts, Part{Type: "image_url", ImageURL: p.ImageURL.URL, Detail: p.ImageURL.Detail})
 		default:
-			return msg, Invalid(".content", fmt.Sprintf("content parts of type %q are not supported by this provider", p.Type))
+			return msg, Invalid(".content", fmt.Sprintf("content parts of type %q are not supported by this provider", providers.Clip(p.Type, 64)))
 		}
 	}
 	msg.Text = text.String()
@@ -264,7 +264,7 @@ func decodeToolChoice(raw json.RawMessage) (*ToolChoice, *providers.Error) {
 		case "none", "auto", "required":
 			return &ToolChoice{Mode: mode}, nil
 		}
-		return nil, Invalid("tool_choice", fmt.Sprintf("unknown tool_choice %q", mode))
+		return nil, Invalid("tool_choice", fmt.Sprintf("unknown tool_choice %q", providers.Clip(mode, 64)))
 	}
 	var named openai.ToolChoice
 	if json.Unmarshal(raw, &named) != nil || named.Function.Name == "" {
