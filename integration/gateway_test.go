@@ -382,3 +382,52 @@ func httpPostJSON(t *testing.T, url, body string) string {
 	}
 	return string(b)
 }
+
+// readStream reads a whole stream with go-openai: the text, the tool calls
+// assembled from their deltas (which must carry an index and arrive in
+// order), the finish reason and the usage chunk, if any.
+func readStream(t *testing.T, c *openai.Client, req openai.ChatCompletionRequest) (string, []openai.ToolCall, openai.FinishReason, *openai.Usage) {
+	t.Helper()
+	stream, err := c.CreateChatCompletionStream(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	var text strings.Builder
+	var calls []openai.ToolCall
+	var finish openai.FinishReason
+	var usage *openai.Usage
+	for {
+		chunk, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return text.String(), calls, finish, usage
+		}
+		if err != nil {
+			t.Fatalf("recv: %v", err)
+		}
+		if chunk.Usage != nil {
+			usage = chunk.Usage
+			continue
+		}
+		if len(chunk.Choices) == 0 {
+			t.Fatalf("chunk without choices reached the client: %+v", chunk)
+		}
+		d := chunk.Choices[0].Delta
+		text.WriteString(d.Content)
+		for _, tc := range d.ToolCalls {
+			if tc.Index == nil {
+				t.Fatalf("tool-call delta without index: %+v", tc)
+			}
+			i := *tc.Index
+			if i == len(calls) {
+				calls = append(calls, openai.ToolCall{ID: tc.ID, Type: tc.Type, Function: openai.FunctionCall{Name: tc.Function.Name}})
+			} else if i > len(calls) || tc.ID != "" {
+				t.Fatalf("tool-call delta %+v out of order (%d calls so far)", tc, len(calls))
+			}
+			calls[i].Function.Arguments += tc.Function.Arguments
+		}
+		if chunk.Choices[0].FinishReason != "" {
+			finish = chunk.Choices[0].FinishReason
+		}
+	}
+}

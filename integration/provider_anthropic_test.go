@@ -203,7 +203,7 @@ func TestAnthropicProvider(t *testing.T) {
 			if includeUsage {
 				req.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
 			}
-			text, calls, finish, usage := anthropicReadStream(t, c, req)
+			text, calls, finish, usage := readStream(t, c, req)
 			if text != "Hello from Claude." || len(calls) != 0 || finish != openai.FinishReasonStop {
 				t.Errorf("streamed %q, calls %v, finish %q", text, calls, finish)
 			}
@@ -249,7 +249,7 @@ func TestAnthropicProvider(t *testing.T) {
 	t.Run("streamed tool call", func(t *testing.T) {
 		req := openai.ChatCompletionRequest{Model: "sonnet", Stream: true, Tools: anthropicTools, StreamOptions: &openai.StreamOptions{IncludeUsage: true},
 			Messages: []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleUser, Content: "Weather and time in Paris?"}}}
-		text, calls, finish, usage := anthropicReadStream(t, c, req)
+		text, calls, finish, usage := readStream(t, c, req)
 		if text != "Checking." || finish != openai.FinishReasonToolCalls || usage == nil || usage.TotalTokens != 32 {
 			t.Errorf("streamed %q, finish %q, usage %+v", text, finish, usage)
 		}
@@ -335,48 +335,3 @@ func TestAnthropicProvider(t *testing.T) {
 
 // anthropicReadStream reads a streamed answer with go-openai, assembling
 // text and tool calls the way clients do (by tool-call index).
-func anthropicReadStream(t *testing.T, c *openai.Client, req openai.ChatCompletionRequest) (string, []openai.ToolCall, openai.FinishReason, *openai.Usage) {
-	t.Helper()
-	stream, err := c.CreateChatCompletionStream(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stream.Close()
-	var text strings.Builder
-	var calls []openai.ToolCall
-	var finish openai.FinishReason
-	var usage *openai.Usage
-	for {
-		chunk, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return text.String(), calls, finish, usage
-		}
-		if err != nil {
-			t.Fatalf("recv: %v", err)
-		}
-		if chunk.Usage != nil {
-			usage = chunk.Usage
-			continue
-		}
-		if len(chunk.Choices) == 0 {
-			t.Fatalf("chunk without choices reached the client: %+v", chunk)
-		}
-		d := chunk.Choices[0].Delta
-		text.WriteString(d.Content)
-		for _, tc := range d.ToolCalls {
-			if tc.Index == nil {
-				t.Fatalf("tool-call delta without index: %+v", tc)
-			}
-			i := *tc.Index
-			if i == len(calls) {
-				calls = append(calls, openai.ToolCall{ID: tc.ID, Type: tc.Type, Function: openai.FunctionCall{Name: tc.Function.Name}})
-			} else if i > len(calls) || tc.ID != "" {
-				t.Fatalf("tool-call delta %+v out of order (%d calls so far)", tc, len(calls))
-			}
-			calls[i].Function.Arguments += tc.Function.Arguments
-		}
-		if chunk.Choices[0].FinishReason != "" {
-			finish = chunk.Choices[0].FinishReason
-		}
-	}
-}

@@ -197,39 +197,12 @@ func TestDashScopeProvider(t *testing.T) {
 			if includeUsage {
 				req.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
 			}
-			stream, err := c.CreateChatCompletionStream(ctx, req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var text strings.Builder
-			var usage *openai.Usage
-			finish := openai.FinishReason("")
-			for {
-				chunk, err := stream.Recv()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					t.Fatalf("recv: %v", err)
-				}
-				if chunk.Usage != nil {
-					usage = chunk.Usage
-					continue
-				}
-				if len(chunk.Choices) == 0 {
-					t.Fatalf("chunk without choices reached the client: %+v", chunk)
-				}
-				text.WriteString(chunk.Choices[0].Delta.Content)
-				if chunk.Choices[0].FinishReason != "" {
-					finish = chunk.Choices[0].FinishReason
-				}
-			}
-			stream.Close()
+			text, _, finish, usage := readStream(t, c, req)
 			if got := <-seen; got.Model != "farui-plus" || !got.Parameters.IncrementalOutput {
 				t.Errorf("upstream got %+v", got)
 			}
-			if text.String() != "你好，世界！" || finish != "stop" {
-				t.Errorf("streamed %q, finish %q", text.String(), finish)
+			if text != "你好，世界！" || finish != "stop" {
+				t.Errorf("streamed %q, finish %q", text, finish)
 			}
 			// Cumulative upstream usage: the last event's, not the sum.
 			if includeUsage != (usage != nil) || (usage != nil && (usage.PromptTokens != 30 || usage.CompletionTokens != 9 || usage.TotalTokens != 39)) {

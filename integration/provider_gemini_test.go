@@ -135,40 +135,13 @@ func TestGeminiProviderChatAndStream(t *testing.T) {
 		if includeUsage {
 			req.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
 		}
-		stream, err := c.CreateChatCompletionStream(ctx, req)
-		if err != nil {
-			t.Fatalf("stream: %v", err)
-		}
-		var text strings.Builder
-		var usage *openai.Usage
-		var finish openai.FinishReason
-		for {
-			chunk, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("stream recv: %v", err)
-			}
-			if chunk.Usage != nil {
-				usage = chunk.Usage
-				continue
-			}
-			if len(chunk.Choices) == 0 {
-				t.Fatalf("chunk without choices reached the client: %+v", chunk)
-			}
-			text.WriteString(chunk.Choices[0].Delta.Content)
-			if chunk.Choices[0].FinishReason != "" {
-				finish = chunk.Choices[0].FinishReason
-			}
-		}
-		stream.Close()
+		text, _, finish, usage := readStream(t, c, req)
 		r := <-seen
 		if r.path != "/v1beta/models/gemini-2.5-flash:streamGenerateContent" || r.query != "alt=sse" {
 			t.Errorf("upstream saw %s?%s", r.path, r.query)
 		}
-		if text.String() != "Hello from Gemini." || finish != openai.FinishReasonStop {
-			t.Errorf("streamed %q, finish %q", text.String(), finish)
+		if text != "Hello from Gemini." || finish != openai.FinishReasonStop {
+			t.Errorf("streamed %q, finish %q", text, finish)
 		}
 		// The running total is kept, not summed: 9 + 4 + 2.
 		if includeUsage != (usage != nil) || (usage != nil && (usage.PromptTokens != 9 || usage.CompletionTokens != 6 || usage.TotalTokens != 15)) {

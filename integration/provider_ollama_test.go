@@ -166,36 +166,9 @@ func TestOllamaProvider(t *testing.T) {
 			if includeUsage {
 				req.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
 			}
-			stream, err := c.CreateChatCompletionStream(ctx, req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var text strings.Builder
-			var usage *openai.Usage
-			var finish openai.FinishReason
-			for {
-				chunk, err := stream.Recv()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					t.Fatalf("recv: %v", err)
-				}
-				if chunk.Usage != nil {
-					usage = chunk.Usage
-					continue
-				}
-				if len(chunk.Choices) == 0 {
-					t.Fatalf("chunk without choices reached the client: %+v", chunk)
-				}
-				text.WriteString(chunk.Choices[0].Delta.Content)
-				if chunk.Choices[0].FinishReason != "" {
-					finish = chunk.Choices[0].FinishReason
-				}
-			}
-			stream.Close()
-			if text.String() != "Hello from Ollama." || finish != openai.FinishReasonStop {
-				t.Errorf("streamed %q, finish %q", text.String(), finish)
+			text, _, finish, usage := readStream(t, c, req)
+			if text != "Hello from Ollama." || finish != openai.FinishReasonStop {
+				t.Errorf("streamed %q, finish %q", text, finish)
 			}
 			if includeUsage != (usage != nil) || (usage != nil && (usage.PromptTokens != 9 || usage.TotalTokens != 12)) {
 				t.Errorf("include_usage=%v: usage = %+v", includeUsage, usage)
