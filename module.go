@@ -349,32 +349,23 @@ func (g *Gateway) checkPassthroughKeys() error {
 
 // Validate checks the request bounds.
 func (g *Gateway) Validate() error {
-	if g.MaxBody < 0 {
-		return fmt.Errorf("max_body must not be negative")
-	}
-	if g.Timeout < 0 {
-		return fmt.Errorf("timeout must not be negative")
-	}
-	if g.TokenReserve < 0 {
-		return fmt.Errorf("token_reserve must not be negative")
-	}
-	if g.MaxAttempts < 0 {
-		return fmt.Errorf("max_attempts must not be negative")
-	}
-	if g.FirstTokenTimeout < 0 {
-		return fmt.Errorf("first_token_timeout must not be negative")
-	}
-	if g.StreamIdleTimeout < 0 {
-		return fmt.Errorf("stream_idle_timeout must not be negative")
-	}
-	if g.Keepalive < 0 {
-		return fmt.Errorf("keepalive must not be negative")
-	}
-	if g.BatchConcurrency < 0 {
-		return fmt.Errorf("batch_concurrency must not be negative")
-	}
-	if g.BatchMax < 0 {
-		return fmt.Errorf("batch_max must not be negative")
+	for _, f := range []struct {
+		name  string
+		value int64
+	}{
+		{"max_body", g.MaxBody},
+		{"timeout", int64(g.Timeout)},
+		{"token_reserve", g.TokenReserve},
+		{"max_attempts", int64(g.MaxAttempts)},
+		{"first_token_timeout", int64(g.FirstTokenTimeout)},
+		{"stream_idle_timeout", int64(g.StreamIdleTimeout)},
+		{"keepalive", int64(g.Keepalive)},
+		{"batch_concurrency", int64(g.BatchConcurrency)},
+		{"batch_max", int64(g.BatchMax)},
+	} {
+		if f.value < 0 {
+			return fmt.Errorf("%s must not be negative", f.name)
+		}
 	}
 	return nil
 }
