@@ -133,8 +133,8 @@ type generateAnswer struct {
 	Error           string `json:"error"`
 }
 
-func (a *generateAnswer) usage() completionUsage {
-	return completionUsage{PromptTokens: a.PromptEvalCount, CompletionTokens: a.EvalCount,
+func (a *generateAnswer) usage() translate.Usage {
+	return translate.Usage{PromptTokens: a.PromptEvalCount, CompletionTokens: a.EvalCount,
 		TotalTokens: a.PromptEvalCount + a.EvalCount}
 }
 
@@ -181,19 +181,13 @@ func newTextCompletion(model string) textCompletion {
 	return textCompletion{ID: translate.NewID("cmpl-"), Model: model, Created: time.Now().Unix()}
 }
 
-type completionUsage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
-	TotalTokens      int `json:"total_tokens"`
-}
-
 type textCompletionBody struct {
 	ID      string           `json:"id"`
 	Object  string           `json:"object"`
 	Created int64            `json:"created"`
 	Model   string           `json:"model"`
 	Choices []textChoice     `json:"choices"`
-	Usage   *completionUsage `json:"usage,omitempty"`
+	Usage   *translate.Usage `json:"usage,omitempty"`
 }
 
 // textChoice always has logprobs and finish_reason, null when unknown, as
@@ -205,14 +199,14 @@ type textChoice struct {
 	FinishReason *string   `json:"finish_reason"`
 }
 
-func (t textCompletion) body(choices []textChoice, usage *completionUsage) []byte {
+func (t textCompletion) body(choices []textChoice, usage *translate.Usage) []byte {
 	out, _ := json.Marshal(textCompletionBody{ID: t.ID, Object: "text_completion", Created: t.Created, Model: t.Model,
 		Choices: choices, Usage: usage}) // plain strings and numbers: cannot fail
 	return out
 }
 
 // whole is the non-streamed body.
-func (t textCompletion) whole(text, finish string, usage completionUsage) []byte {
+func (t textCompletion) whole(text, finish string, usage translate.Usage) []byte {
 	return t.body([]textChoice{{Text: text, FinishReason: &finish}}, &usage)
 }
 
@@ -224,6 +218,6 @@ func (t textCompletion) chunk(text string, finish *string) []byte {
 
 // usageChunk is the last chunk, with empty choices; the gateway drops it
 // for clients that did not ask for usage.
-func (t textCompletion) usageChunk(usage completionUsage) []byte {
+func (t textCompletion) usageChunk(usage translate.Usage) []byte {
 	return t.body([]textChoice{}, &usage)
 }
