@@ -45,6 +45,7 @@ type Base struct {
 	apiKey      string
 	passthrough bool
 	parseError  func(status int, header http.Header, body []byte) *Error
+	streamHead  http.Header // extra headers of streamed calls
 	url         *url.URL
 	client      *http.Client
 	header      http.Header
@@ -146,6 +147,9 @@ func (b *Base) Post(ctx context.Context, target string, call *Call, body []byte,
 	req.Header.Set("Content-Type", "application/json")
 	if call.Stream {
 		req.Header.Set("Accept", "text/event-stream")
+		for k, v := range b.streamHead {
+			req.Header[k] = v
+		}
 	} else {
 		req.Header.Set("Accept", "application/json")
 	}
@@ -169,6 +173,10 @@ func (b *Base) Get(ctx context.Context, target, callerKey string, setAuth AuthSe
 func (b *Base) SetErrorParser(parse func(status int, header http.Header, body []byte) *Error) {
 	b.parseError = parse
 }
+
+// SetStreamHeader sets headers sent on streamed calls only, for a provider
+// that must be asked for a stream in a header as well as in the body.
+func (b *Base) SetStreamHeader(h http.Header) { b.streamHead = h }
 
 // UsesCallerKey reports whether calls carry the caller's own key: always
 // with `api_key passthrough`, and under `auth passthrough` when the

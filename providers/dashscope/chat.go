@@ -60,12 +60,9 @@ func (d *DashScope) post(ctx context.Context, call *providers.Call, target strin
 	if err != nil {
 		return nil, providers.NewError(http.StatusBadRequest, "invalid_value", "the request cannot be encoded: "+err.Error())
 	}
-	up, auth := *call, bearer
+	up := *call
 	up.Stream = stream
-	if stream {
-		auth = streamingBearer
-	}
-	return d.Post(ctx, target, &up, body, auth)
+	return d.Post(ctx, target, &up, body, bearer)
 }
 
 // wantsStream reports DashScope's refusal of a non-streamed call to a

@@ -110,6 +110,9 @@ func (d *DashScope) Provision(caddy.Context) error {
 	// the operation paths already carry.
 	d.URL().Path = strings.TrimSuffix(d.URL().Path, "/api/v1")
 	d.SetErrorParser(parseError)
+	// Without this header DashScope answers a streamed request with one
+	// JSON object.
+	d.SetStreamHeader(http.Header{"X-Dashscope-Sse": {"enable"}})
 	return nil
 }
 
@@ -142,14 +145,6 @@ func matches(patterns []string, model string) bool {
 }
 
 func bearer(h http.Header, key string) { h.Set("Authorization", "Bearer "+key) }
-
-// streamingBearer also asks for Server-Sent Events: without the header
-// DashScope answers with one JSON body even when incremental output is on.
-// It rides on the AuthSetter because Post has no other per-call hook.
-func streamingBearer(h http.Header, key string) {
-	bearer(h, key)
-	h.Set("X-DashScope-SSE", "enable")
-}
 
 // UnmarshalCaddyfile sets up the provider from Caddyfile tokens. Syntax:
 //
