@@ -97,9 +97,8 @@ func (h *Handler) batchItem(r *http.Request, model string, raw json.RawMessage) 
 	start := time.Now()
 	// Each item gets Caddy vars and log fields of its own: the tables in
 	// the request's context are not safe for concurrent use.
-	ctx := context.WithValue(r.Context(), caddyhttp.VarsCtxKey, map[string]any{})
+	ctx := context.WithValue(r.Context(), caddyhttp.VarsCtxKey, map[string]any{requestIDVar: requestID(r)})
 	ctx = context.WithValue(ctx, caddyhttp.ExtraLogFieldsCtxKey, new(caddyhttp.ExtraLogFields))
-	ctx = context.WithValue(ctx, requestMetaKey{}, &requestMeta{id: requestID(r)})
 	r = r.WithContext(ctx)
 
 	header := make(http.Header)

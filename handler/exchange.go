@@ -139,12 +139,10 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 	caddyhttp.SetVar(ctx, "llm_gateway.completion_tokens", x.usage.CompletionTokens)
 	caddyhttp.SetVar(ctx, "llm_gateway.ttft_ms", float64(x.firstByte)/float64(time.Millisecond))
 	caddyhttp.SetVar(ctx, "llm_gateway.overhead_ms", float64(x.overhead)/float64(time.Millisecond))
-	caddyhttp.SetVar(ctx, "llm_gateway.request_id", requestID(r))
 	if extra, ok := ctx.Value(caddyhttp.ExtraLogFieldsCtxKey).(*caddyhttp.ExtraLogFields); ok {
-		extra.Set(zap.String("llm_model", x.model))
-		extra.Set(zap.String("llm_provider", x.provider))
-		extra.Set(zap.Int("llm_prompt_tokens", x.usage.PromptTokens))
-		extra.Set(zap.Int("llm_completion_tokens", x.usage.CompletionTokens))
+		// One inline field instead of four: each change of the list
+		// costs Caddy an allocation, and finish runs once per request.
+		extra.Add(zap.Inline((*accessLogFields)(x)))
 	}
 
 	level := zapcore.InfoLevel
@@ -190,6 +188,19 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 		fields = append(fields, zap.String("stream_error", x.streamError))
 	}
 	ce.Write(fields...)
+}
+
+// accessLogFields are the fields the gateway adds to Caddy's access log
+// line of a request.
+type accessLogFields exchange
+
+// MarshalLogObject writes the fields at the top level of the line.
+func (f *accessLogFields) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	enc.AddString("llm_model", f.model)
+	enc.AddString("llm_provider", f.provider)
+	enc.AddInt("llm_prompt_tokens", f.usage.PromptTokens)
+	enc.AddInt("llm_completion_tokens", f.usage.CompletionTokens)
+	return nil
 }
 
 // clientIP is Caddy's idea of the client's address (which honours the

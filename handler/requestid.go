@@ -6,19 +6,19 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 // maxRequestIDLen bounds a client's X-Request-Id; a longer one is not used.
 const maxRequestIDLen = 128
 
-// requestMeta is what the gateway knows of a request's identity; it
-// lives in the request's context so the log line can read it.
-type requestMeta struct {
-	id         string
-	upstreamID string // the upstream's own x-request-id, when it sent one
-}
-
-type requestMetaKey struct{}
+// The request's ids live in Caddy's vars, where the log line, the access
+// log (`log_append`) and matchers read them; keeping them there rather than
+// in a context value of the gateway's own spares a copy of the request.
+const (
+	requestIDVar         = "llm_gateway.request_id"
+	upstreamRequestIDVar = "llm_gateway.upstream_request_id"
+)
 
 // withRequestID gives the request its id, the client's X-Request-Id when
 // it is usable, else Caddy's `{http.request.uuid}`, and echoes it in the
@@ -26,15 +26,20 @@ type requestMetaKey struct{}
 // always find its request in the gateway's log; the upstream's goes to the
 // log as upstream_request_id and to the client as X-Upstream-Request-Id.
 func (h *Handler) withRequestID(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request) {
-	meta := &requestMeta{id: sanitizeRequestID(r.Header.Get("X-Request-Id"))}
-	if meta.id == "" {
-		meta.id = caddyUUID(r)
+	vars, ok := r.Context().Value(caddyhttp.VarsCtxKey).(map[string]any)
+	if !ok { // outside Caddy
+		vars = make(map[string]any)
+		r = r.WithContext(context.WithValue(r.Context(), caddyhttp.VarsCtxKey, vars))
 	}
-	r = r.WithContext(context.WithValue(r.Context(), requestMetaKey{}, meta))
-	if meta.id != "" {
-		w.Header().Set("X-Request-Id", meta.id)
+	id := sanitizeRequestID(r.Header.Get("X-Request-Id"))
+	if id == "" {
+		id = caddyUUID(r)
 	}
-	return &idWriter{ResponseWriter: w, meta: meta}, r
+	if id != "" {
+		vars[requestIDVar] = id
+		w.Header().Set("X-Request-Id", id)
+	}
+	return &idWriter{ResponseWriter: w, id: id, vars: vars}, r
 }
 
 // sanitizeRequestID keeps an id of printable ASCII of at most
@@ -57,32 +62,32 @@ func sanitizeRequestID(id string) string {
 // shows in access logs; empty outside Caddy.
 func caddyUUID(r *http.Request) string {
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		return repl.ReplaceKnown("{http.request.uuid}", "")
+		id, _ := repl.GetString("http.request.uuid")
+		return id
 	}
 	return ""
 }
 
 // requestID is the request's id as the gateway answered it.
 func requestID(r *http.Request) string {
-	if m, ok := r.Context().Value(requestMetaKey{}).(*requestMeta); ok {
-		return m.id
+	if id, ok := caddyhttp.GetVar(r.Context(), requestIDVar).(string); ok {
+		return id
 	}
 	return caddyUUID(r)
 }
 
 // upstreamRequestID is the upstream's own request id, when it sent one.
 func upstreamRequestID(r *http.Request) string {
-	if m, ok := r.Context().Value(requestMetaKey{}).(*requestMeta); ok {
-		return m.upstreamID
-	}
-	return ""
+	id, _ := caddyhttp.GetVar(r.Context(), upstreamRequestIDVar).(string)
+	return id
 }
 
 // idWriter restores the gateway's X-Request-Id when a relayed upstream
 // header set replaced it, just before the header goes out.
 type idWriter struct {
 	http.ResponseWriter
-	meta        *requestMeta
+	id          string
+	vars        map[string]any // the request's Caddy vars
 	wroteHeader bool
 }
 
@@ -91,15 +96,15 @@ func (w *idWriter) fixHeader() {
 		return
 	}
 	w.wroteHeader = true
-	if w.meta.id == "" {
+	if w.id == "" {
 		return
 	}
 	h := w.ResponseWriter.Header()
-	if up := h.Get("X-Request-Id"); up != "" && up != w.meta.id {
-		w.meta.upstreamID = up
+	if up := h.Get("X-Request-Id"); up != "" && up != w.id {
+		w.vars[upstreamRequestIDVar] = up
 		h.Set("X-Upstream-Request-Id", up)
 	}
-	h.Set("X-Request-Id", w.meta.id)
+	h.Set("X-Request-Id", w.id)
 }
 
 // WriteHeader fixes the id, then writes the header.

@@ -1,0 +1,99 @@
+package integration
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestAccessLogCarriesGatewayFields reads Caddy's access log and the
+// gateway's own log line of one request: the access log has the gateway's
+// fields and the vars asked for with log_append, and both name the request
+// id the client sent and the upstream's own.
+func TestAccessLogCarriesGatewayFields(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("X-Request-Id", "req_upstream_7")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1735689600,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":300,"completion_tokens":7,"total_tokens":307}}`)
+	}))
+	t.Cleanup(up.Close)
+	logFile := filepath.Join(t.TempDir(), "caddy.log")
+	tester := caddyTester(t)
+	tester.InitServer(`{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	skip_install_trust
+	log {
+		output file `+logFile+`
+		format json
+	}
+}
+
+http://localhost:9080 {
+	log {
+		output file `+logFile+`
+		format json
+	}
+	log_append gw_upstream_id {http.vars.llm_gateway.upstream_request_id}
+	log_append gw_request_id {http.vars.llm_gateway.request_id}
+	llm_gateway {
+		provider up openai {
+			base_url `+up.URL+`
+			api_key sk-upstream
+		}
+		model logged up/m
+	}
+}
+`, "caddyfile")
+	got := chat(t, freshHTTP(), gatewayURL, "logged", map[string]string{"X-Request-Id": "trace-42"})
+	if got.status != http.StatusOK {
+		t.Fatalf("status %d: %s", got.status, got.body)
+	}
+	tester.InitServer(`{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	skip_install_trust
+}
+`, "caddyfile") // flush and close the log file
+	logs, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var access, handled map[string]any
+	for line := range strings.Lines(string(logs)) {
+		var entry map[string]any
+		if json.Unmarshal([]byte(line), &entry) != nil {
+			continue
+		}
+		switch entry["msg"] {
+		case "handled request":
+			if _, ok := entry["request"]; ok {
+				access = entry
+			} else {
+				handled = entry
+			}
+		}
+	}
+	if access == nil || handled == nil {
+		t.Fatalf("want an access log line and the gateway's line, got:\n%s", logs)
+	}
+	for field, want := range map[string]any{
+		"llm_model": "logged", "llm_provider": "up", "llm_prompt_tokens": 300.0, "llm_completion_tokens": 7.0,
+		"gw_upstream_id": "req_upstream_7", "gw_request_id": "trace-42",
+	} {
+		if access[field] != want {
+			t.Errorf("access log %s = %v, want %v", field, access[field], want)
+		}
+	}
+	if handled["request_id"] != "trace-42" || handled["upstream_request_id"] != "req_upstream_7" {
+		t.Errorf("gateway log ids = %v, %v", handled["request_id"], handled["upstream_request_id"])
+	}
+}
