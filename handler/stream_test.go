@@ -9,6 +9,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/anthropic"
 )
 
 func TestStreamFlushesEachEventAsItArrives(t *testing.T) {
@@ -213,4 +218,49 @@ func TestStreamTimeoutBeforeFirstChunkIs504(t *testing.T) {
 		t.Errorf("status %d body %s", resp.StatusCode, body)
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
+}
+
+// TestTranslatedStreamFlushesBurstsWithoutWaiting sends a burst of
+// Anthropic events, some of which make no chunk, followed by half an
+// event: the client must get every chunk of the burst before the rest of
+// the upstream's stream exists.
+func TestTranslatedStreamFlushesBurstsWithoutWaiting(t *testing.T) {
+	release := make(chan struct{})
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-x\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n"+
+			"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"+
+			"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hel\"}}\n\n"+
+			"event: ping\ndata: {\"type\":\"ping\"}\n\n"+
+			"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"lo\"}}\n\n"+
+			"event: ping\ndata: {\"type\":\"ping\"}\n\n"+
+			"event: content_block_stop\ndata: {\"type\":")
+		w.(http.Flusher).Flush()
+		<-release
+		_, _ = io.WriteString(w, "\"content_block_stop\",\"index\":0}\n\n"+
+			"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":2}}\n\n"+
+			"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+	})
+	p := &anthropic.Anthropic{Base: providers.Base{Name: "claude", BaseURL: up.URL, APIKey: "sk-ant-test"}}
+	if err := p.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	gw := gateway(t, Config{Routes: []Route{route(Wildcard, Target{Provider: p})}})
+
+	resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"claude-x","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	watchdog := time.AfterFunc(10*time.Second, func() { resp.Body.Close() })
+	defer watchdog.Stop()
+	rd := bufio.NewReader(resp.Body)
+	var before []string
+	for len(before) < 3 { // role, "Hel", "lo"
+		before = append(before, readEventLine(t, rd))
+	}
+	close(release)
+	if !strings.Contains(before[1], `"content":"Hel"`) || !strings.Contains(before[2], `"content":"lo"`) {
+		t.Fatalf("chunks before the rest of the stream = %q", before)
+	}
+	events := sseEvents(readAll(t, rd))
+	if len(events) != 2 || !strings.Contains(events[0], `"finish_reason":"stop"`) || events[1] != "[DONE]" {
+		t.Fatalf("rest of stream = %q", events)
+	}
 }

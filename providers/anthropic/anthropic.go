@@ -133,8 +133,10 @@ func (a *Anthropic) Send(ctx context.Context, call *providers.Call) (*providers.
 	answer := translate.NewAnswer(call.ClientModel)
 	header := relayHeader(resp.Header)
 	if call.Stream {
-		s := newStream(answer, sse.NewReader(resp.Body, providers.MaxEvent), jsonTool)
-		return &providers.Response{Header: header, Stream: translate.NewStream(s.pull, resp.Body)}, nil
+		events := sse.NewReader(resp.Body, providers.MaxEvent)
+		st := translate.NewStream(newStream(answer, events, jsonTool).pull, resp.Body)
+		st.SetSourceReady(events.Ready)
+		return &providers.Response{Header: header, Stream: st}, nil
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))

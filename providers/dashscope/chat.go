@@ -89,6 +89,7 @@ func streamAnswer(resp *http.Response, out translate.Answer, n int) (*providers.
 	}
 	r := &reader{src: src}
 	st := translate.NewStream(func(*translate.Stream) error { return r.step() }, resp.Body)
+	st.SetSourceReady(func() bool { return r.done || src.ready() })
 	r.ans = newAnswer(out, n, st.Push)
 	for !st.Ready() {
 		if err := r.step(); err != nil {

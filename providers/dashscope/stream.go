@@ -15,6 +15,8 @@ import (
 // end of the input.
 type source interface {
 	next() (name, data []byte, err error)
+	// ready reports whether next returns without waiting on the upstream.
+	ready() bool
 }
 
 // sseSource reads DashScope's event stream: `id:`, `event:result` or
@@ -26,12 +28,16 @@ func (s sseSource) next() ([]byte, []byte, error) {
 	return ev.Name, ev.Data, err
 }
 
+func (s sseSource) ready() bool { return s.r.Ready() }
+
 // bodySource yields a whole JSON body once: DashScope answers a streamed
 // request that way when it did not take the SSE header.
 type bodySource struct {
 	body []byte
 	done bool
 }
+
+func (s *bodySource) ready() bool { return true } // read whole already
 
 func (s *bodySource) next() ([]byte, []byte, error) {
 	if s.done {

@@ -40,7 +40,9 @@ func newStream(body io.ReadCloser, model string) *translate.Stream {
 		choices: make(map[int]*choiceState),
 		usage:   new(usageMetadata).usage(), // zero until Gemini counts
 	}
-	return translate.NewStream(r.pull, body)
+	s := translate.NewStream(r.pull, body)
+	s.SetSourceReady(r.events.Ready)
+	return s
 }
 
 // pull reads one event and pushes the chunks it makes.

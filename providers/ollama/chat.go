@@ -86,7 +86,7 @@ func (o *Ollama) chat(ctx context.Context, call *providers.Call) (*providers.Res
 	answer := translate.NewAnswer(call.ClientModel)
 	if call.Stream {
 		cs := &chatStream{lines: newLineReader(resp.Body, providers.MaxEvent), answer: answer}
-		return &providers.Response{Header: providers.RelayHeader(resp.Header), Stream: translate.NewStream(cs.pull, resp.Body)}, nil
+		return &providers.Response{Header: providers.RelayHeader(resp.Header), Stream: cs.lines.stream(cs.pull, resp.Body)}, nil
 	}
 	raw, err := readBody(resp)
 	if err != nil {

@@ -105,7 +105,7 @@ func (o *Ollama) generate(ctx context.Context, call *providers.Call) (*providers
 	tc := newTextCompletion(call.ClientModel)
 	if call.Stream {
 		gs := &generateStream{lines: newLineReader(resp.Body, providers.MaxEvent), tc: tc}
-		return &providers.Response{Header: providers.RelayHeader(resp.Header), Stream: translate.NewStream(gs.pull, resp.Body)}, nil
+		return &providers.Response{Header: providers.RelayHeader(resp.Header), Stream: gs.lines.stream(gs.pull, resp.Body)}, nil
 	}
 	raw, err := readBody(resp)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
 
 // lineReader splits an NDJSON body into lines. A line that fits the
@@ -24,8 +25,12 @@ type lineReader struct {
 // resynchronised after it.
 var errLineTooLong = errors.New("ndjson line exceeds the size limit")
 
+// lineBufSize fits a typical streamed line; longer ones are gathered in
+// buf. It is small because every open stream holds one.
+const lineBufSize = 4 << 10
+
 func newLineReader(r io.Reader, max int) *lineReader {
-	return &lineReader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+	return &lineReader{r: bufio.NewReaderSize(r, lineBufSize), max: max}
 }
 
 // next returns the next non-blank line without its line ending. The slice
@@ -62,6 +67,29 @@ func (l *lineReader) read() ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// ready reports whether a whole non-blank line is buffered, so next
+// returns it without waiting on the upstream.
+func (l *lineReader) ready() bool {
+	buf, _ := l.r.Peek(l.r.Buffered())
+	for {
+		end := bytes.IndexByte(buf, '\n')
+		if end < 0 {
+			return false
+		}
+		if len(bytes.TrimSpace(buf[:end])) > 0 {
+			return true
+		}
+		buf = buf[end+1:]
+	}
+}
+
+// stream returns the OpenAI stream that pull makes of these lines.
+func (l *lineReader) stream(pull func(*translate.Stream) error, body io.Closer) *translate.Stream {
+	s := translate.NewStream(pull, body)
+	s.SetSourceReady(l.ready)
+	return s
 }
 
 // streamEnd turns a read failure into the stream's error: the body ended

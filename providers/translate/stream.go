@@ -10,10 +10,11 @@ import (
 // and usage chunks, or an error (a *providers.Error for an error the
 // upstream reported, providers.ErrTruncated for an early end).
 type Stream struct {
-	pull   func(*Stream) error
-	closer io.Closer
-	queue  [][]byte
-	err    error
+	pull        func(*Stream) error
+	closer      io.Closer
+	sourceReady func() bool
+	queue       [][]byte
+	err         error
 }
 
 // NewStream returns a Stream; closer releases the upstream connection.
@@ -38,8 +39,22 @@ func (s *Stream) Next() ([]byte, error) {
 	return c, nil
 }
 
-// Ready reports whether a chunk is already queued.
-func (s *Stream) Ready() bool { return len(s.queue) > 0 }
+// SetSourceReady tells the stream how to see whether its native stream has
+// a whole event at hand: pull then reads it without waiting on the
+// upstream. With it Ready looks past the queue, so a relay flushes once per
+// burst of native events rather than once per chunk.
+func (s *Stream) SetSourceReady(ready func() bool) { s.sourceReady = ready }
+
+// Ready reports whether Next will return without waiting on the upstream.
+// Native events already at hand are translated here, one by one, until
+// one makes a chunk: an event that makes none (a ping, a block's end)
+// must not let Ready promise a chunk that Next would then wait for.
+func (s *Stream) Ready() bool {
+	for len(s.queue) == 0 && s.err == nil && s.sourceReady != nil && s.sourceReady() {
+		s.err = s.pull(s)
+	}
+	return len(s.queue) > 0 || s.err != nil
+}
 
 // Close releases the upstream connection.
 func (s *Stream) Close() error {
