@@ -1,0 +1,27 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+// TestMain holds a machine-wide lock while the tests run: they listen on
+// fixed loopback ports (caddytest's admin endpoint on 2999, sites on 9080
+// and 9443), so two test processes at once, say `go test` and
+// `go test -race` in two terminals, would load configs into each other's
+// Caddy. The second process waits for the first instead.
+func TestMain(m *testing.M) {
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "caddy-llm-gateway-integration.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration: opening the lock file:", err)
+		os.Exit(1)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		fmt.Fprintln(os.Stderr, "integration: taking the lock:", err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run()) // the lock goes with the process
+}
