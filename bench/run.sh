@@ -20,15 +20,18 @@ GW_MODEL=${GW_MODEL:-bench-model}
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 CHAT_PATH=/v1/chat/completions
 
-# Scenarios: name, concurrency, stream (0/1), default request count, warm-up.
+# Scenarios: name, concurrency, stream (0/1), default request count,
+# warm-up, content chunks per stream.
 SCENARIOS=(
-	"nonstream-c1 1 0 4000 300"
-	"nonstream-c64 64 0 12000 1280"
-	"stream50-c1 1 1 3000 300"
-	"stream50-c64 64 1 4000 640"
+	"nonstream-c1 1 0 4000 300 50"
+	"nonstream-c64 64 0 12000 1280 50"
+	"nonstream-c256 256 0 12000 2560 50"
+	"stream50-c1 1 1 3000 300 50"
+	"stream50-c64 64 1 4000 640 50"
+	"stream500-c1 1 1 400 40 500"
+	"stream500-c64 64 1 640 128 500"
 )
-STREAM_CHUNKS=50
-TARGETS=(direct reverse_proxy llm_gateway llm_gateway_auth_limit)
+TARGETS=(direct reverse_proxy llm_gateway llm_gateway_auth_limit llm_gateway_translate)
 
 PIDS=()
 TMP=$(mktemp -d)
@@ -147,6 +150,24 @@ http://127.0.0.1:$GW_PORT {
 	}
 }
 EOF
+	# A translating gateway: OpenAI requests to the Anthropic Messages API
+	# of the fake upstream, its answers and events back to OpenAI's format.
+	cat >"$TMP/llm_gateway_translate.Caddyfile" <<EOF
+{
+	admin off
+	auto_https off
+	persist_config off
+}
+
+http://127.0.0.1:$TR_PORT {
+	llm_gateway {
+		provider up anthropic {
+			base_url http://127.0.0.1:$UP_PORT
+			api_key bench-key
+		}
+	}
+}
+EOF
 	# The same gateway behind key auth and a memory-store request limit set
 	# high enough never to refuse: what the auth and limit step costs.
 	cat >"$TMP/llm_gateway_auth_limit.Caddyfile" <<EOF
@@ -170,7 +191,7 @@ http://127.0.0.1:$LIM_PORT {
 }
 EOF
 	local t
-	for t in reverse_proxy llm_gateway llm_gateway_auth_limit; do
+	for t in reverse_proxy llm_gateway llm_gateway_auth_limit llm_gateway_translate; do
 		if ! "$BIN/caddy" validate --adapter caddyfile --config "$TMP/$t.Caddyfile" >"$TMP/$t.validate.log" 2>&1; then
 			log "invalid $t Caddyfile:"
 			cat "$TMP/$t.validate.log" >&2
@@ -184,6 +205,7 @@ start_servers() {
 	free_port RP_PORT
 	free_port GW_PORT
 	free_port LIM_PORT
+	free_port TR_PORT
 	write_caddyfiles
 	start upstream "$BIN/upstream" -addr "127.0.0.1:$UP_PORT"
 	wait_ready upstream "$upstream_PID" "$UP_PORT"
@@ -193,15 +215,17 @@ start_servers() {
 	wait_ready llm_gateway "$llm_gateway_PID" "$GW_PORT"
 	start llm_gateway_auth_limit "$BIN/caddy" run --adapter caddyfile --config "$TMP/llm_gateway_auth_limit.Caddyfile"
 	wait_ready llm_gateway_auth_limit "$llm_gateway_auth_limit_PID" "$LIM_PORT"
+	start llm_gateway_translate "$BIN/caddy" run --adapter caddyfile --config "$TMP/llm_gateway_translate.Caddyfile"
+	wait_ready llm_gateway_translate "$llm_gateway_translate_PID" "$TR_PORT"
 	log "upstream :$UP_PORT  reverse_proxy :$RP_PORT (pid $reverse_proxy_PID)  llm_gateway :$GW_PORT (pid $llm_gateway_PID)"
 }
 
 # run_load ROUND SCENARIO CONC STREAM COUNT WARMUP TARGET appends one result
 # line to the results file.
 run_load() {
-	local round=$1 scenario=$2 conc=$3 stream=$4 count=$5 warmup=$6 target=$7
+	local round=$1 scenario=$2 conc=$3 stream=$4 count=$5 warmup=$6 chunks=$7 target=$8
 	local args=(-scenario "$scenario" -target "$target" -round "$round"
-		-c "$conc" -n "$count" -warmup "$warmup" -chunks "$STREAM_CHUNKS" -clk-tck "$CLK_TCK")
+		-c "$conc" -n "$count" -warmup "$warmup" -chunks "$chunks" -clk-tck "$CLK_TCK")
 	[[ $stream == 1 ]] && args+=(-stream)
 	case $target in
 	direct) args+=(-url "http://127.0.0.1:$UP_PORT$CHAT_PATH") ;;
@@ -209,31 +233,47 @@ run_load() {
 	llm_gateway) args+=(-url "http://127.0.0.1:$GW_PORT$CHAT_PATH" -pid "$llm_gateway_PID" -model "$GW_MODEL") ;;
 	llm_gateway_auth_limit) args+=(-url "http://127.0.0.1:$LIM_PORT$CHAT_PATH" -pid "$llm_gateway_auth_limit_PID" -model "$GW_MODEL"
 		-header "Authorization: Bearer bench-client-key") ;;
+	llm_gateway_translate) args+=(-url "http://127.0.0.1:$TR_PORT$CHAT_PATH" -pid "$llm_gateway_translate_PID" -model "$GW_MODEL") ;;
 	esac
 	"$BIN/load" "${args[@]}" | tee -a "$RESULTS/latest.jsonl" >&2
 }
 
 run_all() {
-	local round spec scenario conc stream count warmup target
+	local round spec scenario conc stream count warmup chunks target
 	: >"$RESULTS/latest.jsonl"
 	for round in $(seq 1 "$ROUNDS"); do
 		for spec in "${SCENARIOS[@]}"; do
-			read -r scenario conc stream count warmup <<<"$spec"
+			read -r scenario conc stream count warmup chunks <<<"$spec"
 			count=${N:-$count}
 			log "round $round/$ROUNDS: $scenario"
 			for target in "${TARGETS[@]}"; do
-				run_load "$round" "$scenario" "$conc" "$stream" "$count" "$warmup" "$target"
+				run_load "$round" "$scenario" "$conc" "$stream" "$count" "$warmup" "$chunks" "$target"
 			done
 		done
 	done
+}
+
+# run_go_benchmarks writes the allocations of the handler path, measured
+# with `go test -benchmem`, to $RESULTS/gobench.txt: the whole request
+# through an in-process Caddy (reverse_proxy next to llm_gateway), the
+# gateway handler alone, and each stream translator.
+run_go_benchmarks() {
+	log "go test -bench (allocations per request)"
+	cd "$ROOT"
+	{
+		go test ./integration -run '^$' -bench ProxyPath -benchmem -benchtime 3000x 2>/dev/null
+		go test ./handler -run '^$' -bench 'AuthAndLimits|Stream' -benchmem 2>/dev/null
+		go test ./providers/... -run '^$' -bench Stream -benchmem 2>/dev/null
+	} | grep -E '^(Benchmark|pkg:)' >"$RESULTS/gobench.txt"
 }
 
 main() {
 	build
 	start_servers
 	run_all
+	run_go_benchmarks
 	local status=0
-	"$BIN/report" -in "$RESULTS/latest.jsonl" >"$RESULTS/latest.md" || status=$?
+	"$BIN/report" -in "$RESULTS/latest.jsonl" -gobench "$RESULTS/gobench.txt" >"$RESULTS/latest.md" || status=$?
 	cat "$RESULTS/latest.md"
 	return "$status"
 }

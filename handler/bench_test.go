@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"crypto/sha256"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -20,13 +21,40 @@ import (
 // gateway's own work on a request.
 type cannedProvider struct{ providers.Base }
 
-func (p *cannedProvider) Send(context.Context, *providers.Call) (*providers.Response, error) {
+func (p *cannedProvider) Send(_ context.Context, call *providers.Call) (*providers.Response, error) {
+	if call.Stream {
+		resp := &http.Response{Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(strings.NewReader(cannedStream))}
+		return providers.OpenAIResponse(resp, true), nil
+	}
 	return providers.BytesResponse([]byte(chatCompletion)), nil
 }
+
+// cannedStream is a 50-chunk answer as OpenAI streams it.
+var cannedStream = func() string {
+	var b strings.Builder
+	b.WriteString(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1735689600,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}` + "\n\n")
+	for range 50 {
+		b.WriteString(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1735689600,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"tok "},"logprobs":null,"finish_reason":null}]}` + "\n\n")
+	}
+	b.WriteString(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1735689600,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}` + "\n\n")
+	b.WriteString(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1735689600,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":21,"completion_tokens":50,"total_tokens":71}}` + "\n\n")
+	b.WriteString("data: [DONE]\n\n")
+	return b.String()
+}()
 
 const benchBody = `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Write one sentence about the sea."}],"temperature":0.2,"max_tokens":64}`
 
 func benchmarkServe(b *testing.B, cfg Config) {
+	benchmarkServeBody(b, cfg, benchBody)
+}
+
+// BenchmarkStream relays a 50-chunk streamed answer: the handler's cost
+// per stream, which the relay's per-event work dominates.
+func BenchmarkStream(b *testing.B) {
+	benchmarkServeBody(b, Config{}, `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Write one sentence about the sea."}]}`)
+}
+
+func benchmarkServeBody(b *testing.B, cfg Config, body string) {
 	cfg.Routes = []Route{route(Wildcard, Target{Provider: &cannedProvider{Base: providers.Base{Name: "canned"}}})}
 	cfg.MaxBody, cfg.Timeout, cfg.Logger = 1<<20, time.Minute, zap.NewNop()
 	h, err := New(cfg)
@@ -36,7 +64,7 @@ func benchmarkServe(b *testing.B, cfg Config) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(benchBody))
+		req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer bench-key")
 		req = caddyhttp.PrepareRequest(req, caddy.NewReplacer(), nil, &caddyhttp.Server{})
 		w := httptest.NewRecorder()

@@ -90,7 +90,7 @@ http://localhost:9080 {
 }
 
 // caddyTester is a caddytest.Tester with time for slow loads under -race.
-func caddyTester(t *testing.T) *caddytest.Tester {
+func caddyTester(t testing.TB) *caddytest.Tester {
 	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{LoadRequestTimeout: 30 * time.Second, TestRequestTimeout: 30 * time.Second})
 	tester.Client.Transport = retryClosedConn{tester.Client.Transport}
 	return tester

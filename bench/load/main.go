@@ -67,6 +67,7 @@ type Result struct {
 	Target      string   `json:"target,omitempty"`
 	Round       int      `json:"round,omitempty"`
 	Stream      bool     `json:"stream"`
+	Chunks      int      `json:"chunks,omitempty"` // content chunks per stream
 	Concurrency int      `json:"concurrency"`
 	Requests    int      `json:"requests"`
 	Errors      int      `json:"errors"`
@@ -388,6 +389,9 @@ func summarize(cfg config, stats []*workerStats, elapsed time.Duration) *Result 
 	res := &Result{
 		Name: cfg.name, Scenario: cfg.scenario, Target: cfg.target, Round: cfg.round,
 		Stream: cfg.stream, Concurrency: cfg.concurrency, ElapsedS: elapsed.Seconds(),
+	}
+	if cfg.stream {
+		res.Chunks = cfg.chunks
 	}
 	for _, ws := range stats {
 		lat = append(lat, ws.latencies...)

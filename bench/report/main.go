@@ -26,6 +26,7 @@ type line struct {
 	Scenario    string   `json:"scenario"`
 	Target      string   `json:"target"`
 	Stream      bool     `json:"stream"`
+	Chunks      int      `json:"chunks"`
 	Requests    int      `json:"requests"`
 	Errors      int      `json:"errors"`
 	RPS         float64  `json:"rps"`
@@ -40,6 +41,7 @@ type line struct {
 type row struct {
 	scenario, target string
 	stream           bool
+	chunks           int
 	rounds           int
 	requests, errors int
 	rps, p50, p99    float64
@@ -51,6 +53,7 @@ type row struct {
 
 func main() {
 	in := flag.String("in", "bench/results/latest.jsonl", "JSON lines written by the load generator")
+	gobench := flag.String("gobench", "", "output of go test -bench -benchmem to tabulate after the load results")
 	flag.Parse()
 	rows, err := readRows(*in)
 	if err != nil {
@@ -58,6 +61,12 @@ func main() {
 		os.Exit(1)
 	}
 	printTable(os.Stdout, rows)
+	if *gobench != "" {
+		if err := printGoBench(os.Stdout, *gobench); err != nil {
+			fmt.Fprintln(os.Stderr, "report:", err)
+			os.Exit(1)
+		}
+	}
 	if printErrors(os.Stdout, rows) {
 		os.Exit(1)
 	}
@@ -101,7 +110,7 @@ func readRows(path string) ([]*row, error) {
 // aggregate turns the rounds of one scenario and target into a row of
 // medians; requests and errors are summed.
 func aggregate(ls []line) *row {
-	r := &row{scenario: ls[0].Scenario, target: ls[0].Target, stream: ls[0].Stream, rounds: len(ls)}
+	r := &row{scenario: ls[0].Scenario, target: ls[0].Target, stream: ls[0].Stream, chunks: ls[0].Chunks, rounds: len(ls)}
 	var rps, p50, p99, ttfb, cpu []float64
 	for _, l := range ls {
 		r.requests += l.Requests
@@ -145,8 +154,8 @@ func printTable(w io.Writer, rows []*row) {
 			base[r.scenario] = r
 		}
 	}
-	fmt.Fprintln(w, "| scenario | target | req/s | p50 ms | p99 ms | TTFB p50 ms (streams) | CPU s/1000 req | req/s ÷ reverse_proxy | CPU ÷ reverse_proxy | TTFB p50 − reverse_proxy (ms) |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| scenario | target | req/s | p50 ms | p99 ms | TTFB p50 ms (streams) | events/s (streams) | CPU s/1000 req | req/s ÷ reverse_proxy | CPU ÷ reverse_proxy | TTFB p50 − reverse_proxy (ms) |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
 		fmt.Fprintln(w, "| "+strings.Join(cells(r, base[r.scenario]), " | ")+" |")
 	}
@@ -155,9 +164,10 @@ func printTable(w io.Writer, rows []*row) {
 // cells formats one table row; b is the baseline row of the same scenario,
 // or nil.
 func cells(r, b *row) []string {
-	ttfb, cpu := dash, dash
+	ttfb, events, cpu := dash, dash, dash
 	if r.stream {
 		ttfb = num(r.ttfb, 3)
+		events = num(r.rps*float64(r.chunks), 0)
 	}
 	if r.hasCPU {
 		cpu = num(r.cpu, 4)
@@ -172,7 +182,7 @@ func cells(r, b *row) []string {
 			ttfbDelta = fmt.Sprintf("%+.3f", r.ttfb-b.ttfb)
 		}
 	}
-	return []string{r.scenario, r.target, num(r.rps, 0), num(r.p50, 3), num(r.p99, 3), ttfb, cpu, rpsRatio, cpuRatio, ttfbDelta}
+	return []string{r.scenario, r.target, num(r.rps, 0), num(r.p50, 3), num(r.p99, 3), ttfb, events, cpu, rpsRatio, cpuRatio, ttfbDelta}
 }
 
 // num formats v with the given number of decimals, or a dash for NaN.
@@ -206,4 +216,75 @@ func printErrors(w io.Writer, rows []*row) bool {
 		fmt.Fprintf(w, "- %s / %s: %d of %d failed; first error: %s\n", r.scenario, r.target, r.errors, r.requests, r.firstError)
 	}
 	return failed
+}
+
+// goBench is one result line of go test -bench -benchmem.
+type goBench struct {
+	name                   string
+	nsPerOp, bytes, allocs float64
+}
+
+// readGoBench parses the Benchmark lines of path.
+func readGoBench(path string) ([]goBench, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []goBench
+	pkg := ""
+	for l := range strings.Lines(string(data)) {
+		f := strings.Fields(l)
+		if len(f) == 2 && f[0] == "pkg:" {
+			pkg = f[1][strings.LastIndex(f[1], "/")+1:] + "."
+		}
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		b := goBench{name: pkg + f[0], nsPerOp: math.NaN(), bytes: math.NaN(), allocs: math.NaN()}
+		// After the name and the iteration count come value-unit pairs.
+		for i := 2; i+1 < len(f); i += 2 {
+			var v float64
+			if _, err := fmt.Sscan(f[i], &v); err != nil {
+				continue
+			}
+			switch f[i+1] {
+			case "ns/op":
+				b.nsPerOp = v
+			case "B/op":
+				b.bytes = v
+			case "allocs/op":
+				b.allocs = v
+			}
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// printGoBench tabulates the go test benchmarks, with the ratio to the
+// reverse_proxy sub-benchmark of the same benchmark where there is one.
+func printGoBench(w io.Writer, path string) error {
+	benches, err := readGoBench(path)
+	if err != nil {
+		return err
+	}
+	base := map[string]goBench{}
+	for _, b := range benches {
+		if parent, sub, ok := strings.Cut(b.name, "/"); ok && strings.HasPrefix(sub, baseline+"-") {
+			base[parent] = b
+		}
+	}
+	fmt.Fprintln(w, "\nAllocations (go test -bench -benchmem):")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| benchmark | ns/op | B/op | allocs/op | B/op ÷ reverse_proxy | allocs/op ÷ reverse_proxy |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
+	for _, b := range benches {
+		bytesRatio, allocsRatio := dash, dash
+		parent, _, _ := strings.Cut(b.name, "/")
+		if r, ok := base[parent]; ok {
+			bytesRatio, allocsRatio = ratio(b.bytes, r.bytes), ratio(b.allocs, r.allocs)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", b.name, num(b.nsPerOp, 0), num(b.bytes, 0), num(b.allocs, 0), bytesRatio, allocsRatio)
+	}
+	return nil
 }

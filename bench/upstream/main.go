@@ -1,7 +1,8 @@
-// Command upstream is a fast fake OpenAI-compatible upstream used by the
-// benchmark harness. It answers POST /v1/chat/completions with a fixed
-// chat.completion object, or with an OpenAI-style server-sent event stream
-// when the request body sets "stream": true.
+// Command upstream is a fast fake upstream used by the benchmark harness.
+// It answers POST /v1/chat/completions as OpenAI does, with a fixed
+// chat.completion object or, when the request sets "stream": true, a
+// server-sent event stream; and POST /v1/messages as Anthropic's Messages
+// API does, so that a translating gateway can be measured too.
 package main
 
 import (
@@ -49,6 +50,7 @@ func main() {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", handleChat)
+	mux.HandleFunc("POST /v1/messages", handleMessages)
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           mux,
@@ -92,16 +94,7 @@ func writeStream(w http.ResponseWriter, n int, includeUsage bool) {
 	h["Content-Type"] = []string{"text/event-stream"}
 	h["Cache-Control"] = []string{"no-cache"}
 	w.WriteHeader(http.StatusOK)
-	flusher, _ := w.(http.Flusher)
-	send := func(event []byte) bool {
-		if _, err := w.Write(event); err != nil {
-			return false
-		}
-		if flusher != nil {
-			flusher.Flush()
-		}
-		return true
-	}
+	send := eventSender(w)
 	if !send(firstChunk) {
 		return
 	}
@@ -125,4 +118,70 @@ func usageChunk(n int) []byte {
 	const prompt = 21
 	return []byte(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1735689600,"model":"bench-model","choices":[],"usage":{"prompt_tokens":` +
 		strconv.Itoa(prompt) + `,"completion_tokens":` + strconv.Itoa(n) + `,"total_tokens":` + strconv.Itoa(prompt+n) + `}}` + "\n\n")
+}
+
+// Precomputed Anthropic Messages answer and events.
+var (
+	messageBody  = []byte(`{"id":"msg_bench","type":"message","role":"assistant","model":"bench-model","content":[{"type":"text","text":"This is a fixed benchmark completion. It is about as long as a short, realistic answer from a chat model."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":21,"output_tokens":42}}` + "\n")
+	messageStart = []byte("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_bench\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"bench-model\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":21,\"output_tokens\":1}}}\n\n" +
+		"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n")
+	textDelta = []byte("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"tok \"}}\n\n")
+)
+
+// messagesEnd is the closing events of a stream of n output tokens.
+func messagesEnd(n int) []byte {
+	return []byte("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n" +
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":" + strconv.Itoa(n) + "}}\n\n" +
+		"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+}
+
+// handleMessages serves one Anthropic Messages request: max_tokens text
+// deltas when streamed, each flushed on its own.
+func handleMessages(w http.ResponseWriter, r *http.Request) {
+	var req chatRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, maxBodyBytes)).Decode(&req); err != nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"type":"error","error":{"type":"invalid_request_error","message":"invalid JSON body"}}`)
+		return
+	}
+	h := w.Header()
+	if !req.Stream {
+		h["Content-Type"] = []string{"application/json"}
+		h["Content-Length"] = []string{strconv.Itoa(len(messageBody))}
+		_, _ = w.Write(messageBody)
+		return
+	}
+	n := req.MaxTokens
+	if n <= 0 {
+		n = defaultMaxTokens
+	}
+	h["Content-Type"] = []string{"text/event-stream"}
+	h["Cache-Control"] = []string{"no-cache"}
+	w.WriteHeader(http.StatusOK)
+	send := eventSender(w)
+	if !send(messageStart) {
+		return
+	}
+	for range n {
+		if !send(textDelta) {
+			return
+		}
+	}
+	send(messagesEnd(n))
+}
+
+// eventSender returns a function that writes one event and flushes it,
+// reporting whether the client is still there.
+func eventSender(w http.ResponseWriter) func([]byte) bool {
+	flusher, _ := w.(http.Flusher)
+	return func(event []byte) bool {
+		if _, err := w.Write(event); err != nil {
+			return false
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		return true
+	}
 }

@@ -88,3 +88,27 @@ func TestStream(t *testing.T) {
 		}
 	}
 }
+
+// TestMessagesStream checks the Anthropic stream: one text delta per
+// max_tokens, between message_start and message_stop.
+func TestMessagesStream(t *testing.T) {
+	req := httptest.NewRequest(http.MethodPost, "/v1/messages", strings.NewReader(`{"model":"m","max_tokens":3,"stream":true,"messages":[]}`))
+	rec := httptest.NewRecorder()
+	handleMessages(rec, req)
+	body := rec.Body.String()
+	if rec.Header().Get("Content-Type") != "text/event-stream" || strings.Count(body, `"text_delta"`) != 3 ||
+		!strings.HasPrefix(body, "event: message_start\n") || !strings.HasSuffix(body, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n") {
+		t.Fatalf("stream = %q", body)
+	}
+	rec = httptest.NewRecorder()
+	handleMessages(rec, httptest.NewRequest(http.MethodPost, "/v1/messages", strings.NewReader(`{"model":"m","max_tokens":3,"messages":[]}`)))
+	var msg struct {
+		Type    string `json:"type"`
+		Content []struct {
+			Text string `json:"text"`
+		} `json:"content"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &msg); err != nil || msg.Type != "message" || len(msg.Content) != 1 {
+		t.Fatalf("answer = %s (%v)", rec.Body, err)
+	}
+}
