@@ -80,6 +80,12 @@ func (s *stream) pull(out *translate.Stream) error {
 		}
 		return err
 	}
+	if string(ev.Name) == "content_block_delta" {
+		if d, ok := parseContentDelta(ev.Data); ok {
+			s.delta(out, d.index, d.typ, d.text, d.partial, d.reasoning)
+			return nil
+		}
+	}
 	var e streamEvent
 	if json.Unmarshal(ev.Data, &e) != nil {
 		// The reader hands over an event cut off by the end of the body

@@ -176,12 +176,15 @@ func (a Answer) RoleChunk(choice int) []byte {
 
 // TextChunk carries a piece of the answer's text.
 func (a Answer) TextChunk(choice int, text string) []byte {
-	return a.chunk(choice, delta{Content: &text}, nil)
+	return a.deltaChunk(choice, "content", text, 0)
 }
 
 // ReasoningChunk carries a piece of the model's reasoning.
 func (a Answer) ReasoningChunk(choice int, text string) []byte {
-	return a.chunk(choice, delta{ReasoningContent: text}, nil)
+	if text == "" { // omitted from the delta, as encoding/json would
+		return a.chunk(choice, delta{}, nil)
+	}
+	return a.deltaChunk(choice, "reasoning_content", text, 0)
 }
 
 // ToolCallStart opens tool call number tool (0, 1, 2... within the
@@ -194,7 +197,7 @@ func (a Answer) ToolCallStart(choice, tool int, id, name, arguments string) []by
 // ToolCallArguments carries a fragment of tool call number tool's
 // arguments.
 func (a Answer) ToolCallArguments(choice, tool int, fragment string) []byte {
-	return a.chunk(choice, delta{ToolCalls: []toolDelta{{Index: tool, Function: functionDelta{Arguments: fragment}}}}, nil)
+	return a.deltaChunk(choice, "arguments", fragment, tool)
 }
 
 // FinishChunk ends a choice: an empty delta and the finish reason.
