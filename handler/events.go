@@ -5,6 +5,9 @@ import (
 	"sync"
 )
 
+// eventBuffers hold one event while it is written. A buffer goes back to
+// the pool as soon as its event is written: a stream that waits on its
+// upstream, as most open streams do, holds none.
 var eventBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // eventWriter writes Server-Sent Events to the client. Each event is
@@ -13,24 +16,27 @@ var eventBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); retur
 type eventWriter struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
-	buf     *[]byte
 	pending bool // written but not flushed
 }
 
 func newEventWriter(w http.ResponseWriter) *eventWriter {
-	return &eventWriter{w: w, rc: http.NewResponseController(w), buf: eventBuffers.Get().(*[]byte)}
+	return &eventWriter{w: w, rc: http.NewResponseController(w)}
 }
 
 var doneEvent = []byte("data: [DONE]\n\n")
 
 // event writes `data: <payload>`; flush sends it.
 func (e *eventWriter) event(payload []byte) error {
-	b := append((*e.buf)[:0], "data: "...)
+	buf := eventBuffers.Get().(*[]byte)
+	b := append((*buf)[:0], "data: "...)
 	b = append(b, payload...)
 	b = append(b, '\n', '\n')
-	*e.buf = b
 	e.pending = true
 	_, err := e.w.Write(b)
+	if cap(b) <= 64<<10 { // don't keep a rare huge event's buffer alive
+		*buf = b
+		eventBuffers.Put(buf)
+	}
 	return err
 }
 
@@ -50,10 +56,4 @@ func (e *eventWriter) done() error {
 		return err
 	}
 	return e.flush()
-}
-
-func (e *eventWriter) release() {
-	if cap(*e.buf) <= 64<<10 { // don't keep a rare huge event's buffer alive
-		eventBuffers.Put(e.buf)
-	}
 }

@@ -80,7 +80,6 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 	defer idle.Stop()
 
 	out := newEventWriter(w)
-	defer out.release()
 	burst, _ := resp.Stream.(providers.Bursting)
 	more := func() bool { return burst != nil && burst.Ready() }
 	f := chunkFilter{includeUsage: includeUsage}

@@ -178,7 +178,6 @@ func failStream(w http.ResponseWriter, x *exchange, e *providers.Error) {
 	}
 	x.streamError = e.Message
 	out := newEventWriter(w)
-	defer out.release()
 	body, _ := e.MarshalJSON()
 	if out.event(body) == nil {
 		_ = out.flush()

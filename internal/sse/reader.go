@@ -7,7 +7,7 @@ import (
 )
 
 const (
-	bufSize = 4 << 10
+	bufSize = 2 << 10
 	// defaultMaxEvent applies when NewReader gets a non-positive limit.
 	defaultMaxEvent = 1 << 20
 	// lineSlack lets a line hold a full-sized value plus its field name.
