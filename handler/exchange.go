@@ -128,17 +128,21 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 	}
 	// The same values as Caddy vars, which the access log can include
 	// (`log_append`) and matchers can test, e.g. {http.vars.llm_gateway.model}.
+	// The table is looked up once: caddyhttp.SetVar walks the whole
+	// context chain for every value.
 	ctx := r.Context()
-	caddyhttp.SetVar(ctx, "llm_gateway.model", x.model)
-	caddyhttp.SetVar(ctx, "llm_gateway.provider", x.provider)
-	caddyhttp.SetVar(ctx, "llm_gateway.upstream_model", x.upstreamModel)
-	caddyhttp.SetVar(ctx, "llm_gateway.key", key)
-	caddyhttp.SetVar(ctx, "llm_gateway.stream", x.stream)
-	caddyhttp.SetVar(ctx, "llm_gateway.attempts", x.attempts)
-	caddyhttp.SetVar(ctx, "llm_gateway.prompt_tokens", x.usage.PromptTokens)
-	caddyhttp.SetVar(ctx, "llm_gateway.completion_tokens", x.usage.CompletionTokens)
-	caddyhttp.SetVar(ctx, "llm_gateway.ttft_ms", float64(x.firstByte)/float64(time.Millisecond))
-	caddyhttp.SetVar(ctx, "llm_gateway.overhead_ms", float64(x.overhead)/float64(time.Millisecond))
+	if vars, ok := ctx.Value(caddyhttp.VarsCtxKey).(map[string]any); ok {
+		vars["llm_gateway.model"] = x.model
+		vars["llm_gateway.provider"] = x.provider
+		vars["llm_gateway.upstream_model"] = x.upstreamModel
+		vars["llm_gateway.key"] = key
+		vars["llm_gateway.stream"] = x.stream
+		vars["llm_gateway.attempts"] = x.attempts
+		vars["llm_gateway.prompt_tokens"] = x.usage.PromptTokens
+		vars["llm_gateway.completion_tokens"] = x.usage.CompletionTokens
+		vars["llm_gateway.ttft_ms"] = float64(x.firstByte) / float64(time.Millisecond)
+		vars["llm_gateway.overhead_ms"] = float64(x.overhead) / float64(time.Millisecond)
+	}
 	if extra, ok := ctx.Value(caddyhttp.ExtraLogFieldsCtxKey).(*caddyhttp.ExtraLogFields); ok {
 		// One inline field instead of four: each change of the list
 		// costs Caddy an allocation, and finish runs once per request.

@@ -43,6 +43,8 @@ http://localhost:9080 {
 	}
 	log_append gw_upstream_id {http.vars.llm_gateway.upstream_request_id}
 	log_append gw_request_id {http.vars.llm_gateway.request_id}
+	log_append gw_model {http.vars.llm_gateway.upstream_model}
+	log_append gw_prompt_tokens {http.vars.llm_gateway.prompt_tokens}
 	llm_gateway {
 		provider up openai {
 			base_url `+up.URL+`
@@ -87,7 +89,7 @@ http://localhost:9080 {
 	}
 	for field, want := range map[string]any{
 		"llm_model": "logged", "llm_provider": "up", "llm_prompt_tokens": 300.0, "llm_completion_tokens": 7.0,
-		"gw_upstream_id": "req_upstream_7", "gw_request_id": "trace-42",
+		"gw_upstream_id": "req_upstream_7", "gw_request_id": "trace-42", "gw_model": "m", "gw_prompt_tokens": 300.0,
 	} {
 		if access[field] != want {
 			t.Errorf("access log %s = %v, want %v", field, access[field], want)
