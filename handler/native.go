@@ -335,6 +335,10 @@ func (s *nativeStreamWriter) Write(p []byte) (int, error) {
 		line := s.pending[:i]
 		if data, ok := bytes.CutPrefix(line, []byte("data: ")); ok {
 			out = append(out, s.translate(data)...)
+		} else if len(line) > 0 && line[0] == ':' {
+			// Keepalive comments keep idle-timeout proxies in front from
+			// dropping a native stream too; SSE clients skip them.
+			out = append(append(out, line...), '\n', '\n')
 		}
 		s.pending = s.pending[i+2:]
 	}

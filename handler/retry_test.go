@@ -246,32 +246,49 @@ func TestTimeoutDoesNotCutABegunStream(t *testing.T) {
 }
 
 func TestKeepaliveWhileTheFirstEventIsSlow(t *testing.T) {
-	release := make(chan struct{})
-	var once sync.Once
-	up := blockingUpstream(t, release) // headers, no event
-	gw := gateway(t, Config{Keepalive: 20 * time.Millisecond, Routes: []Route{route(Wildcard,
-		Target{Provider: openAIProvider(t, "oai", up.URL)})}})
-	resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","stream":true,"messages":[]}`)
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
-		t.Fatalf("status %d, %s", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	rd := bufio.NewReader(resp.Body)
-	var keepalives, data int
-	for {
-		line, err := rd.ReadString('\n')
-		if err != nil {
-			break
-		}
-		switch {
-		case line == ": keepalive\n":
-			keepalives++
-			once.Do(func() { close(release) })
-		case strings.HasPrefix(line, "data: "):
-			data++
-		}
-	}
-	if keepalives == 0 || data != 2 {
-		t.Errorf("%d keepalives, %d events", keepalives, data)
+	for _, tc := range []struct {
+		path, body string
+		events     int // data events after the keepalives
+	}{
+		{"/v1/chat/completions", `{"model":"m","stream":true,"messages":[]}`, 2},
+		{"/api/v1/generate/stream", `{"model":"m","prompt":"hi"}`, 1},
+		{"/api/chat", `{"model":"m","message":"hi","stream":true}`, 1},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			release := make(chan struct{})
+			var once sync.Once
+			up := blockingUpstream(t, release) // headers, no event
+			gw := gateway(t, Config{Keepalive: 20 * time.Millisecond, Routes: []Route{route(Wildcard,
+				Target{Provider: openAIProvider(t, "oai", up.URL)})}})
+			// Without keepalives nothing would release the upstream.
+			watchdog := time.AfterFunc(5*time.Second, func() { once.Do(func() { close(release) }) })
+			defer watchdog.Stop()
+			resp := post(t, gw.URL+tc.path, tc.body)
+			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+				t.Fatalf("status %d, %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+			}
+			rd := bufio.NewReader(resp.Body)
+			var keepalives, data int
+			for {
+				line, err := rd.ReadString('\n')
+				if err != nil {
+					break
+				}
+				switch {
+				case line == ": keepalive\n":
+					if data > 0 {
+						t.Error("a keepalive after the first event")
+					}
+					keepalives++
+					once.Do(func() { close(release) })
+				case strings.HasPrefix(line, "data: "):
+					data++
+				}
+			}
+			if keepalives == 0 || data != tc.events {
+				t.Errorf("%d keepalives, %d events", keepalives, data)
+			}
+		})
 	}
 }
 
