@@ -1,6 +1,8 @@
 package handler
 
 import (
+	"bytes"
+
 	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
 )
 
@@ -20,10 +22,29 @@ type chunkFilter struct {
 	id, object, created, model, lastUsage []byte
 }
 
-var null = []byte("null")
+var (
+	null = []byte("null")
+	// choicesOpen starts a non-empty choices list, as OpenAI-compatible
+	// servers write it.
+	choicesOpen       = []byte(`"choices":[{`)
+	choicesOpenSpaced = []byte(`"choices": [{`)
+)
 
 // apply returns the payload to send for chunk and whether to send it.
 func (f *chunkFilter) apply(chunk []byte) ([]byte, bool) {
+	// Nearly every chunk is a plain delta: choices, no usage. Those need
+	// no scan once the stream's identity is known. A `"usage"` cannot
+	// occur inside a JSON string, whose quotes are escaped: a chunk
+	// without it has no usage member at any depth.
+	if f.identityKnown() && !bytes.Contains(chunk, usageKey) &&
+		(bytes.Contains(chunk, choicesOpen) || bytes.Contains(chunk, choicesOpenSpaced)) {
+		return chunk, true
+	}
+	return f.scan(chunk)
+}
+
+// scan applies the policy to any chunk, reading all its members.
+func (f *chunkFilter) scan(chunk []byte) ([]byte, bool) {
 	var choicesEmpty, haveUsage bool
 	usageStart, usageEnd := -1, -1
 	_ = jsonscan.Members(chunk, func(key []byte, start, end int) bool {
@@ -61,6 +82,12 @@ func (f *chunkFilter) apply(chunk []byte) ([]byte, bool) {
 		return jsonscan.Replace(chunk, usageStart, usageEnd, null), true
 	}
 	return chunk, true
+}
+
+// identityKnown reports whether the identity fields a usage chunk of the
+// gateway's own would need are known, or not needed.
+func (f *chunkFilter) identityKnown() bool {
+	return !f.includeUsage || (f.id != nil && f.object != nil && f.created != nil && f.model != nil)
 }
 
 // remember keeps the identity fields of the first real chunk; Azure's
