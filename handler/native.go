@@ -298,9 +298,9 @@ const (
 )
 
 // nativeStreamWriter rewrites the pipeline's OpenAI event stream into a
-// native one, event by event: relayStream writes each event in one Write
-// and flushes when it flushes, so the native stream is as prompt as the
-// OpenAI one. Errors before the stream began are written as native JSON
+// native one, event by event: relayStream writes whole events (one or a
+// burst of them per Write) and flushes when it flushes, so the native
+// stream is as prompt as the OpenAI one. Errors before the stream began are written as native JSON
 // errors with their status.
 type nativeStreamWriter struct {
 	http.ResponseWriter

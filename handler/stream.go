@@ -23,11 +23,8 @@ type chunkFilter struct {
 }
 
 var (
-	null = []byte("null")
-	// choicesOpen starts a non-empty choices list, as OpenAI-compatible
-	// servers write it.
-	choicesOpen       = []byte(`"choices":[{`)
-	choicesOpenSpaced = []byte(`"choices": [{`)
+	null       = []byte("null")
+	choicesKey = []byte(`"choices"`)
 )
 
 // apply returns the payload to send for chunk and whether to send it.
@@ -36,8 +33,7 @@ func (f *chunkFilter) apply(chunk []byte) ([]byte, bool) {
 	// no scan once the stream's identity is known. A `"usage"` cannot
 	// occur inside a JSON string, whose quotes are escaped: a chunk
 	// without it has no usage member at any depth.
-	if f.identityKnown() && !bytes.Contains(chunk, usageKey) &&
-		(bytes.Contains(chunk, choicesOpen) || bytes.Contains(chunk, choicesOpenSpaced)) {
+	if f.identityKnown() && indexBy(chunk, usageKey, 1) < 0 && opensChoices(chunk) {
 		return chunk, true
 	}
 	return f.scan(chunk)
@@ -82,6 +78,52 @@ func (f *chunkFilter) scan(chunk []byte) ([]byte, bool) {
 		return jsonscan.Replace(chunk, usageStart, usageEnd, null), true
 	}
 	return chunk, true
+}
+
+// opensChoices reports whether the chunk's choices list (the first
+// "choices" member: no other object of a chunk has one) has an entry.
+func opensChoices(chunk []byte) bool {
+	i := indexBy(chunk, choicesKey, 2)
+	if i < 0 {
+		return false
+	}
+	i = skipSpace(chunk, i+len(choicesKey))
+	if i == len(chunk) || chunk[i] != ':' {
+		return false
+	}
+	i = skipSpace(chunk, i+1)
+	if i == len(chunk) || chunk[i] != '[' {
+		return false
+	}
+	i = skipSpace(chunk, i+1)
+	return i < len(chunk) && chunk[i] == '{'
+}
+
+// skipSpace returns the index of the first byte from i on that is not
+// JSON whitespace, or len(b).
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// indexBy is bytes.Index(b, pattern), found by looking for pattern's
+// byte at k, which should be rare in b: JSON's many quotes make the
+// general search slow for patterns that start with one.
+func indexBy(b, pattern []byte, k int) int {
+	c := pattern[k]
+	for i := k; i < len(b); i++ {
+		j := bytes.IndexByte(b[i:], c)
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if start := i - k; start+len(pattern) <= len(b) && bytes.Equal(b[start:start+len(pattern)], pattern) {
+			return start
+		}
+	}
+	return -1
 }
 
 // identityKnown reports whether the identity fields a usage chunk of the

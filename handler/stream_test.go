@@ -277,6 +277,9 @@ func TestChunkFilterShortcutAgreesWithTheScan(t *testing.T) {
 		`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}`,
 		`{"id":"","object":"","created":0,"model":"","choices":[],"prompt_filter_results":[{"prompt_index":0}]}`,
 		`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"\"choices\":[{"}}]}`,
+		`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices" : [ ],"x":{"choices":[{"a":1}]}}`,
+		`{"id":"c1","choices":null}`,
+		`{"id":"c1","choices"`,
 	}
 	for _, known := range []bool{false, true} {
 		for _, includeUsage := range []bool{false, true} {
@@ -293,6 +296,16 @@ func TestChunkFilterShortcutAgreesWithTheScan(t *testing.T) {
 					t.Errorf("identity known %v, include_usage %v, %s:\n apply %v %s %+v\n scan  %v %s %+v",
 						known, includeUsage, c, gotKeep, gotPayload, fast.usage, wantKeep, wantPayload, full.usage)
 				}
+			}
+		}
+	}
+}
+
+func TestIndexByFindsWhatBytesIndexFinds(t *testing.T) {
+	for _, b := range []string{"", "u", `"usage"`, `x"usage`, `"usag"usage"`, `{"a":"usage","usage":1}`, `usage"`, `""usage""`} {
+		for k := range len(`"usage"`) {
+			if got, want := indexBy([]byte(b), usageKey, k), strings.Index(b, `"usage"`); got != want {
+				t.Errorf("indexBy(%q, k=%d) = %d, want %d", b, k, got, want)
 			}
 		}
 	}

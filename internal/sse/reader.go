@@ -7,7 +7,7 @@ import (
 )
 
 const (
-	bufSize = 2 << 10
+	bufSize = 4 << 10
 	// defaultMaxEvent applies when NewReader gets a non-positive limit.
 	defaultMaxEvent = 1 << 20
 	// lineSlack lets a line hold a full-sized value plus its field name.
@@ -20,6 +20,7 @@ var bom = []byte("\xef\xbb\xbf")
 // only consumer of that reader. It is not safe for concurrent use.
 type Reader struct {
 	br      *bufio.Reader
+	src     fillReader
 	max     int
 	line    []byte // the start of a line longer than the read buffer
 	data    []byte
@@ -42,21 +43,37 @@ func NewReader(r io.Reader, maxEvent int) *Reader {
 	// Passing nil first guarantees a private buffer: NewReaderSize would
 	// hand back r itself if r were already a large enough *bufio.Reader,
 	// and Reset would then clobber the caller's reader.
-	br := bufio.NewReaderSize(nil, bufSize)
-	br.Reset(r)
-	return &Reader{
-		br:   br,
+	rd := &Reader{
+		br:   bufio.NewReaderSize(nil, bufSize),
 		max:  maxEvent,
 		data: make([]byte, 0, 512),
 		name: make([]byte, 0, 32),
 		id:   make([]byte, 0, 32),
 	}
+	rd.src.r = r
+	rd.br.Reset(&rd.src)
+	return rd
+}
+
+// fillReader remembers whether the last read filled all the space it was
+// given: the input then stopped at the buffer's end, not at the end of
+// what the upstream had sent.
+type fillReader struct {
+	r    io.Reader
+	full bool
+}
+
+func (f *fillReader) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	f.full = n > 0 && n == len(p)
+	return n, err
 }
 
 // Reset discards all state and makes the Reader read from r, keeping its
 // buffers so a pooled Reader serves new streams without allocating.
 func (r *Reader) Reset(rd io.Reader) {
-	r.br.Reset(rd)
+	r.src = fillReader{r: rd}
+	r.br.Reset(&r.src)
 	r.line = r.line[:0]
 	r.rerr, r.err = nil, nil
 	r.started, r.cr = false, false
@@ -145,13 +162,23 @@ func (r *Reader) Next() (Event, error) {
 	return ev, nil
 }
 
-// Ready reports whether a whole data event is already buffered, so that
-// Next will return it without waiting on the underlying reader. A relay
-// uses it to flush once for a burst of events instead of once per event,
-// without ever holding back an event it cannot follow at once.
+// Ready reports whether Next will return without waiting for the
+// upstream to send anything more: a whole data event is buffered, or part
+// of one is and the last read stopped only because the buffer was full.
+// The rest of that event was sent with its start and is read at once.
+// A relay uses it to flush once for a burst of events instead of once per
+// event (or once per buffer's worth, for a burst larger than the buffer),
+// without ever holding back an event for one the upstream has not begun
+// to send.
 func (r *Reader) Ready() bool {
 	n := r.br.Buffered()
-	if n == 0 || r.err != nil || len(r.line) > 0 {
+	if r.err != nil {
+		return false
+	}
+	if r.src.full && (n > 0 || len(r.line) > 0) {
+		return true
+	}
+	if n == 0 || len(r.line) > 0 {
 		return false
 	}
 	buf, _ := r.br.Peek(n)

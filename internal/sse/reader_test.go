@@ -382,3 +382,36 @@ func TestReady(t *testing.T) {
 		})
 	}
 }
+
+// TestReadyWhenTheBufferFilledMidEvent: a burst larger than the read
+// buffer stops mid-event at the buffer's end; the rest of that event was
+// sent with it, so Ready holds the flush. A read that stops mid-event
+// short of the buffer's end is all the upstream has sent: Ready is false.
+func TestReadyWhenTheBufferFilledMidEvent(t *testing.T) {
+	event := "data: " + strings.Repeat("x", 90) + "\n\n" // 98 bytes
+	burst := strings.Repeat(event, bufSize/len(event)+3)
+	for _, tc := range []struct {
+		name  string
+		input io.Reader
+		want  bool
+	}{
+		{"burst beyond the buffer", strings.NewReader(burst), true},
+		{"short read mid-event", io.MultiReader(strings.NewReader(event+event[:40]), strings.NewReader(event[40:])), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewReader(tc.input, 0)
+			// Read the whole events of the first fill.
+			for r.br.Buffered() == 0 || r.br.Buffered() >= len(event) {
+				if _, err := r.Next(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := r.Ready(); got != tc.want {
+				t.Errorf("Ready() = %v with %d bytes of an event buffered, want %v", got, r.br.Buffered(), tc.want)
+			}
+			if _, err := r.Next(); err != nil {
+				t.Fatalf("the cut event: %v", err)
+			}
+		})
+	}
+}
