@@ -75,13 +75,21 @@ func (t *tailWriter) Write(p []byte) (int, error) {
 func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchange, a *attempt, includeUsage bool) {
 	resp := a.resp
 	openStream(w, x, resp.Header)
-	idle := time.AfterFunc(h.cfg.StreamIdleTimeout, func() { a.cancel(errStreamIdle) })
-	idle.Stop()
-	defer idle.Stop()
+	idle := newIdleWatch(h.cfg.StreamIdleTimeout, func() { a.cancel(errStreamIdle) })
+	defer idle.stop()
 
 	out := newEventWriter(w)
 	burst, _ := resp.Stream.(providers.Bursting)
-	more := func() bool { return burst != nil && burst.Ready() }
+	// Ready reads what is at hand, and the rest of an event whose start
+	// it saw: it may wait, rarely and briefly, so it is watched too.
+	more := func() bool {
+		if burst == nil {
+			return false
+		}
+		idle.wait()
+		defer idle.done()
+		return burst.Ready()
+	}
 	f := chunkFilter{includeUsage: includeUsage}
 	chunk := a.first
 	for done := chunk == nil; ; {
@@ -114,14 +122,9 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 			break
 		}
 		var err error
-		waits := !more() // a chunk at hand needs no timer
-		if waits {
-			idle.Reset(h.cfg.StreamIdleTimeout)
-		}
+		idle.wait()
 		chunk, err = resp.Stream.Next()
-		if waits {
-			idle.Stop()
-		}
+		idle.done()
 		if err != nil {
 			chunk, done = nil, true
 			if !errors.Is(err, io.EOF) {

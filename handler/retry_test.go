@@ -2,6 +2,7 @@ package handler
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -9,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
 // arrivals records when a fake upstream received each request.
@@ -336,5 +339,48 @@ func TestBackoffStaysUnderItsCap(t *testing.T) {
 				t.Fatalf("backoff(%d) = %v, want in [0, %v)", tries, d, limit)
 			}
 		}
+	}
+}
+
+// stallingStream gives one chunk, then waits in Ready (as a reader may
+// while it reads the rest of an event whose start it saw) until the call
+// is cancelled.
+type stallingStream struct {
+	ctx  context.Context
+	sent bool
+}
+
+func (s *stallingStream) Next() ([]byte, error) {
+	if !s.sent {
+		s.sent = true
+		return []byte(strings.TrimPrefix(roleChunk, "data: ")), nil
+	}
+	<-s.ctx.Done()
+	return nil, s.ctx.Err()
+}
+
+func (s *stallingStream) Ready() bool {
+	if !s.sent {
+		return true
+	}
+	<-s.ctx.Done()
+	return true // Next reports the end
+}
+
+func (s *stallingStream) Close() error { return nil }
+
+type stallingProvider struct{ providers.Base }
+
+func (p *stallingProvider) Send(ctx context.Context, call *providers.Call) (*providers.Response, error) {
+	return &providers.Response{Header: http.Header{}, Stream: &stallingStream{ctx: ctx}}, nil
+}
+
+func TestStreamIdleTimeoutCoversWaitsInReady(t *testing.T) {
+	gw := gateway(t, Config{StreamIdleTimeout: 50 * time.Millisecond, Routes: []Route{route(Wildcard,
+		Target{Provider: &stallingProvider{Base: providers.Base{Name: "stall"}}})}})
+	resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","stream":true,"messages":[]}`)
+	events := sseEvents(readAll(t, resp.Body))
+	if len(events) != 2 || !strings.Contains(events[1], `"code":"upstream_timeout"`) {
+		t.Fatalf("events %q", events)
 	}
 }

@@ -1,0 +1,50 @@
+package handler
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// idleWatch enforces stream_idle_timeout: it fires when one wait on the
+// upstream lasts longer than limit. The relay marks every call that may
+// wait (Next, and Ready, which may read what is at hand); time spent
+// writing to a slow client is not the upstream's silence and is not
+// counted. One timer serves the whole stream and is re-armed only when
+// it comes due, so marking a wait costs a clock read, not a timer change
+// per event.
+type idleWatch struct {
+	limit time.Duration
+	since atomic.Int64 // when the current wait began (unix ns); 0 between waits
+	timer *time.Timer
+	fire  func()
+}
+
+func newIdleWatch(limit time.Duration, fire func()) *idleWatch {
+	w := &idleWatch{limit: limit, fire: fire}
+	w.timer = time.AfterFunc(limit, w.check)
+	return w
+}
+
+// check runs when the timer comes due: it fires when the current wait is
+// long enough, else re-arms the timer for when it would be.
+func (w *idleWatch) check() {
+	next := w.limit
+	if since := w.since.Load(); since != 0 {
+		waited := time.Duration(time.Now().UnixNano() - since)
+		if waited >= w.limit {
+			w.fire()
+			return
+		}
+		next = w.limit - waited
+	}
+	w.timer.Reset(next)
+}
+
+// wait marks the start of a call that may wait on the upstream.
+func (w *idleWatch) wait() { w.since.Store(time.Now().UnixNano()) }
+
+// done marks its end.
+func (w *idleWatch) done() { w.since.Store(0) }
+
+// stop ends the watch.
+func (w *idleWatch) stop() { w.timer.Stop() }
