@@ -108,6 +108,9 @@ func TypeForStatus(status int) string {
 // status text for bodies it does not recognise.
 func ParseError(status int, header http.Header, body []byte) *Error {
 	e := &Error{Status: status, Header: RelayHeader(header), RetryAfter: retryAfter(header)}
+	if status == http.StatusTooManyRequests && e.RetryAfter == 0 {
+		e.RetryAfter = rateLimitReset(header)
+	}
 	if status == 529 { // Anthropic-style overload: outside most clients' retry logic
 		e.Status = http.StatusServiceUnavailable
 		e.Code = "overloaded"
@@ -207,6 +210,30 @@ func retryAfter(h http.Header) time.Duration {
 		}
 	}
 	return 0
+}
+
+// rateLimitReset reads when an exhausted OpenAI-style rate limit resets,
+// for a 429 that carries no Retry-After: the latest reset of the limits
+// (requests, tokens) whose remaining count is 0. A reset is a duration
+// ("1s", "6m0s", "20ms") or a number of seconds.
+func rateLimitReset(h http.Header) time.Duration {
+	var longest time.Duration
+	for _, kind := range [...]string{"requests", "tokens"} {
+		if strings.TrimSpace(h.Get("X-Ratelimit-Remaining-"+kind)) != "0" {
+			continue
+		}
+		v := strings.TrimSpace(h.Get("X-Ratelimit-Reset-" + kind))
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			s, serr := strconv.ParseFloat(v, 64)
+			if serr != nil {
+				continue
+			}
+			d = time.Duration(s * float64(time.Second))
+		}
+		longest = max(longest, d)
+	}
+	return longest
 }
 
 // TransportError is a failure to get any answer from an upstream: it could

@@ -18,6 +18,13 @@ func TestParseErrorRetryAfter(t *testing.T) {
 		"milliseconds": {http.Header{"Retry-After-Ms": {"1500"}, "Retry-After": {"2"}}, 1500 * time.Millisecond},
 		"none":         {http.Header{}, 0},
 		"garbage":      {http.Header{"Retry-After": {"soon"}}, 0},
+		"tokens exhausted": {http.Header{"X-Ratelimit-Remaining-Tokens": {"0"}, "X-Ratelimit-Reset-Tokens": {"6m0s"},
+			"X-Ratelimit-Remaining-Requests": {"12"}, "X-Ratelimit-Reset-Requests": {"1s"}}, 6 * time.Minute},
+		"both exhausted": {http.Header{"X-Ratelimit-Remaining-Tokens": {"0"}, "X-Ratelimit-Reset-Tokens": {"20ms"},
+			"X-Ratelimit-Remaining-Requests": {"0"}, "X-Ratelimit-Reset-Requests": {"1.5"}}, 1500 * time.Millisecond},
+		"nothing exhausted": {http.Header{"X-Ratelimit-Remaining-Tokens": {"10"}, "X-Ratelimit-Reset-Tokens": {"20ms"}}, 0},
+		"retry-after wins":  {http.Header{"Retry-After": {"2"}, "X-Ratelimit-Remaining-Tokens": {"0"}, "X-Ratelimit-Reset-Tokens": {"1m"}}, 2 * time.Second},
+		"bad reset":         {http.Header{"X-Ratelimit-Remaining-Tokens": {"0"}, "X-Ratelimit-Reset-Tokens": {"soon"}}, 0},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
