@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -23,24 +24,30 @@ type inbound struct {
 	maxTokens    int64 // max_completion_tokens, else max_tokens; 0 when absent
 }
 
-// readBody reads a request body of at most limit bytes.
+// readBody reads a request body of at most limit bytes. A body of known
+// length is read into a buffer of exactly that size: it may stay
+// referenced for as long as a stream runs.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *providers.Error) {
 	if r.ContentLength > limit {
 		return nil, tooLarge(limit)
 	}
-	size := r.ContentLength + 1 // room to see EOF without growing
-	if size <= 1 {
-		size = 4096
+	src := http.MaxBytesReader(w, r.Body, limit)
+	var body []byte
+	var err error
+	if r.ContentLength >= 0 {
+		body = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(src, body)
+	} else {
+		body, err = io.ReadAll(src)
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, tooLarge(limit)
 		}
 		// The error may name addresses; the client needs none of it.
 		return nil, invalidBody("could not read the whole request body")
 	}
-	return buf.Bytes(), nil
+	return body, nil
 }
 
 func tooLarge(limit int64) *providers.Error {
