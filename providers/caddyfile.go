@@ -1,10 +1,13 @@
 package providers
 
 import (
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/dustin/go-humanize"
 )
 
 // Options maps a provider block's subdirectives to their parsers. Each
@@ -36,6 +39,15 @@ func (b *Base) BaseOptions() Options {
 		},
 		"dial_timeout": func(d *caddyfile.Dispenser) error {
 			return DurationArg(d, &b.DialTimeout)
+		},
+		"max_concurrent": func(d *caddyfile.Dispenser) error {
+			return PositiveIntArg(d, &b.MaxConcurrent)
+		},
+		"queue_timeout": func(d *caddyfile.Dispenser) error {
+			return DurationArg(d, &b.QueueTimeout)
+		},
+		"max_response_body": func(d *caddyfile.Dispenser) error {
+			return SizeArg(d, &b.MaxResponseBody)
 		},
 	}
 }
@@ -100,6 +112,42 @@ func DurationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 		return d.Errf("invalid %s '%s': want a duration such as 10s", name, s)
 	}
 	*dst = caddy.Duration(dur)
+	return nil
+}
+
+// PositiveIntArg reads exactly one whole number of at least 1 into dst.
+func PositiveIntArg(d *caddyfile.Dispenser, dst *int) error {
+	name := d.Val()
+	var s string
+	if err := OneArg(d, &s); err != nil {
+		return err
+	}
+	if *dst != 0 {
+		return d.Errf("%s already specified", name)
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return d.Errf("invalid %s '%s': want a whole number of at least 1", name, s)
+	}
+	*dst = n
+	return nil
+}
+
+// SizeArg reads exactly one size above zero, such as 64MiB, into dst.
+func SizeArg(d *caddyfile.Dispenser, dst *int64) error {
+	name := d.Val()
+	var s string
+	if err := OneArg(d, &s); err != nil {
+		return err
+	}
+	if *dst != 0 {
+		return d.Errf("%s already specified", name)
+	}
+	size, err := humanize.ParseBytes(s)
+	if err != nil || size == 0 || size > math.MaxInt64 {
+		return d.Errf("invalid %s '%s': want a size such as 64MiB or 512KB", name, s)
+	}
+	*dst = int64(size)
 	return nil
 }
 
