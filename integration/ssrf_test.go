@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // recordingUpstream answers every request with a 400 in OpenAI's shape
@@ -133,6 +134,24 @@ func ssrfCases() []ssrfCase {
 	return cases
 }
 
+// awaitConfig waits until requests reach up, the upstream of the config
+// just loaded.
+func awaitConfig(t *testing.T, client *http.Client, up *recordingUpstream) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		resp, err := client.Post(gatewayURL+"/v1/chat/completions", "application/json",
+			strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		if len(up.take()) > 0 {
+			return
+		}
+	}
+	t.Fatal("the new config did not take over")
+}
+
 // TestNoRequestFieldSteersTheUpstream sends, for every provider type,
 // model names, body fields and headers that try to change which host or
 // path the gateway calls. Every call that reached the upstream must have
@@ -140,9 +159,12 @@ func ssrfCases() []ssrfCase {
 // with the model kept in its own segment; every other request must have
 // been refused by the gateway without an upstream call.
 func TestNoRequestFieldSteersTheUpstream(t *testing.T) {
-	up := newRecordingUpstream(t)
-	upHost := strings.TrimPrefix(up.URL, "http://")
-	for _, p := range ssrfProviders(up.URL) {
+	for i := range ssrfProviders("") {
+		// Each provider has an upstream of its own: a request that lands on
+		// the previous config as it is replaced calls another recorder.
+		up := newRecordingUpstream(t)
+		upHost := strings.TrimPrefix(up.URL, "http://")
+		p := ssrfProviders(up.URL)[i]
 		t.Run(p.typ, func(t *testing.T) {
 			tester := caddyTester(t)
 			tester.InitServer(`{
@@ -163,6 +185,7 @@ http://:9080 {
 }
 `, "caddyfile")
 			client := freshHTTP()
+			awaitConfig(t, client, up)
 			reached := 0
 			for _, tc := range ssrfCases() {
 				fields := map[string]any{"model": tc.model, "messages": []map[string]string{{"role": "user", "content": "hi"}}}
