@@ -190,7 +190,11 @@ func TestMaxConcurrentThroughCaddy(t *testing.T) {
 	}
 
 	// The held streams end: one finishes, one is left by its client.
-	slow.release <- struct{}{}
+	select {
+	case slow.release <- struct{}{}:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no stream is held at the upstream")
+	}
 	leave1()
 	leave2()
 
