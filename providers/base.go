@@ -195,7 +195,7 @@ func (b *Base) Post(ctx context.Context, target string, call *Call, body []byte,
 	} else {
 		req.Header.Set("Accept", "application/json")
 	}
-	return b.do(req, callers, !call.Stream)
+	return b.do(req, key, callers, !call.Stream)
 }
 
 // Get sends a GET request to the upstream URL; see Post.
@@ -207,7 +207,7 @@ func (b *Base) Get(ctx context.Context, target, callerKey string, setAuth AuthSe
 	key, callers := b.keyFor(callerKey)
 	req.Header = b.requestHeader(setAuth, key)
 	req.Header.Set("Accept", "application/json")
-	return b.do(req, callers, true)
+	return b.do(req, key, callers, true)
 }
 
 // SetErrorParser replaces ParseError for a provider whose errors have a
@@ -247,10 +247,10 @@ func (b *Base) requestHeader(setAuth AuthSetter, key string) http.Header {
 	return h
 }
 
-// do sends req once a max_concurrent slot is free. The slot goes back when
-// the answer's body is closed. A whole (non-streamed) answer's body is
-// bounded by max_response_body.
-func (b *Base) do(req *http.Request, callersKey, whole bool) (*http.Response, error) {
+// do sends req, which carries key, once a max_concurrent slot is free.
+// The slot goes back when the answer's body is closed. A whole
+// (non-streamed) answer's body is bounded by max_response_body.
+func (b *Base) do(req *http.Request, key string, callersKey, whole bool) (*http.Response, error) {
 	release, err := b.slots.acquire(req.Context(), b.Name)
 	if err != nil {
 		return nil, err
@@ -263,7 +263,7 @@ func (b *Base) do(req *http.Request, callersKey, whole bool) (*http.Response, er
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		defer release()
 		defer resp.Body.Close()
-		return nil, b.upstreamError(resp, callersKey)
+		return nil, b.upstreamError(resp, key, callersKey)
 	}
 	if whole || b.slots != nil {
 		resp.Body = &answerBody{ReadCloser: resp.Body, left: -1, release: release}
@@ -277,16 +277,20 @@ func (b *Base) do(req *http.Request, callersKey, whole bool) (*http.Response, er
 	return resp, nil
 }
 
-// upstreamError reads a non-2xx answer into an *Error.
-func (b *Base) upstreamError(resp *http.Response, callersKey bool) *Error {
+// upstreamError reads a non-2xx answer into an *Error. The message of a
+// refused key is the gateway's own, as the upstream's may quote part of
+// the key; any other message is relayed without the call's key.
+func (b *Base) upstreamError(resp *http.Response, key string, callersKey bool) *Error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	parse := b.parseError
 	if parse == nil {
 		parse = ParseError
 	}
 	e := parse(resp.StatusCode, resp.Header, body)
+	if key != "" {
+		e.Message = strings.ReplaceAll(e.Message, key, "[key]")
+	}
 	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
-		// The upstream's own message may quote part of the key.
 		whose := "the gateway's credentials; check the provider's api_key"
 		if callersKey {
 			whose = "your API key"
