@@ -118,13 +118,7 @@ func TestOversizedRequestHeaders(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tester := caddyTester(t)
-			tester.InitServer(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	skip_install_trust
-`+tc.global+`}
-
+			tester.InitServer(testGlobals(tc.global)+`
 http://localhost:9080 {
 	llm_gateway {
 		provider mock

@@ -93,30 +93,17 @@ func refusingOllama(t *testing.T) *httptest.Server {
 }
 
 func hygieneCaddyfile(logFile, upURL, ollamaURL string) string {
-	return `{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	skip_install_trust
-	log {
+	// The README's filter for the key headers Caddy does not redact.
+	output := `
 		output file ` + logFile + `
 		format filter {
 			wrap json
 			request>headers>X-Api-Key replace REDACTED
 			request>headers>Api-Key replace REDACTED
-		}
-		level DEBUG
-	}
-}
-
+		}`
+	return testGlobals("\tlog {"+output+"\n\t\tlevel DEBUG\n\t}\n") + `
 http://localhost:9080 {
-	log {
-		output file ` + logFile + `
-		format filter {
-			wrap json
-			request>headers>X-Api-Key replace REDACTED
-			request>headers>Api-Key replace REDACTED
-		}
+	log {` + output + `
 	}
 	handle_path /keys/* {
 		llm_gateway {
@@ -354,13 +341,7 @@ func TestSecretHygiene(t *testing.T) {
 		t.Errorf("caddy llm-gateway check shows %s:\n%s", where, out)
 	}
 
-	tester.InitServer(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	skip_install_trust
-}
-`, "caddyfile") // flush and close the log file
+	tester.InitServer(testGlobals(""), "caddyfile") // flush and close the log file
 	logs, err := os.ReadFile(logFile)
 	if err != nil {
 		t.Fatal(err)

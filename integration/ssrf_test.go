@@ -167,13 +167,7 @@ func TestNoRequestFieldSteersTheUpstream(t *testing.T) {
 		p := ssrfProviders(up.URL)[i]
 		t.Run(p.typ, func(t *testing.T) {
 			tester := caddyTester(t)
-			tester.InitServer(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	skip_install_trust
-}
-
+			tester.InitServer(testGlobals("")+`
 http://:9080 {
 	llm_gateway {
 		provider p `+p.typ+` {

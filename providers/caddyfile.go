@@ -99,55 +99,46 @@ func OneArg(d *caddyfile.Dispenser, dst *string) error {
 
 // DurationArg reads exactly one duration argument into dst.
 func DurationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
-	name := d.Val()
-	var s string
-	if err := OneArg(d, &s); err != nil {
-		return err
-	}
-	if *dst != 0 {
-		return d.Errf("%s already specified", name)
-	}
-	dur, err := caddy.ParseDuration(s)
-	if err != nil || dur < 0 {
-		return d.Errf("invalid %s '%s': want a duration such as 10s", name, s)
-	}
-	*dst = caddy.Duration(dur)
-	return nil
+	return valueArg(d, dst, "a duration such as 10s", func(s string) (caddy.Duration, bool) {
+		dur, err := caddy.ParseDuration(s)
+		return caddy.Duration(dur), err == nil && dur >= 0
+	})
 }
 
 // PositiveIntArg reads exactly one whole number of at least 1 into dst.
 func PositiveIntArg(d *caddyfile.Dispenser, dst *int) error {
-	name := d.Val()
-	var s string
-	if err := OneArg(d, &s); err != nil {
-		return err
-	}
-	if *dst != 0 {
-		return d.Errf("%s already specified", name)
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		return d.Errf("invalid %s '%s': want a whole number of at least 1", name, s)
-	}
-	*dst = n
-	return nil
+	return valueArg(d, dst, "a whole number of at least 1", func(s string) (int, bool) {
+		n, err := strconv.Atoi(s)
+		return n, err == nil && n >= 1
+	})
 }
 
 // SizeArg reads exactly one size above zero, such as 64MiB, into dst.
 func SizeArg(d *caddyfile.Dispenser, dst *int64) error {
+	return valueArg(d, dst, "a size such as 64MiB or 512KB", func(s string) (int64, bool) {
+		size, err := humanize.ParseBytes(s)
+		return int64(size), err == nil && size > 0 && size <= math.MaxInt64
+	})
+}
+
+// valueArg reads the one argument of a subdirective that may be given
+// once, converting it with parse, which reports whether it is valid; want
+// describes a valid one.
+func valueArg[T comparable](d *caddyfile.Dispenser, dst *T, want string, parse func(string) (T, bool)) error {
 	name := d.Val()
 	var s string
 	if err := OneArg(d, &s); err != nil {
 		return err
 	}
-	if *dst != 0 {
+	var unset T
+	if *dst != unset {
 		return d.Errf("%s already specified", name)
 	}
-	size, err := humanize.ParseBytes(s)
-	if err != nil || size == 0 || size > math.MaxInt64 {
-		return d.Errf("invalid %s '%s': want a size such as 64MiB or 512KB", name, s)
+	v, ok := parse(s)
+	if !ok {
+		return d.Errf("invalid %s '%s': want %s", name, s, want)
 	}
-	*dst = int64(size)
+	*dst = v
 	return nil
 }
 
