@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"testing"
 )
@@ -23,5 +24,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "integration: taking the lock:", err)
 		os.Exit(1)
 	}
-	os.Exit(m.Run()) // the lock goes with the process
+	code := m.Run()
+	// The lock is held by the open file: without this the file could be
+	// collected and closed, and the lock released, while tests still run.
+	runtime.KeepAlive(lock)
+	os.Exit(code)
 }
