@@ -2,7 +2,6 @@ package llmgateway
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -106,7 +105,7 @@ func (g *Gateway) caddyfileOptions() providers.Options {
 		"default_model":    func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &g.DefaultModel) },
 		"max_body":         g.parseMaxBody,
 		"timeout":          func(d *caddyfile.Dispenser) error { return providers.DurationArg(d, &g.Timeout) },
-		"max_attempts":     func(d *caddyfile.Dispenser) error { return positiveIntArg(d, "max_attempts", &g.MaxAttempts) },
+		"max_attempts":     func(d *caddyfile.Dispenser) error { return providers.PositiveIntArg(d, &g.MaxAttempts) },
 		"first_token_timeout": func(d *caddyfile.Dispenser) error {
 			return positiveDurationArg(d, &g.FirstTokenTimeout)
 		},
@@ -115,9 +114,9 @@ func (g *Gateway) caddyfileOptions() providers.Options {
 		},
 		"keepalive": func(d *caddyfile.Dispenser) error { return positiveDurationArg(d, &g.Keepalive) },
 		"batch_concurrency": func(d *caddyfile.Dispenser) error {
-			return positiveIntArg(d, "batch_concurrency", &g.BatchConcurrency)
+			return providers.PositiveIntArg(d, &g.BatchConcurrency)
 		},
-		"batch_max": func(d *caddyfile.Dispenser) error { return positiveIntArg(d, "batch_max", &g.BatchMax) },
+		"batch_max": func(d *caddyfile.Dispenser) error { return providers.PositiveIntArg(d, &g.BatchMax) },
 	}
 }
 
@@ -207,23 +206,6 @@ func (g *Gateway) parseMaxBody(d *caddyfile.Dispenser) error {
 		return d.Errf("invalid max_body '%s': want a size such as 8MB or 512KiB", s)
 	}
 	g.MaxBody = int64(size)
-	return nil
-}
-
-// positiveIntArg parses `<name> <n>` with n ≥ 1, once.
-func positiveIntArg(d *caddyfile.Dispenser, name string, dst *int) error {
-	var s string
-	if err := providers.OneArg(d, &s); err != nil {
-		return err
-	}
-	if *dst != 0 {
-		return d.Errf("%s already specified", name)
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		return d.Errf("invalid %s '%s': want a whole number of at least 1", name, s)
-	}
-	*dst = n
 	return nil
 }
 

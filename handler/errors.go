@@ -64,8 +64,12 @@ func upstreamError(ctx context.Context, provider string, err error) *providers.E
 
 // retryable reports whether another target may succeed where this one
 // failed: connection failures, timeouts, 408, 429 and 5xx. Other client
-// errors would fail the same way everywhere.
+// errors would fail the same way everywhere, and so would an answer too
+// large to take.
 func retryable(e *providers.Error) bool {
+	if e.Code == providers.CodeResponseTooLarge {
+		return false
+	}
 	switch e.Status {
 	case http.StatusRequestTimeout, http.StatusTooManyRequests:
 		return true

@@ -95,15 +95,15 @@ func (b *healthBook) track(p providers.Provider) providers.Provider {
 }
 
 // record notes the outcome of one call. Only failures that say something
-// about the upstream count (see retryable): a client's bad request or its
-// own departure does not.
+// about the upstream count (see retryable): a client's bad request, its
+// own departure or a refusal for max_concurrent does not.
 func (b *healthBook) record(ctx context.Context, name string, err error) {
 	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
 		return
 	}
 	failed := err != nil
 	if e, ok := errors.AsType[*providers.Error](err); ok {
-		failed = retryable(e)
+		failed = retryable(e) && e.Code != providers.CodeBusy
 		if !failed {
 			return
 		}

@@ -290,6 +290,8 @@ func send(ctx context.Context, p providers.Provider, call *providers.Call) (*pro
 // outcomeOf is the upstream_attempts_total outcome label of a failure.
 func outcomeOf(e *providers.Error) string {
 	switch {
+	case e.Code == providers.CodeBusy:
+		return "busy"
 	case e.Status == http.StatusGatewayTimeout:
 		return "timeout"
 	case e.Code == "upstream_error":

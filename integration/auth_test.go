@@ -5,8 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -156,99 +154,6 @@ func TestPassthroughIsolation(t *testing.T) {
 		}(fmt.Sprintf("sk-caller-%03d", i))
 	}
 	wg.Wait()
-}
-
-// TestNoRawKeyInLogsOrErrors sends every kind of key through a gateway
-// whose logs (access log included, configured as the README shows) go to
-// a file, and searches the file and every answer for them.
-func TestNoRawKeyInLogsOrErrors(t *testing.T) {
-	up := echoKeyUpstream(t)
-	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusUnauthorized)
-		_, _ = io.WriteString(w, `{"error":{"message":"Incorrect API key provided: `+strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")+`","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`)
-	}))
-	t.Cleanup(refusing.Close)
-	logFile := filepath.Join(t.TempDir(), "caddy.log")
-	tester := caddyTester(t)
-	tester.InitServer(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	skip_install_trust
-	log {
-		output file `+logFile+`
-		format json
-		level DEBUG
-	}
-}
-
-http://localhost:9080 {
-	log {
-		output file `+logFile+`
-		format filter {
-			wrap json
-			request>headers>X-Api-Key replace REDACTED
-			request>headers>Api-Key replace REDACTED
-		}
-	}
-	llm_gateway {
-		provider up openai {
-			base_url `+up.URL+`
-			api_key sk-upstream-configured-secret
-		}
-		provider pt openai {
-			base_url `+up.URL+`
-			api_key passthrough
-		}
-		provider refusing openai {
-			base_url `+refusing.URL+`
-			api_key passthrough
-		}
-		model own up
-		model mine pt
-		model refused refusing
-	}
-}
-`, "caddyfile")
-	secrets := []string{"sk-upstream-configured-secret", "sk-caller-secret-1", "sk-caller-secret-2"}
-	client := freshHTTP()
-	var answers []string
-	for _, tc := range []struct{ model, key string }{
-		{"own", "sk-caller-secret-1"}, {"mine", "sk-caller-secret-1"}, {"refused", "sk-caller-secret-2"}, {"nope", "sk-caller-secret-2"},
-	} {
-		got := chat(t, client, gatewayURL, tc.model, map[string]string{"Authorization": "Bearer " + tc.key, "X-Api-Key": tc.key})
-		answers = append(answers, fmt.Sprint(got.header)+got.body)
-		if tc.model == "refused" && (got.status != 401 || strings.Contains(got.body, tc.key)) {
-			t.Errorf("refused passthrough key: %d %s", got.status, got.body)
-		}
-	}
-	// The echoing upstream puts a caller's key in the body of its answer on
-	// purpose (it is that caller's own answer); leave those out.
-	answers = answers[2:]
-	tester.InitServer(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	skip_install_trust
-}
-`, "caddyfile") // flush and close the log file
-	logs, err := os.ReadFile(logFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(logs), `"msg":"handled request"`) {
-		t.Fatalf("the log file has no request lines: %.500s", logs)
-	}
-	for _, secret := range secrets {
-		if strings.Contains(string(logs), secret) {
-			t.Errorf("the log shows the raw key %s", secret)
-		}
-		for _, a := range answers {
-			if strings.Contains(a, secret) {
-				t.Errorf("an answer shows the raw key %s: %s", secret, a)
-			}
-		}
-	}
 }
 
 // TestRateLimitExactCounts sends more concurrent requests than the limit:

@@ -66,17 +66,18 @@ func fakeOpenAI(t *testing.T, seen chan<- *http.Request) *httptest.Server {
 	return srv
 }
 
+// testGlobals is the global options block of the test Caddy, with extra
+// options added at its end.
+func testGlobals(extra string) string {
+	return "{\n\tadmin localhost:2999\n\thttp_port 9080\n\thttps_port 9443\n\tskip_install_trust\n" + extra + "}\n"
+}
+
 // startGateway loads a Caddyfile whose llm_gateway block is block into
 // the test Caddy.
 func startGateway(t *testing.T, block string) *caddytest.Tester {
 	t.Helper()
 	tester := caddyTester(t)
-	tester.InitServer(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	skip_install_trust
-}
+	tester.InitServer(testGlobals("")+`
 
 http://localhost:9080 {
 	root * testdata/www

@@ -42,6 +42,26 @@ type Base struct {
 	// DialTimeout bounds connecting to the upstream. Default: 10s.
 	DialTimeout caddy.Duration `json:"dial_timeout,omitempty"`
 
+	// MaxConcurrent bounds the calls to this provider in flight at once. A
+	// call holds a slot from sending its request until its answer or
+	// stream is closed, whether it ends normally, fails or its client
+	// leaves. A call that finds every slot taken is refused with 503
+	// `provider_busy` without contacting the upstream, and the gateway
+	// tries the route's next target. Default: 0, no bound.
+	MaxConcurrent int `json:"max_concurrent,omitempty"`
+
+	// QueueTimeout lets a call that finds every max_concurrent slot taken
+	// wait up to this long for one before it is refused. Default: 0, the
+	// call is refused at once.
+	QueueTimeout caddy.Duration `json:"queue_timeout,omitempty"`
+
+	// MaxResponseBody bounds a non-streamed answer, in bytes. An answer
+	// that declares a larger length is refused before any of it is read;
+	// one without a declared length is cut off at the bound. Either way
+	// the client gets 502 `upstream_response_too_large`. Streams are
+	// bounded per event instead. Default: 64 MiB.
+	MaxResponseBody int64 `json:"max_response_body,omitempty"`
+
 	apiKey      string
 	passthrough bool
 	parseError  func(status int, header http.Header, body []byte) *Error
@@ -49,6 +69,7 @@ type Base struct {
 	url         *url.URL
 	client      *http.Client
 	header      http.Header
+	slots       *slots
 }
 
 // Config returns b itself; it makes every provider that embeds Base satisfy
@@ -87,6 +108,9 @@ func (b *Base) Setup(defaultURL string) error {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("provider %q: base_url %q must be an absolute http:// or https:// URL", b.Name, b.BaseURL)
 	}
+	if err := b.checkBounds(); err != nil {
+		return err
+	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	b.url = u
 	b.header = make(http.Header, len(b.Header))
@@ -100,24 +124,42 @@ func (b *Base) Setup(defaultURL string) error {
 		dial = 10 * time.Second
 	}
 	b.client = &http.Client{Transport: newTransport(dial)}
+	b.slots = newSlots(b.MaxConcurrent, time.Duration(b.QueueTimeout))
+	return nil
+}
+
+// checkBounds refuses bounds a Caddyfile cannot write but JSON can.
+func (b *Base) checkBounds() error {
+	switch {
+	case b.MaxConcurrent < 0:
+		return fmt.Errorf("provider %q: max_concurrent must not be negative", b.Name)
+	case b.QueueTimeout < 0:
+		return fmt.Errorf("provider %q: queue_timeout must not be negative", b.Name)
+	case b.QueueTimeout > 0 && b.MaxConcurrent == 0:
+		return fmt.Errorf("provider %q: queue_timeout needs max_concurrent", b.Name)
+	case b.MaxResponseBody < 0:
+		return fmt.Errorf("provider %q: max_response_body must not be negative", b.Name)
+	}
 	return nil
 }
 
 // newTransport returns the transport one provider uses for all its calls.
 // Compression is left off so streamed answers arrive unbuffered, and the
 // idle pool is large enough that a burst of concurrent calls reuses its
-// connections instead of dialling anew.
+// connections instead of dialling anew. Response headers are bounded well
+// below Go's 10 MB default: no provider sends more than a few KiB.
 func newTransport(dial time.Duration) *http.Transport {
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		DisableCompression:    true,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
+		Proxy:                  http.ProxyFromEnvironment,
+		DialContext:            (&net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:      true,
+		DisableCompression:     true,
+		MaxIdleConns:           1024,
+		MaxIdleConnsPerHost:    256,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: maxResponseHeader,
 	}
 }
 
@@ -153,7 +195,7 @@ func (b *Base) Post(ctx context.Context, target string, call *Call, body []byte,
 	} else {
 		req.Header.Set("Accept", "application/json")
 	}
-	return b.do(req, callers)
+	return b.do(req, key, callers, !call.Stream)
 }
 
 // Get sends a GET request to the upstream URL; see Post.
@@ -165,7 +207,7 @@ func (b *Base) Get(ctx context.Context, target, callerKey string, setAuth AuthSe
 	key, callers := b.keyFor(callerKey)
 	req.Header = b.requestHeader(setAuth, key)
 	req.Header.Set("Accept", "application/json")
-	return b.do(req, callers)
+	return b.do(req, key, callers, true)
 }
 
 // SetErrorParser replaces ParseError for a provider whose errors have a
@@ -205,30 +247,57 @@ func (b *Base) requestHeader(setAuth AuthSetter, key string) http.Header {
 	return h
 }
 
-func (b *Base) do(req *http.Request, callersKey bool) (*http.Response, error) {
+// do sends req, which carries key, once a max_concurrent slot is free.
+// The slot goes back when the answer's body is closed. A whole
+// (non-streamed) answer's body is bounded by max_response_body.
+func (b *Base) do(req *http.Request, key string, callersKey, whole bool) (*http.Response, error) {
+	release, err := b.slots.acquire(req.Context(), b.Name)
+	if err != nil {
+		return nil, err
+	}
 	resp, err := b.client.Do(req)
 	if err != nil {
+		release()
 		return nil, &TransportError{Provider: b.Name, Err: err}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		defer release()
 		defer resp.Body.Close()
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		parse := b.parseError
-		if parse == nil {
-			parse = ParseError
+		return nil, b.upstreamError(resp, key, callersKey)
+	}
+	if whole || b.slots != nil {
+		resp.Body = &answerBody{ReadCloser: resp.Body, left: -1, release: release}
+	}
+	if whole {
+		if err := b.CapBody(resp); err != nil {
+			_ = resp.Body.Close()
+			return nil, err
 		}
-		e := parse(resp.StatusCode, resp.Header, body)
-		if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
-			// The upstream's own message may quote part of the key.
-			whose := "the gateway's credentials; check the provider's api_key"
-			if callersKey {
-				whose = "your API key"
-			}
-			e.Message = fmt.Sprintf("the upstream provider %s refused %s (HTTP %d)", b.Name, whose, e.Status)
-		}
-		return nil, e
 	}
 	return resp, nil
+}
+
+// upstreamError reads a non-2xx answer into an *Error. The message of a
+// refused key is the gateway's own, as the upstream's may quote part of
+// the key; any other message is relayed without the call's key.
+func (b *Base) upstreamError(resp *http.Response, key string, callersKey bool) *Error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	parse := b.parseError
+	if parse == nil {
+		parse = ParseError
+	}
+	e := parse(resp.StatusCode, resp.Header, body)
+	if key != "" {
+		e.Message = strings.ReplaceAll(e.Message, key, "[key]")
+	}
+	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
+		whose := "the gateway's credentials; check the provider's api_key"
+		if callersKey {
+			whose = "your API key"
+		}
+		e.Message = fmt.Sprintf("the upstream provider %s refused %s (HTTP %d)", b.Name, whose, e.Status)
+	}
+	return e
 }
 
 // maxErrorBody bounds how much of an upstream error body is read.

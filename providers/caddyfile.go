@@ -1,10 +1,13 @@
 package providers
 
 import (
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/dustin/go-humanize"
 )
 
 // Options maps a provider block's subdirectives to their parsers. Each
@@ -36,6 +39,15 @@ func (b *Base) BaseOptions() Options {
 		},
 		"dial_timeout": func(d *caddyfile.Dispenser) error {
 			return DurationArg(d, &b.DialTimeout)
+		},
+		"max_concurrent": func(d *caddyfile.Dispenser) error {
+			return PositiveIntArg(d, &b.MaxConcurrent)
+		},
+		"queue_timeout": func(d *caddyfile.Dispenser) error {
+			return DurationArg(d, &b.QueueTimeout)
+		},
+		"max_response_body": func(d *caddyfile.Dispenser) error {
+			return SizeArg(d, &b.MaxResponseBody)
 		},
 	}
 }
@@ -87,19 +99,46 @@ func OneArg(d *caddyfile.Dispenser, dst *string) error {
 
 // DurationArg reads exactly one duration argument into dst.
 func DurationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	return valueArg(d, dst, "a duration such as 10s", func(s string) (caddy.Duration, bool) {
+		dur, err := caddy.ParseDuration(s)
+		return caddy.Duration(dur), err == nil && dur >= 0
+	})
+}
+
+// PositiveIntArg reads exactly one whole number of at least 1 into dst.
+func PositiveIntArg(d *caddyfile.Dispenser, dst *int) error {
+	return valueArg(d, dst, "a whole number of at least 1", func(s string) (int, bool) {
+		n, err := strconv.Atoi(s)
+		return n, err == nil && n >= 1
+	})
+}
+
+// SizeArg reads exactly one size above zero, such as 64MiB, into dst.
+func SizeArg(d *caddyfile.Dispenser, dst *int64) error {
+	return valueArg(d, dst, "a size such as 64MiB or 512KB", func(s string) (int64, bool) {
+		size, err := humanize.ParseBytes(s)
+		return int64(size), err == nil && size > 0 && size <= math.MaxInt64
+	})
+}
+
+// valueArg reads the one argument of a subdirective that may be given
+// once, converting it with parse, which reports whether it is valid; want
+// describes a valid one.
+func valueArg[T comparable](d *caddyfile.Dispenser, dst *T, want string, parse func(string) (T, bool)) error {
 	name := d.Val()
 	var s string
 	if err := OneArg(d, &s); err != nil {
 		return err
 	}
-	if *dst != 0 {
+	var unset T
+	if *dst != unset {
 		return d.Errf("%s already specified", name)
 	}
-	dur, err := caddy.ParseDuration(s)
-	if err != nil || dur < 0 {
-		return d.Errf("invalid %s '%s': want a duration such as 10s", name, s)
+	v, ok := parse(s)
+	if !ok {
+		return d.Errf("invalid %s '%s': want %s", name, s, want)
 	}
-	*dst = caddy.Duration(dur)
+	*dst = v
 	return nil
 }
 

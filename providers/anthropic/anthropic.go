@@ -6,7 +6,6 @@ package anthropic
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -33,9 +32,6 @@ const (
 	// no max_tokens, which Anthropic requires.
 	DefaultMaxTokens = 4096
 )
-
-// maxAnswer bounds a non-streamed upstream answer.
-const maxAnswer = 16 << 20
 
 // Anthropic translates OpenAI chat completions to Anthropic's Messages API
 // (`POST {base_url}/v1/messages`). The key goes in the `x-api-key` header,
@@ -138,13 +134,9 @@ func (a *Anthropic) Send(ctx context.Context, call *providers.Call) (*providers.
 		st.SetSourceReady(events.Ready)
 		return &providers.Response{Header: header, Stream: st}, nil
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	raw, err := a.ReadBody(resp)
 	if err != nil {
 		return nil, err
-	}
-	if len(raw) > maxAnswer {
-		return nil, providers.NewError(http.StatusBadGateway, "upstream_error", "the upstream answer is larger than "+strconv.Itoa(maxAnswer>>20)+" MiB")
 	}
 	out, perr := completion(answer, raw, jsonTool)
 	if perr != nil {

@@ -3,7 +3,6 @@ package anthropic
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -58,8 +57,7 @@ func (a *Anthropic) modelPage(ctx context.Context, target, callerKey string) (*m
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	body, err := a.ReadBody(resp)
 	if err != nil {
 		return nil, err
 	}

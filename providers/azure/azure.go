@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -86,14 +87,24 @@ func (a *Azure) deployment(model string) string {
 	return model
 }
 
-// Target returns the URL for an operation on a model's deployment.
-func (a *Azure) Target(op providers.Operation, model string) string {
+// Target returns the URL for an operation on a model's deployment. The
+// deployment is escaped into one path segment; the names that escaping
+// leaves as a dot segment (or none), which an upstream would resolve to
+// another path, are refused.
+func (a *Azure) Target(op providers.Operation, model string) (string, error) {
 	base := a.URL().String()
 	if a.isV1() {
-		return base + "/openai/v1/" + string(op)
+		return base + "/openai/v1/" + string(op), nil
 	}
-	return base + "/openai/deployments/" + url.PathEscape(a.deployment(model)) + "/" + string(op) +
-		"?api-version=" + url.QueryEscape(a.APIVersion)
+	deployment := a.deployment(model)
+	if deployment == "" || deployment == "." || deployment == ".." {
+		e := providers.NewError(http.StatusBadRequest, "invalid_value",
+			fmt.Sprintf("the model %q is not a valid Azure deployment name", deployment))
+		e.Param = "model"
+		return "", e
+	}
+	return base + "/openai/deployments/" + url.PathEscape(deployment) + "/" + string(op) +
+		"?api-version=" + url.QueryEscape(a.APIVersion), nil
 }
 
 // Send relays the call to the model's deployment.
@@ -111,7 +122,11 @@ func (a *Azure) Send(ctx context.Context, call *providers.Call) (*providers.Resp
 			return nil, providers.NewError(http.StatusBadRequest, "", "invalid stream_options: "+err.Error())
 		}
 	}
-	resp, err := a.Post(ctx, a.Target(call.Op, call.Model), call, body, apiKeyHeader)
+	target, err := a.Target(call.Op, call.Model)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := a.Post(ctx, target, call, body, apiKeyHeader)
 	if err != nil {
 		return nil, err
 	}

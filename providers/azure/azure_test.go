@@ -24,8 +24,37 @@ func TestTargetURLs(t *testing.T) {
 		if err := a.Provision(caddy.Context{}); err != nil {
 			t.Fatal(err)
 		}
-		if got := a.Target(tc.op, tc.model); got != tc.want {
-			t.Errorf("%s %s: got %s, want %s", tc.version, tc.op, got, tc.want)
+		if got, err := a.Target(tc.op, tc.model); err != nil || got != tc.want {
+			t.Errorf("%s %s: got %s (%v), want %s", tc.version, tc.op, got, err, tc.want)
+		}
+	}
+}
+
+// TestDeploymentStaysInItsSegment: a model name used as the deployment
+// cannot leave its path segment. Escaping keeps slashes, query and
+// fragment marks in it; the dot segments escaping leaves as they are
+// ("." and "..", which an upstream resolves to a parent path) and the
+// empty name are refused.
+func TestDeploymentStaysInItsSegment(t *testing.T) {
+	a := &Azure{Base: providers.Base{Name: "az", BaseURL: "https://res.openai.azure.com/pfx"}, APIVersion: "2024-10-21"}
+	if err := a.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	for model, want := range map[string]string{
+		"../../admin": "..%2F..%2Fadmin",
+		"a?b=c#d":     "a%3Fb=c%23d",
+		"%2e%2e":      "%252e%252e",
+		"...":         "...",
+	} {
+		got, err := a.Target(providers.Chat, model)
+		if err != nil || got != "https://res.openai.azure.com/pfx/openai/deployments/"+want+"/chat/completions?api-version=2024-10-21" {
+			t.Errorf("%q: %s (%v)", model, got, err)
+		}
+	}
+	for _, model := range []string{"", ".", ".."} {
+		_, err := a.Target(providers.Chat, model)
+		if e, ok := err.(*providers.Error); !ok || e.Status != 400 || e.Param != "model" {
+			t.Errorf("%q: got %v, want a 400 for the model", model, err)
 		}
 	}
 }

@@ -12,9 +12,6 @@ import (
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
 
-// maxBody bounds a non-streamed answer.
-const maxBody = 16 << 20
-
 // chat serves a chat completion. DashScope streams when the client asked
 // for a stream, and also for models that only stream and for thinking
 // requests (thinking is stream-only on several models); those answers are
@@ -45,11 +42,11 @@ func (d *DashScope) chat(ctx context.Context, call *providers.Call) (*providers.
 	out := translate.NewAnswer(call.ClientModel)
 	switch {
 	case call.Stream:
-		return streamAnswer(resp, out, req.N)
+		return d.streamAnswer(resp, out, req.N)
 	case upstreamStream:
-		return gatherAnswer(resp, out, req.N)
+		return d.gatherAnswer(resp, out, req.N)
 	default:
-		return wholeAnswer(resp, out, req.N)
+		return d.wholeAnswer(resp, out, req.N)
 	}
 }
 
@@ -81,8 +78,8 @@ func wantsStream(err error) bool {
 // streamAnswer relays a stream. The first event is read here, so its
 // request id can go into the response headers and an error DashScope
 // reports at once is an error of the call (and may fall back).
-func streamAnswer(resp *http.Response, out translate.Answer, n int) (*providers.Response, error) {
-	src, err := newSource(resp)
+func (d *DashScope) streamAnswer(resp *http.Response, out translate.Answer, n int) (*providers.Response, error) {
+	src, err := d.newSource(resp)
 	if err != nil {
 		resp.Body.Close()
 		return nil, err
@@ -104,9 +101,12 @@ func streamAnswer(resp *http.Response, out translate.Answer, n int) (*providers.
 }
 
 // gatherAnswer reads a whole stream into one non-streamed body.
-func gatherAnswer(resp *http.Response, out translate.Answer, n int) (*providers.Response, error) {
+func (d *DashScope) gatherAnswer(resp *http.Response, out translate.Answer, n int) (*providers.Response, error) {
 	defer resp.Body.Close()
-	src, err := newSource(resp)
+	if err := d.CapBody(resp); err != nil {
+		return nil, err
+	}
+	src, err := d.newSource(resp)
 	if err != nil {
 		return nil, err
 	}
@@ -124,9 +124,8 @@ func gatherAnswer(resp *http.Response, out translate.Answer, n int) (*providers.
 }
 
 // wholeAnswer translates a non-streamed body.
-func wholeAnswer(resp *http.Response, out translate.Answer, n int) (*providers.Response, error) {
-	defer resp.Body.Close()
-	body, err := readBody(resp.Body)
+func (d *DashScope) wholeAnswer(resp *http.Response, out translate.Answer, n int) (*providers.Response, error) {
+	body, err := d.ReadBody(resp)
 	if err != nil {
 		return nil, err
 	}
@@ -167,16 +166,4 @@ func header(resp *http.Response, requestID string) http.Header {
 		h.Set("X-Request-Id", requestID)
 	}
 	return h
-}
-
-// readBody reads a bounded answer body.
-func readBody(r io.Reader) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r, maxBody+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(body) > maxBody {
-		return nil, providers.NewError(http.StatusBadGateway, "upstream_error", "dashscope's answer is larger than the gateway accepts")
-	}
-	return body, nil
 }

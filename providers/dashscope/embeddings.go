@@ -80,8 +80,7 @@ func (d *DashScope) embedOnce(ctx context.Context, call *providers.Call, req *tr
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	defer resp.Body.Close()
-	raw, err := readBody(resp.Body)
+	raw, err := d.ReadBody(resp)
 	if err != nil {
 		return nil, 0, nil, err
 	}

@@ -157,9 +157,11 @@ func TestAnswerFailures(t *testing.T) {
 		})
 	}
 	fake := newFake(t)
-	fake.answerWith(reply{status: 200, contentType: "application/json", body: `{"output":{"choices":[{"message":{"content":"` + strings.Repeat("a", maxBody) + `"}}]}}`})
-	_, err := send(t, fake.provider(t), chatCall(t, `{"model":"qwen-plus","messages":[{"role":"user","content":"hi"}]}`))
-	if pe, ok := err.(*providers.Error); !ok || pe.Status != http.StatusBadGateway {
+	fake.answerWith(reply{status: 200, contentType: "application/json", body: `{"output":{"choices":[{"message":{"content":"` + strings.Repeat("a", 2<<10) + `"}}]}}`})
+	p := fake.provider(t)
+	p.MaxResponseBody = 1 << 10
+	_, err := send(t, p, chatCall(t, `{"model":"qwen-plus","messages":[{"role":"user","content":"hi"}]}`))
+	if pe, ok := err.(*providers.Error); !ok || pe.Status != http.StatusBadGateway || pe.Code != providers.CodeResponseTooLarge {
 		t.Errorf("oversized answer: %v", err)
 	}
 }

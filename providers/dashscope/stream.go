@@ -48,9 +48,9 @@ func (s *bodySource) next() ([]byte, []byte, error) {
 }
 
 // newSource picks the reader for a 2xx answer to a streamed request.
-func newSource(resp *http.Response) (source, error) {
+func (d *DashScope) newSource(resp *http.Response) (source, error) {
 	if isJSON(resp.Header) {
-		body, err := readBody(resp.Body)
+		body, err := d.ReadBody(resp)
 		if err != nil {
 			return nil, err
 		}

@@ -3,15 +3,10 @@ package gemini
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
-
-// maxBody bounds a non-streamed answer read from the upstream.
-const maxBody = 16 << 20
 
 // chat translates a chat completion, streamed or not.
 func (g *Gemini) chat(ctx context.Context, call *providers.Call) (*providers.Response, error) {
@@ -39,8 +34,7 @@ func (g *Gemini) chat(ctx context.Context, call *providers.Call) (*providers.Res
 	if call.Stream {
 		return &providers.Response{Header: header, Stream: newStream(resp.Body, call.ClientModel)}, nil
 	}
-	defer resp.Body.Close()
-	raw, err := readBody(resp.Body)
+	raw, err := g.ReadBody(resp)
 	if err != nil {
 		return nil, err
 	}
@@ -51,17 +45,4 @@ func (g *Gemini) chat(ctx context.Context, call *providers.Call) (*providers.Res
 	answer := providers.BytesResponse(out)
 	answer.Header = header
 	return answer, nil
-}
-
-// readBody reads a whole answer, refusing one larger than maxBody.
-func readBody(r io.Reader) ([]byte, error) {
-	raw, err := io.ReadAll(io.LimitReader(r, maxBody+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", providers.ErrTruncated, err)
-	}
-	if len(raw) > maxBody {
-		return nil, providers.NewError(http.StatusBadGateway, "upstream_error",
-			fmt.Sprintf("the upstream's answer exceeds %d MiB", maxBody>>20))
-	}
-	return raw, nil
 }

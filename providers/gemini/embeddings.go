@@ -76,8 +76,7 @@ func (g *Gemini) embedBatch(ctx context.Context, call *providers.Call, native ba
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	raw, err := readBody(resp.Body)
+	raw, err := g.ReadBody(resp)
 	if err != nil {
 		return nil, err
 	}

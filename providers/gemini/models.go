@@ -36,8 +36,7 @@ func (g *Gemini) ListModels(ctx context.Context, callerKey string) ([]providers.
 		if err != nil {
 			return nil, err
 		}
-		raw, err := readBody(resp.Body)
-		resp.Body.Close()
+		raw, err := g.ReadBody(resp)
 		if err != nil {
 			return nil, err
 		}

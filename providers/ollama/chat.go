@@ -88,7 +88,7 @@ func (o *Ollama) chat(ctx context.Context, call *providers.Call) (*providers.Res
 		cs := &chatStream{lines: newLineReader(resp.Body, providers.MaxEvent), answer: answer}
 		return &providers.Response{Header: providers.RelayHeader(resp.Header), Stream: cs.lines.stream(cs.pull, resp.Body)}, nil
 	}
-	raw, err := readBody(resp)
+	raw, err := o.ReadBody(resp)
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ func (o *Ollama) embed(ctx context.Context, call *providers.Call) (*providers.Re
 	if err != nil {
 		return nil, err
 	}
-	raw, err := readBody(resp)
+	raw, err := o.ReadBody(resp)
 	if err != nil {
 		return nil, err
 	}

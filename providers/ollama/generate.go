@@ -107,7 +107,7 @@ func (o *Ollama) generate(ctx context.Context, call *providers.Call) (*providers
 		gs := &generateStream{lines: newLineReader(resp.Body, providers.MaxEvent), tc: tc}
 		return &providers.Response{Header: providers.RelayHeader(resp.Header), Stream: gs.lines.stream(gs.pull, resp.Body)}, nil
 	}
-	raw, err := readBody(resp)
+	raw, err := o.ReadBody(resp)
 	if err != nil {
 		return nil, err
 	}

@@ -42,7 +42,7 @@ func (o *Ollama) list(ctx context.Context, path, callerKey string) ([]modelEntry
 	if err != nil {
 		return nil, err
 	}
-	raw, err := readBody(resp)
+	raw, err := o.ReadBody(resp)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func (o *Ollama) Preload(ctx context.Context, model, keepAlive string) error {
 	if err != nil {
 		return err
 	}
-	raw, err := readBody(resp)
+	raw, err := o.ReadBody(resp)
 	if err != nil {
 		return err
 	}

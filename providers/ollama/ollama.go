@@ -28,9 +28,6 @@ func init() {
 // DefaultBaseURL is where a local Ollama listens.
 const DefaultBaseURL = "http://127.0.0.1:11434"
 
-// maxBody bounds a non-streamed upstream answer.
-const maxBody = 16 << 20
-
 // Ollama sends OpenAI-format requests to Ollama's native API. Chat goes to
 // `/api/chat`, legacy completions to `/api/generate`, embeddings to
 // `/api/embed`; the model list comes from `/api/tags`. Ollama needs no key:
@@ -133,19 +130,6 @@ func (o *Ollama) target(path string) string { return o.URL().String() + path }
 // post sends a native request body.
 func (o *Ollama) post(ctx context.Context, path string, call *providers.Call, body []byte) (*http.Response, error) {
 	return o.Post(ctx, o.target(path), call, body, bearer)
-}
-
-// readBody reads a non-streamed answer, bounded.
-func readBody(resp *http.Response) ([]byte, error) {
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading ollama answer: %w", err)
-	}
-	if len(body) > maxBody {
-		return nil, providers.NewError(http.StatusBadGateway, "upstream_error", "the ollama answer is larger than 16 MiB")
-	}
-	return body, nil
 }
 
 // badAnswer is the error for an upstream body that is not what Ollama

@@ -5,7 +5,6 @@ package openai
 
 import (
 	"context"
-	"io"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2"
@@ -73,8 +72,7 @@ func (o *OpenAI) ListModels(ctx context.Context, callerKey string) ([]providers.
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	body, err := o.ReadBody(resp)
 	if err != nil {
 		return nil, err
 	}
