@@ -157,7 +157,10 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 	if ce == nil {
 		return
 	}
-	fields := []zap.Field{
+	// Room for every optional field too: growing the slice would copy it
+	// into one twice its size.
+	fields := make([]zap.Field, 0, 20)
+	fields = append(fields,
 		zap.String("client_ip", clientIP(r)),
 		zap.String("path", r.URL.Path),
 		zap.String("operation", string(x.op)),
@@ -172,7 +175,7 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 		zap.Duration("duration", duration),
 		zap.Duration("overhead", x.overhead),
 		zap.Int("attempts", x.attempts),
-	}
+	)
 	if key != "" {
 		fields = append(fields, zap.String("key", key))
 	}

@@ -23,13 +23,7 @@ func BenchmarkProxyPath(b *testing.B) {
 	}))
 	defer up.Close()
 	tester := caddyTester(b)
-	tester.InitServer(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	skip_install_trust
-}
-
+	tester.InitServer(testGlobals("")+`
 http://localhost:9080 {
 	llm_gateway {
 		provider up openai {

@@ -25,16 +25,7 @@ func TestAccessLogCarriesGatewayFields(t *testing.T) {
 	t.Cleanup(up.Close)
 	logFile := filepath.Join(t.TempDir(), "caddy.log")
 	tester := caddyTester(t)
-	tester.InitServer(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	skip_install_trust
-	log {
-		output file `+logFile+`
-		format json
-	}
-}
+	tester.InitServer(testGlobals("\tlog {\n\t\toutput file "+logFile+"\n\t\tformat json\n\t}\n")+`
 
 http://localhost:9080 {
 	log {
@@ -58,13 +49,7 @@ http://localhost:9080 {
 	if got.status != http.StatusOK {
 		t.Fatalf("status %d: %s", got.status, got.body)
 	}
-	tester.InitServer(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	skip_install_trust
-}
-`, "caddyfile") // flush and close the log file
+	tester.InitServer(testGlobals(""), "caddyfile") // flush and close the log file
 	logs, err := os.ReadFile(logFile)
 	if err != nil {
 		t.Fatal(err)
