@@ -2,6 +2,7 @@ package llmgateway
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -58,7 +59,10 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		token_reserve <n>
 //		rate_limit_store memory|redis <url>
 //		on_store_error allow|deny
-//		model <public-name> <provider>[/<upstream-model>]...
+//		model <public-name> <provider>[/<upstream-model>]... [{
+//			lb first|round_robin|weighted|least_busy
+//			weight <target> <n>
+//		}]
 //		model * <provider>
 //		default_model <public-name>
 //		max_body <size>
@@ -67,6 +71,10 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		first_token_timeout <duration>
 //		stream_idle_timeout <duration>
 //		keepalive <interval>
+//		lb first|round_robin|weighted|least_busy
+//		fail_threshold <n>|off
+//		cooldown <duration>
+//		probe_interval <duration>
 //		batch_concurrency <n>
 //		batch_max <n>
 //	}
@@ -112,7 +120,11 @@ func (g *Gateway) caddyfileOptions() providers.Options {
 		"stream_idle_timeout": func(d *caddyfile.Dispenser) error {
 			return positiveDurationArg(d, &g.StreamIdleTimeout)
 		},
-		"keepalive": func(d *caddyfile.Dispenser) error { return positiveDurationArg(d, &g.Keepalive) },
+		"keepalive":      func(d *caddyfile.Dispenser) error { return positiveDurationArg(d, &g.Keepalive) },
+		"lb":             func(d *caddyfile.Dispenser) error { return parsePolicy(d, &g.LB) },
+		"fail_threshold": g.parseFailThreshold,
+		"cooldown":       func(d *caddyfile.Dispenser) error { return positiveDurationArg(d, &g.Cooldown) },
+		"probe_interval": func(d *caddyfile.Dispenser) error { return positiveDurationArg(d, &g.ProbeInterval) },
 		"batch_concurrency": func(d *caddyfile.Dispenser) error {
 			return providers.PositiveIntArg(d, &g.BatchConcurrency)
 		},
@@ -159,9 +171,10 @@ func providerTypes() []string {
 	return names
 }
 
-// parseModel parses `model <public-name> <target>...`; a target is
-// `<provider>[/<upstream-model>]`, split at the first slash so upstream
-// names with slashes (meta-llama/Llama-3-8B) stay whole.
+// parseModel parses `model <public-name> <target>... [{ ... }]`; a target
+// is `<provider>[/<upstream-model>]`, split at the first slash so upstream
+// names with slashes (meta-llama/Llama-3-8B) stay whole. The optional
+// block holds the route's options (see ModelRoute.caddyfileOptions).
 func (g *Gateway) parseModel(d *caddyfile.Dispenser) error {
 	if !d.NextArg() {
 		return d.ArgErr()
@@ -189,7 +202,87 @@ func (g *Gateway) parseModel(d *caddyfile.Dispenser) error {
 			}
 		}
 	}
+	options := route.caddyfileOptions()
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		parse, ok := options[d.Val()]
+		if !ok {
+			return d.Errf("model %s: unrecognized subdirective '%s' (known: lb, weight)", route.Name, d.Val())
+		}
+		if err := parse(d); err != nil {
+			return err
+		}
+	}
 	g.Models = append(g.Models, route)
+	return nil
+}
+
+// caddyfileOptions maps the subdirectives of a `model` block to their
+// parsers; the README's reference is checked against it.
+func (m *ModelRoute) caddyfileOptions() providers.Options {
+	return providers.Options{
+		"lb":     func(d *caddyfile.Dispenser) error { return parsePolicy(d, &m.LB) },
+		"weight": m.parseWeight,
+	}
+}
+
+// parseWeight parses `weight <target> <n>`, the target as written on the
+// model line.
+func (m *ModelRoute) parseWeight(d *caddyfile.Dispenser) error {
+	var target, n string
+	if !d.Args(&target, &n) || d.NextArg() {
+		return d.ArgErr()
+	}
+	weight, err := strconv.Atoi(n)
+	if err != nil || weight < 1 {
+		return d.Errf("model %s: invalid weight '%s' for %s: want a whole number of at least 1", m.Name, n, target)
+	}
+	found := false
+	for i := range m.Targets {
+		if m.Targets[i].String() == target {
+			if m.Targets[i].Weight != 0 {
+				return d.Errf("model %s: weight for %s already specified", m.Name, target)
+			}
+			m.Targets[i].Weight, found = weight, true
+		}
+	}
+	if !found {
+		written := make([]string, len(m.Targets))
+		for i, t := range m.Targets {
+			written[i] = t.String()
+		}
+		return d.Errf("model %s: weight names '%s', which is not one of the model's targets (%s)", m.Name, target, strings.Join(written, ", "))
+	}
+	return nil
+}
+
+// parsePolicy parses `lb <policy>`, once.
+func parsePolicy(d *caddyfile.Dispenser, dst *string) error {
+	if err := providers.OneArg(d, dst); err != nil {
+		return err
+	}
+	if err := handler.CheckPolicy(handler.Policy(*dst)); err != nil {
+		return d.Err(err.Error())
+	}
+	return nil
+}
+
+// parseFailThreshold parses `fail_threshold <n>|off`; 0 is off too.
+func (g *Gateway) parseFailThreshold(d *caddyfile.Dispenser) error {
+	var s string
+	if err := providers.OneArg(d, &s); err != nil {
+		return err
+	}
+	if g.FailThreshold != nil {
+		return d.Err("fail_threshold already specified")
+	}
+	n, err := strconv.Atoi(s)
+	if s == "off" {
+		n, err = 0, nil
+	}
+	if err != nil || n < 0 {
+		return d.Errf("invalid fail_threshold '%s': want a whole number of failures (0 or off: no circuit breaking)", s)
+	}
+	g.FailThreshold = &n
 	return nil
 }
 

@@ -6,6 +6,7 @@
 package llmgateway
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -138,6 +139,38 @@ type Gateway struct {
 	// event rather than an error status. Default: 0 (off).
 	Keepalive caddy.Duration `json:"keepalive,omitempty"`
 
+	// LB is the load-balancing policy of every route that names none of
+	// its own: `first` (the targets in order: the first is every request's
+	// primary, the others are fallbacks), `round_robin` (each target is
+	// the primary in turn), `weighted` (each target is the primary in
+	// proportion to its `weight`, spread evenly) or `least_busy` (the
+	// target whose provider has the fewest calls in flight). After the
+	// primary, the other targets follow in configured order, wrapping
+	// around, as fallbacks. Default: first.
+	LB string `json:"lb,omitempty"`
+
+	// FailThreshold is the number of consecutive failed requests to a
+	// provider (connection errors, timeouts, 408, 429, 5xx; several calls
+	// of one request count once) that open its circuit: the provider is
+	// skipped, without using an attempt, until Cooldown has passed; then
+	// one trial request may call it, whose success closes the circuit and
+	// whose failure opens it for another cooldown. A request whose targets
+	// are all open gets a 503 `no_healthy_target` with Retry-After.
+	// 0 turns circuit breaking off. Default: 3.
+	FailThreshold *int `json:"fail_threshold,omitempty"`
+
+	// Cooldown is how long an open circuit keeps its provider out.
+	// Default: 10s.
+	Cooldown caddy.Duration `json:"cooldown,omitempty"`
+
+	// ProbeInterval is how often every provider is probed by listing its
+	// models (`GET /models` or the provider's equivalent) with its own
+	// key: a success closes its circuit, a failure counts like a failed
+	// request. Providers whose model list comes from the configuration
+	// (azure, mock) or that send each caller's key (passthrough) are not
+	// probed. Default: 0, no probes.
+	ProbeInterval caddy.Duration `json:"probe_interval,omitempty"`
+
 	// BatchConcurrency is how many items of one `/api/v1/batch/generate`
 	// request run at once. Default: 4.
 	BatchConcurrency int `json:"batch_concurrency,omitempty"`
@@ -157,10 +190,15 @@ type ModelRoute struct {
 	// Name is the model name clients send, or `*` for every other model.
 	Name string `json:"name"`
 
-	// Targets are tried in order: when one fails before anything was sent
-	// to the client (a connection error, a timeout, 408, 429 or 5xx), the
-	// request goes to the next.
+	// Targets serve the route: each request tries them in the order of
+	// the route's load-balancing policy; when one fails before anything
+	// was sent to the client (a connection error, a timeout, 408, 429 or
+	// 5xx), the request goes to the next.
 	Targets []ModelTarget `json:"targets"`
+
+	// LB is this route's load-balancing policy (see the gateway's `lb`).
+	// Default: the gateway's.
+	LB string `json:"lb,omitempty"`
 }
 
 // ModelTarget is one provider a route can use.
@@ -171,6 +209,12 @@ type ModelTarget struct {
 	// Model is the model name sent upstream. Default: the name the client
 	// asked for.
 	Model string `json:"model,omitempty"`
+
+	// Weight is the target's share of the requests it is the primary of,
+	// under the `weighted` policy (which alone accepts weights): with
+	// weights 3 and 1, three requests in every four go first to the one,
+	// the fourth to the other. Default: 1.
+	Weight int `json:"weight,omitempty"`
 }
 
 // String renders the target as written in the Caddyfile.
@@ -206,6 +250,16 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 	}
 	if g.StreamIdleTimeout == 0 {
 		g.StreamIdleTimeout = caddy.Duration(handler.DefaultStreamIdleTimeout)
+	}
+	if g.FailThreshold == nil {
+		threshold := handler.DefaultFailThreshold
+		g.FailThreshold = &threshold
+	}
+	if g.Cooldown == 0 {
+		g.Cooldown = caddy.Duration(handler.DefaultCooldown)
+	}
+	if err := handler.CheckPolicy(handler.Policy(g.LB)); err != nil {
+		return fmt.Errorf("lb: %w", err)
 	}
 	mods, err := ctx.LoadModule(g, "ProvidersRaw")
 	if err != nil {
@@ -262,6 +316,10 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 		StreamIdleTimeout: time.Duration(g.StreamIdleTimeout),
 		Keepalive:         time.Duration(g.Keepalive),
 
+		FailThreshold: *g.FailThreshold,
+		Cooldown:      time.Duration(g.Cooldown),
+		ProbeInterval: time.Duration(g.ProbeInterval),
+
 		BatchConcurrency: g.BatchConcurrency,
 		BatchMax:         g.BatchMax,
 	})
@@ -280,7 +338,7 @@ func (g *Gateway) routes(byName map[string]providers.Provider) ([]handler.Route,
 		if len(g.providers) > 1 {
 			return nil, fmt.Errorf("%d providers are configured but no `model` line routes to them: add `model <name> <provider>` or `model * <provider>`", len(g.providers))
 		}
-		return []handler.Route{{Name: handler.Wildcard, Targets: []handler.Target{{Provider: g.providers[0]}}}}, nil
+		return []handler.Route{{Name: handler.Wildcard, Targets: []handler.Target{{Provider: g.providers[0]}}, Policy: handler.Policy(g.LB)}}, nil
 	}
 	known := slices.Sorted(maps.Keys(byName))
 	seen := make(map[string]bool)
@@ -296,14 +354,24 @@ func (g *Gateway) routes(byName map[string]providers.Provider) ([]handler.Route,
 		if len(m.Targets) == 0 {
 			return nil, fmt.Errorf("model %q has no targets", m.Name)
 		}
-		route := handler.Route{Name: m.Name}
+		route := handler.Route{Name: m.Name, Policy: handler.Policy(cmp.Or(m.LB, g.LB))}
+		if err := handler.CheckPolicy(handler.Policy(m.LB)); err != nil {
+			return nil, fmt.Errorf("model %q: %w", m.Name, err)
+		}
 		for _, t := range m.Targets {
 			p, ok := byName[t.Provider]
 			if !ok {
 				return nil, fmt.Errorf("model %q: target %q names unknown provider %q (configured: %s)",
 					m.Name, t, t.Provider, strings.Join(known, ", "))
 			}
-			route.Targets = append(route.Targets, handler.Target{Provider: p, Model: t.Model})
+			switch {
+			case t.Weight < 0:
+				return nil, fmt.Errorf("model %q: target %q has a negative weight", m.Name, t)
+			case t.Weight != 0 && route.Policy != handler.Weighted:
+				return nil, fmt.Errorf("model %q: target %q has a weight, but the route's lb policy is %s; weights apply to lb weighted only",
+					m.Name, t, cmp.Or(route.Policy, handler.First))
+			}
+			route.Targets = append(route.Targets, handler.Target{Provider: p, Model: t.Model, Weight: t.Weight})
 		}
 		routes = append(routes, route)
 	}
@@ -362,6 +430,9 @@ func (g *Gateway) Validate() error {
 		{"keepalive", int64(g.Keepalive)},
 		{"batch_concurrency", int64(g.BatchConcurrency)},
 		{"batch_max", int64(g.BatchMax)},
+		{"fail_threshold", int64(ptrValue(g.FailThreshold))},
+		{"cooldown", int64(g.Cooldown)},
+		{"probe_interval", int64(g.ProbeInterval)},
 	} {
 		if f.value < 0 {
 			return fmt.Errorf("%s must not be negative", f.name)
@@ -378,9 +449,21 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	return next.ServeHTTP(w, r)
 }
 
-// Cleanup releases idle upstream connections. Requests still in flight on
-// this config keep theirs and finish normally.
+// ptrValue is *p, or zero when p is nil.
+func ptrValue[T any](p *T) T {
+	var v T
+	if p != nil {
+		v = *p
+	}
+	return v
+}
+
+// Cleanup stops the active probes and releases idle upstream connections.
+// Requests still in flight on this config keep theirs and finish normally.
 func (g *Gateway) Cleanup() error {
+	if g.handler != nil {
+		g.handler.Close()
+	}
 	if g.counterKey != "" {
 		_, _ = counters.Delete(g.counterKey)
 	}

@@ -49,6 +49,21 @@ type Config struct {
 	// client while no upstream event has come yet; the first one goes out
 	// one interval after the request went upstream. Default: 0 (none).
 	Keepalive time.Duration
+	// FailThreshold is the number of consecutive failed requests (see
+	// retryable) after which a provider's circuit opens: it is skipped
+	// until Cooldown has passed, then one trial request may call it, whose
+	// success closes the circuit and whose failure opens it again.
+	// Default: 0, no circuit breaking.
+	FailThreshold int
+	// Cooldown is how long an open circuit stays open. Default:
+	// DefaultCooldown.
+	Cooldown time.Duration
+	// ProbeInterval is how often each provider is probed by listing its
+	// models with its own key: a success closes its circuit, a failure
+	// counts like a failed request. Providers that list models from their
+	// configuration, or that use each caller's key, are not probed.
+	// Default: 0 (no probes).
+	ProbeInterval time.Duration
 	// Auth identifies callers; nil lets everyone in, identified by IP.
 	Auth Authenticator
 	// Limits are the default per-caller limits.
@@ -69,6 +84,8 @@ type Handler struct {
 	routes      *router
 	health      *healthBook
 	passthrough bool // callers' keys go to providers without a key of their own
+	stopProbes  func() // ends the probes and waits for them; nil without
+
 	// storeErrorLogged is when a store failure was last logged (unix ns).
 	storeErrorLogged atomic.Int64
 }
@@ -82,6 +99,14 @@ func New(cfg Config) (*Handler, error) {
 		if len(r.Targets) == 0 {
 			return nil, fmt.Errorf("model %q has no targets", r.Name)
 		}
+		if err := CheckPolicy(r.Policy); err != nil {
+			return nil, fmt.Errorf("model %q: %w", r.Name, err)
+		}
+		for _, t := range r.Targets {
+			if t.Weight < 0 {
+				return nil, fmt.Errorf("model %q: a target's weight must not be negative", r.Name)
+			}
+		}
 	}
 	if cfg.MaxBody <= 0 {
 		return nil, errors.New("max body size must be positive")
@@ -91,6 +116,12 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.MaxAttempts < 0 || cfg.FirstTokenTimeout < 0 || cfg.StreamIdleTimeout < 0 || cfg.Keepalive < 0 {
 		return nil, errors.New("max attempts, timeouts and keepalive must not be negative")
+	}
+	if cfg.FailThreshold < 0 || cfg.Cooldown < 0 || cfg.ProbeInterval < 0 {
+		return nil, errors.New("fail threshold, cooldown and probe interval must not be negative")
+	}
+	if cfg.Cooldown == 0 {
+		cfg.Cooldown = DefaultCooldown
 	}
 	if cfg.FirstTokenTimeout == 0 {
 		cfg.FirstTokenTimeout = DefaultFirstTokenTimeout
@@ -111,18 +142,36 @@ func New(cfg Config) (*Handler, error) {
 		cfg.BatchMax = DefaultBatchMax
 	}
 	_, passthrough := cfg.Auth.(PassthroughAuth)
-	health := newHealthBook()
+	health := newHealthBook(breaker{threshold: cfg.FailThreshold, cooldown: cfg.Cooldown,
+		lease: cfg.FirstTokenTimeout + trialLeaseMargin}, cfg.Logger)
 	// The routes are copied before their providers are wrapped: the
 	// caller's slice stays as it was given.
 	cfg.Routes = slices.Clone(cfg.Routes)
 	for i := range cfg.Routes {
-		targets := slices.Clone(cfg.Routes[i].Targets)
+		r := &cfg.Routes[i]
+		targets := slices.Clone(r.Targets)
 		for j := range targets {
-			targets[j].Provider = health.track(targets[j].Provider)
+			targets[j].Provider, targets[j].health = health.track(targets[j].Provider)
 		}
-		cfg.Routes[i].Targets = targets
+		r.Targets = targets
+		r.balance = newBalancer(r.Policy, targets)
 	}
-	return &Handler{cfg: cfg, routes: newRouter(cfg.Routes), health: health, passthrough: passthrough}, nil
+	h := &Handler{cfg: cfg, routes: newRouter(cfg.Routes), health: health, passthrough: passthrough}
+	providerUp.add(health)
+	if cfg.ProbeInterval > 0 {
+		h.startProbes()
+	}
+	return h, nil
+}
+
+// Close stops the handler's background work: the probes, and its
+// providers' entries in llm_gateway_provider_up. Requests still in
+// flight finish normally. Closing twice is fine.
+func (h *Handler) Close() {
+	if h.stopProbes != nil {
+		h.stopProbes()
+	}
+	providerUp.remove(h.health)
 }
 
 // endpoint is one route of the gateway's HTTP surface.

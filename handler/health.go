@@ -6,17 +6,15 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
-
-// DownAfter is the number of consecutive upstream failures after which a
-// provider is reported down; one success brings it back up. Retries of
-// one request on the same provider count as one failure (see
-// withFailureScope).
-const DownAfter = 3
 
 // failureScope is the providers that already failed in one request.
 type failureScope struct {
@@ -53,45 +51,58 @@ func firstFailure(ctx context.Context, name string) bool {
 }
 
 // healthBook tracks the upstream outcomes of every provider a handler
-// routes to. It only observes: a circuit breaker that skips down
-// providers would refuse calls in trackedProvider.Send.
+// routes to, and keeps the circuit of each: a provider that keeps failing
+// is skipped for a cooldown (see breaker).
 type healthBook struct {
-	mu     sync.Mutex
-	states map[string]*providerHealth
-	order  []string // provider names in the order first routed to
-	start  time.Time
+	states  map[string]*providerHealth // by name; fixed once New returns
+	order   []*providerHealth          // in the order first routed to
+	start   time.Time
+	breaker breaker
+	logger  *zap.Logger
 }
 
-// providerHealth is one provider's record.
+// providerHealth is one provider's record and circuit.
 type providerHealth struct {
+	name     string
+	provider providers.Provider // as configured, for probes
+	breaker  *breaker
+	// inFlight counts the provider's upstream calls from their start
+	// until their answer is closed, for least_busy and /health.
+	inFlight atomic.Int64
+
+	mu          sync.Mutex
 	failures    int // consecutive
 	lastError   time.Time
 	lastSuccess time.Time
+	openUntil   time.Time // zero while the circuit is closed
+	trial       uint64    // the lease of the half-open trial under way; 0: none
+	trialUntil  time.Time // when that lease runs out
+	leases      uint64    // leases handed out, for the next one's number
 }
 
-func newHealthBook() *healthBook {
-	return &healthBook{states: make(map[string]*providerHealth), start: time.Now()}
+func newHealthBook(b breaker, logger *zap.Logger) *healthBook {
+	return &healthBook{states: make(map[string]*providerHealth), start: time.Now(), breaker: b, logger: logger}
 }
 
-// track wraps p so its calls are recorded. A provider routed to twice is
-// recorded once, by name.
-func (b *healthBook) track(p providers.Provider) providers.Provider {
-	if _, ok := p.(tracked); ok {
-		return p
-	}
+// track wraps p so its calls are recorded, and returns its record. A
+// provider routed to twice is recorded once, by name.
+func (b *healthBook) track(p providers.Provider) (providers.Provider, *providerHealth) {
 	name := p.Config().Name
-	b.mu.Lock()
-	if _, ok := b.states[name]; !ok {
-		b.states[name] = &providerHealth{}
-		b.order = append(b.order, name)
+	s, ok := b.states[name]
+	if !ok {
+		s = &providerHealth{name: name, provider: unwrap(p), breaker: &b.breaker}
+		b.states[name] = s
+		b.order = append(b.order, s)
 	}
-	b.mu.Unlock()
+	if _, ok := p.(tracked); ok {
+		return p, s
+	}
 	t := &trackedProvider{Provider: p, book: b, name: name}
 	// models.go asks targets for ModelLister: keep it visible.
 	if l, ok := p.(providers.ModelLister); ok {
-		return &trackedLister{trackedProvider: t, ModelLister: l}
+		return &trackedLister{trackedProvider: t, ModelLister: l}, s
 	}
-	return t
+	return t, s
 }
 
 // record notes the outcome of one call. Only failures that say something
@@ -101,24 +112,23 @@ func (b *healthBook) record(ctx context.Context, name string, err error) {
 	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
 		return
 	}
-	failed := err != nil
-	if e, ok := errors.AsType[*providers.Error](err); ok {
-		failed = retryable(e) && e.Code != providers.CodeBusy
-		if !failed {
-			return
-		}
+	if e, ok := errors.AsType[*providers.Error](err); ok && (!retryable(e) || e.Code == providers.CodeBusy) {
+		return
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.states[name]
-	if failed {
-		if firstFailure(ctx, name) {
-			s.failures++
+	s, ok := b.states[name]
+	if !ok {
+		return
+	}
+	now := time.Now()
+	if err == nil {
+		if s.succeeded(now) {
+			b.logger.Info("provider recovered: circuit closed", zap.String("provider", name))
 		}
-		s.lastError = time.Now()
-	} else {
-		s.failures = 0
-		s.lastSuccess = time.Now()
+		return
+	}
+	if s.failed(now, firstFailure(ctx, name)) {
+		b.logger.Warn("provider failing: circuit open, skipped for the cooldown",
+			zap.String("provider", name), zap.Duration("cooldown", b.breaker.cooldown), zap.String("error", err.Error()))
 	}
 }
 
@@ -160,34 +170,29 @@ func unwrap(p providers.Provider) providers.Provider {
 
 // providerStatus is one provider's entry in /health.
 type providerStatus struct {
-	Name                string     `json:"name"`
-	Status              string     `json:"status"` // up or down
+	Name string `json:"name"`
+	// Status is up (called), down (skipped until open_until; with circuit
+	// breaking off, only reported) or half_open (the next request is a
+	// trial).
+	Status              string     `json:"status"`
 	ConsecutiveFailures int        `json:"consecutive_failures"`
 	LastErrorAt         *time.Time `json:"last_error_at"`
 	LastSuccessAt       *time.Time `json:"last_success_at"`
+	// OpenUntil is when a down provider's cooldown ends; null otherwise.
+	OpenUntil *time.Time `json:"open_until"`
+	// InFlight is the provider's upstream calls under way.
+	InFlight int64 `json:"in_flight"`
 }
 
-// snapshot returns every provider's status and how many are up.
+// snapshot returns every provider's status and how many are not down.
 func (b *healthBook) snapshot() ([]providerStatus, int) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	now := time.Now()
 	out := make([]providerStatus, 0, len(b.order))
 	up := 0
-	for _, name := range b.order {
-		s := b.states[name]
-		ps := providerStatus{Name: name, Status: "up", ConsecutiveFailures: s.failures}
-		if s.failures >= DownAfter {
-			ps.Status = "down"
-		} else {
+	for _, s := range b.order {
+		ps := s.status(now)
+		if ps.Status != statusDown {
 			up++
-		}
-		if !s.lastError.IsZero() {
-			t := s.lastError.UTC()
-			ps.LastErrorAt = &t
-		}
-		if !s.lastSuccess.IsZero() {
-			t := s.lastSuccess.UTC()
-			ps.LastSuccessAt = &t
 		}
 		out = append(out, ps)
 	}
@@ -196,8 +201,8 @@ func (b *healthBook) snapshot() ([]providerStatus, int) {
 
 // healthReport is the body of GET /health.
 type healthReport struct {
-	// Status is healthy (every provider up), degraded (some down) or
-	// unhealthy (all down: 503).
+	// Status is healthy (every provider up), degraded (some down or
+	// half-open) or unhealthy (all down: 503).
 	Status         string           `json:"status"`
 	Version        string           `json:"version"`
 	UptimeSeconds  float64          `json:"uptime_seconds"`
@@ -236,7 +241,7 @@ func (h *Handler) serveHealth(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case up == 0:
 		report.Status, status = "unhealthy", http.StatusServiceUnavailable
-	case up < len(list):
+	case slices.ContainsFunc(list, func(p providerStatus) bool { return p.Status != statusUp }):
 		report.Status = "degraded"
 	}
 	hdr := w.Header()

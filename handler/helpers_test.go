@@ -94,6 +94,7 @@ func gateway(t *testing.T, cfg Config) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(h.Close)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !h.ServeHTTP(w, r) {
 			http.Error(w, "next handler", http.StatusTeapot)

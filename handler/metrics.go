@@ -56,6 +56,13 @@ var (
 		Help: "Calls to upstream providers, by provider and outcome (success, timeout, error, client_closed or the HTTP status).",
 	}, []string{"provider", "outcome"})
 
+	upstreamSkipped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "llm_gateway_upstream_skipped_total",
+		Help: "Upstream calls not made because the provider's circuit was open (or its half-open trial was under way), by provider.",
+	}, []string{"provider"})
+
+	providerUp = newCircuitCollector()
+
 	overheadSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "llm_gateway_overhead_seconds",
 		Help:    "Time spent in the gateway itself (total minus upstream wait), as in the X-LLM-Gateway-Overhead-Ms header.",
@@ -67,7 +74,7 @@ var (
 // (two llm_gateway handlers in one config) is fine.
 func RegisterMetrics(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{requestsTotal, requestDuration, timeToFirstToken,
-		tokensTotal, activeRequests, rateLimitedTotal, storeErrors, upstreamAttempts, overheadSeconds} {
+		tokensTotal, activeRequests, rateLimitedTotal, storeErrors, upstreamAttempts, upstreamSkipped, providerUp, overheadSeconds} {
 		if err := reg.Register(c); err != nil {
 			if _, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); !ok {
 				return err

@@ -124,16 +124,19 @@ func modelNotAllowed(model string) *providers.Error {
 }
 
 // call sends the request upstream until a target answers: each target
-// of the route in turn, wrapping around, for at most max_attempts calls.
-// Only failures another try may fix (see retryable) lead to another call,
-// and only before anything of the answer reached the client. Two tries of
-// the same target are apart by a jittered exponential backoff, or by the
-// target's Retry-After when it sent one; a target whose next try would
-// come after deadline is not tried again. For a stream, the first chunk
-// is read here too, so a stream that breaks before its first chunk is
-// retried as well.
+// of the route in the order its policy gives for this request, wrapping
+// around, for at most max_attempts calls. A target whose circuit is open
+// is skipped without using a call; when every target was skipped the
+// request is not sent at all (503 no_healthy_target). Only failures
+// another try may fix (see retryable) lead to another call, and only
+// before anything of the answer reached the client. Two tries of the same
+// target are apart by a jittered exponential backoff, or by the target's
+// Retry-After when it sent one; a target whose next try would come after
+// deadline is not tried again. For a stream, the first chunk is read here
+// too, so a stream that breaks before its first chunk is retried as well.
 func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request, x *exchange, route *Route, in *inbound, op providers.Operation, ka *keepalive) (*attempt, *providers.Error) {
-	n := len(route.Targets)
+	targets := route.balance.order()
+	n := len(targets)
 	maxAttempts := h.cfg.MaxAttempts
 	if maxAttempts <= 0 {
 		maxAttempts = n + 1
@@ -142,11 +145,11 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 	notBefore := make([]time.Time, n) // when each may be tried again
 	dropped := make([]bool, n)        // not to be tried again
 	var last *providers.Error
-	for i, calls := 0, 0; calls < maxAttempts; calls++ {
+	for i, calls := 0, 0; calls < maxAttempts; i++ {
 		if i = nextTarget(dropped, i); i < 0 {
 			break
 		}
-		t := route.Targets[i]
+		t := targets[i]
 		name := t.Provider.Config().Name
 		if tries[i] > 0 {
 			if ka.wait(ctx, time.Until(notBefore[i])) != nil {
@@ -158,11 +161,19 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 		if err != nil {
 			return nil, invalidBody("the request body must be a JSON object")
 		}
+		lease, admitted := t.health.admit(time.Now())
+		if !admitted {
+			upstreamSkipped.WithLabelValues(name).Inc()
+			dropped[i] = true
+			continue
+		}
+		calls++
 		x.attempts++
 		x.provider, x.upstreamModel = name, model
 		call := &providers.Call{Op: op, Model: model, ClientModel: in.model, Body: body, Stream: in.stream, RequestHeader: r.Header}
 		if t.Provider.Config().UsesCallerKey(h.passthrough) {
 			if x.caller.upstreamKey == "" {
+				t.health.endTrial(lease)
 				return nil, missingKey()
 			}
 			call.CallerKey = x.caller.upstreamKey
@@ -170,15 +181,24 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 
 		began := time.Now()
 		ka.start()
+		t.health.inFlight.Add(1)
 		a, err := h.try(ctx, t.Provider, call, ka)
 		x.upstreamWait += time.Since(began)
 		if err == nil {
+			t.health.endTrial(lease)
+			a.inFlight = &t.health.inFlight
 			upstreamAttempts.WithLabelValues(name, "success").Inc()
 			return a, nil
 		}
+		t.health.inFlight.Add(-1)
 
 		last = h.attemptError(r.Context(), a.ctx, name, err)
 		a.cancel(nil)
+		if errors.Is(context.Cause(a.ctx), errFirstToken) && last.Status != statusClientClosed {
+			// Sends that fail on their own are counted by trackedProvider.
+			h.health.record(context.WithoutCancel(ctx), name, last)
+		}
+		t.health.endTrial(lease)
 		if last.Status == statusClientClosed {
 			upstreamAttempts.WithLabelValues(name, "client_closed").Inc()
 			return nil, last
@@ -186,10 +206,6 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 		upstreamAttempts.WithLabelValues(name, outcomeOf(last)).Inc()
 		if errors.Is(context.Cause(ctx), errRequestTimeout) {
 			return nil, last // the request's whole time is spent
-		}
-		if errors.Is(context.Cause(a.ctx), errFirstToken) {
-			// Sends that fail on their own are counted by trackedProvider.
-			h.health.record(context.WithoutCancel(ctx), name, last)
 		}
 		if !retryable(last) {
 			return nil, last
@@ -202,18 +218,31 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 		notBefore[i] = time.Now().Add(wait)
 		// A longer wait than a backoff belongs to the client: its SDK
 		// retries with the Retry-After the gateway passes on, and the
-		// gateway should not hold the request that long.
-		if notBefore[i].After(deadline) || last.RetryAfter > backoffCap {
+		// gateway should not hold the request that long. A target whose
+		// failure opened its circuit is out for this request too.
+		if notBefore[i].After(deadline) || last.RetryAfter > backoffCap || t.health.isOpen(time.Now()) {
 			dropped[i] = true
 		}
-		if calls+1 < maxAttempts {
+		if calls < maxAttempts {
 			h.cfg.Logger.Warn("upstream failed, trying again",
 				zap.String("model", in.model), zap.String("provider", name),
 				zap.Int("attempt", x.attempts), zap.Int("status", last.Status), zap.String("error", last.Message))
 		}
-		i++
+	}
+	if last == nil {
+		return nil, noHealthyTarget(in.model, soonestReady(targets))
 	}
 	return nil, last
+}
+
+// soonestReady is how long until the first of targets may be called again.
+func soonestReady(targets []Target) time.Duration {
+	now := time.Now()
+	wait := targets[0].health.readyIn(now)
+	for _, t := range targets[1:] {
+		wait = min(wait, t.health.readyIn(now))
+	}
+	return wait
 }
 
 // nextTarget is the first target from i on (wrapping around) that may

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
@@ -48,12 +49,16 @@ type attempt struct {
 	first  []byte
 	ctx    context.Context
 	cancel context.CancelCauseFunc
+	// inFlight is the provider's count of calls under way, which this one
+	// leaves when closed.
+	inFlight *atomic.Int64
 }
 
 // close releases the upstream connection.
 func (a *attempt) close() {
 	_ = a.resp.Close()
 	a.cancel(nil)
+	a.inFlight.Add(-1)
 }
 
 // attemptError turns a failed upstream call into the client's error,

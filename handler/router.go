@@ -13,13 +13,27 @@ type Target struct {
 	Provider providers.Provider
 	// Model is the upstream model name; empty keeps the requested name.
 	Model string
+	// Weight is the target's share of the primaries under the Weighted
+	// policy. Default: 1.
+	Weight int
+
+	health *providerHealth // its provider's record, set by New
 }
 
-// Route maps one public model name to the targets that serve it, tried in
-// order.
+// weight is the target's weight, 1 when unset.
+func (t Target) weight() int {
+	return max(t.Weight, 1)
+}
+
+// Route maps one public model name to the targets that serve it.
 type Route struct {
 	Name    string
 	Targets []Target
+	// Policy orders the targets for each request. Default: First, the
+	// targets in order.
+	Policy Policy
+
+	balance *balancer // set by New
 }
 
 // router resolves public model names to routes.

@@ -46,6 +46,15 @@ type ModelLister interface {
 	ListModels(ctx context.Context, callerKey string) ([]Model, error)
 }
 
+// LocalLister is implemented by ModelListers that answer from their
+// configuration without asking the upstream (azure's deployments, mock):
+// such a listing says nothing about the upstream's health, so the
+// gateway's active probes skip these providers.
+type LocalLister interface {
+	// ListsLocally reports whether ListModels stays off the network.
+	ListsLocally() bool
+}
+
 // Call is one request to a provider.
 type Call struct {
 	// Op is the operation.

@@ -149,6 +149,9 @@ func (a *Azure) ListModels(context.Context, string) ([]providers.Model, error) {
 
 func apiKeyHeader(h http.Header, key string) { h.Set("Api-Key", key) }
 
+// ListsLocally reports true: its deployments come from the configuration.
+func (*Azure) ListsLocally() bool { return true }
+
 // UnmarshalCaddyfile sets up the provider from Caddyfile tokens. Syntax:
 //
 //	provider <name> azure {
@@ -190,6 +193,7 @@ func (a *Azure) CaddyfileOptions() providers.Options {
 var (
 	_ providers.Provider          = (*Azure)(nil)
 	_ providers.ModelLister       = (*Azure)(nil)
+	_ providers.LocalLister       = (*Azure)(nil)
 	_ caddy.Provisioner           = (*Azure)(nil)
 	_ caddy.Validator             = (*Azure)(nil)
 	_ caddy.CleanerUpper          = (*Azure)(nil)

@@ -132,6 +132,9 @@ func (m *Mock) ListModels(context.Context, string) ([]providers.Model, error) {
 	return out, nil
 }
 
+// ListsLocally reports true: its models come from the configuration.
+func (*Mock) ListsLocally() bool { return true }
+
 // UnmarshalCaddyfile sets up the provider from Caddyfile tokens. Syntax:
 //
 //	provider <name> mock {
@@ -164,6 +167,7 @@ func (m *Mock) CaddyfileOptions() providers.Options {
 var (
 	_ providers.Provider          = (*Mock)(nil)
 	_ providers.ModelLister       = (*Mock)(nil)
+	_ providers.LocalLister       = (*Mock)(nil)
 	_ caddy.Provisioner           = (*Mock)(nil)
 	_ caddyfile.Unmarshaler       = (*Mock)(nil)
 	_ providers.OptionsDocumenter = (*Mock)(nil)
