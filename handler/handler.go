@@ -83,7 +83,7 @@ type Handler struct {
 	cfg         Config
 	routes      *router
 	health      *healthBook
-	passthrough bool // callers' keys go to providers without a key of their own
+	passthrough bool   // callers' keys go to providers without a key of their own
 	stopProbes  func() // ends the probes and waits for them; nil without
 
 	// storeErrorLogged is when a store failure was last logged (unix ns).
