@@ -3,9 +3,14 @@ package llmgateway
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -72,6 +77,21 @@ func TestParseErrors(t *testing.T) {
 		"stream_idle_timeout neg": {"llm_gateway {\n\tstream_idle_timeout -1s\n}", "invalid stream_idle_timeout '-1s'"},
 		"keepalive no value":      {"llm_gateway {\n\tkeepalive\n}", "wrong argument count"},
 		"keepalive twice":         {"llm_gateway {\n\tkeepalive 15s\n\tkeepalive 20s\n}", "keepalive already specified"},
+		"unknown lb":              {"llm_gateway {\n\tlb fastest\n}", "unknown load-balancing policy 'fastest' (known: first, round_robin, weighted, least_busy)"},
+		"unknown model lb":        {"llm_gateway {\n\tmodel m a b {\n\t\tlb random\n\t}\n}", "unknown load-balancing policy 'random'"},
+		"model lb twice":          {"llm_gateway {\n\tmodel m a b {\n\t\tlb weighted\n\t\tlb first\n\t}\n}", "lb already specified"},
+		"model block option":      {"llm_gateway {\n\tmodel m a b {\n\t\tpriority a\n\t}\n}", "model m: unrecognized subdirective 'priority' (known: lb, weight)"},
+		"weight zero":             {"llm_gateway {\n\tmodel m a b {\n\t\tweight a 0\n\t}\n}", "model m: invalid weight '0' for a: want a whole number of at least 1"},
+		"weight words":            {"llm_gateway {\n\tmodel m a b {\n\t\tweight a heavy\n\t}\n}", "invalid weight 'heavy'"},
+		"weight no value":         {"llm_gateway {\n\tmodel m a b {\n\t\tweight a\n\t}\n}", "wrong argument count"},
+		"weight twice":            {"llm_gateway {\n\tmodel m a b {\n\t\tweight a 2\n\t\tweight a 3\n\t}\n}", "weight for a already specified"},
+		"weight unknown target": {"llm_gateway {\n\tmodel m az/gpt-4o b {\n\t\tweight az 2\n\t}\n}",
+			"model m: weight names 'az', which is not one of the model's targets (az/gpt-4o, b)"},
+		"cooldown negative":       {"llm_gateway {\n\tcooldown -1s\n}", "invalid cooldown '-1s'"},
+		"cooldown zero":           {"llm_gateway {\n\tcooldown 0s\n}", "invalid cooldown '0'"},
+		"probe_interval bad":      {"llm_gateway {\n\tprobe_interval often\n}", "invalid probe_interval 'often'"},
+		"fail_threshold negative": {"llm_gateway {\n\tfail_threshold -1\n}", "invalid fail_threshold '-1'"},
+		"fail_threshold twice":    {"llm_gateway {\n\tfail_threshold 2\n\tfail_threshold off\n}", "fail_threshold already specified"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -117,9 +137,16 @@ func TestParseEveryOption(t *testing.T) {
 		keepalive 15s
 		batch_concurrency 8
 		batch_max 64
+		lb least_busy
+		fail_threshold 5
+		cooldown 30s
+		probe_interval 1m
 	}`)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if g.LB != "least_busy" || *g.FailThreshold != 5 || g.Cooldown != caddy.Duration(30*time.Second) || g.ProbeInterval != caddy.Duration(time.Minute) {
+		t.Errorf("balancing options = %q, %d, %v, %v", g.LB, *g.FailThreshold, g.Cooldown, g.ProbeInterval)
 	}
 	if g.MaxAttempts != 4 || g.FirstTokenTimeout != caddy.Duration(20*time.Second) ||
 		g.StreamIdleTimeout != caddy.Duration(90*time.Second) || g.Keepalive != caddy.Duration(15*time.Second) {
@@ -164,6 +191,10 @@ func TestProvisionErrors(t *testing.T) {
 		"allow-list without route": {"llm_gateway {\n\tprovider m mock\n\tmodel a m\n\tauth keys {\n\t\tkey k1 ops {\n\t\t\tmodels b\n\t\t}\n\t}\n}",
 			`auth key ops: model "b" has no`},
 		"default_model without route": {"llm_gateway {\n\tprovider m mock\n\tmodel a m\n\tdefault_model b\n}", `default_model "b" has no`},
+		"weight without weighted": {"llm_gateway {\n\tprovider a mock\n\tprovider b mock\n\tlb round_robin\n\tmodel m a b {\n\t\tweight a 3\n\t}\n}",
+			`model "m": target "a" has a weight, but the route's lb policy is round_robin; weights apply to lb weighted only`},
+		"weight under the default policy": {"llm_gateway {\n\tprovider a mock\n\tmodel m a {\n\t\tweight a 3\n\t}\n}",
+			"the route's lb policy is first"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -216,4 +247,95 @@ func TestRetryOptionsAdapt(t *testing.T) {
 			t.Errorf("adapted JSON lacks %s: %s", want, adapted)
 		}
 	}
+}
+
+func TestModelBlockAndBalancingOptions(t *testing.T) {
+	g, err := parse(t, `llm_gateway {
+		model gpt-4o azure-east/gpt-4o azure-west/gpt-4o openai-backup {
+			lb weighted
+			weight azure-east/gpt-4o 3
+			weight azure-west/gpt-4o 1
+		}
+		model fast openai
+		fail_threshold off
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := g.Models[0]
+	if m.LB != "weighted" || m.Targets[0].Weight != 3 || m.Targets[1].Weight != 1 || m.Targets[2].Weight != 0 {
+		t.Errorf("route = %+v", m)
+	}
+	if g.Models[1].LB != "" || g.Models[1].Name != "fast" {
+		t.Errorf("the next model line = %+v", g.Models[1])
+	}
+	if g.FailThreshold == nil || *g.FailThreshold != 0 {
+		t.Errorf("fail_threshold off = %v", g.FailThreshold)
+	}
+
+	// Weights are accepted where the policy is weighted by default.
+	if _, err := provision(t, "llm_gateway {\n\tprovider a mock\n\tprovider b mock\n\tlb weighted\n\tmodel m a b {\n\t\tweight b 2\n\t}\n}"); err != nil {
+		t.Errorf("weighted by default: %v", err)
+	}
+	// Defaults: breaking on, threshold 3, cooldown 10s, no probes.
+	g, err = provision(t, "llm_gateway {\n\tprovider mock\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *g.FailThreshold != 3 || g.Cooldown != caddy.Duration(10*time.Second) || g.ProbeInterval != 0 || g.LB != "" {
+		t.Errorf("defaults: fail_threshold %d, cooldown %v, probe_interval %v, lb %q", *g.FailThreshold, g.Cooldown, g.ProbeInterval, g.LB)
+	}
+	negative := -1
+	for name, g := range map[string]*Gateway{
+		"fail_threshold": {FailThreshold: &negative},
+		"cooldown":       {Cooldown: -1},
+		"probe_interval": {ProbeInterval: -1},
+	} {
+		if err := g.Validate(); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("negative %s: %v", name, err)
+		}
+	}
+	// JSON config gets the same checks as the Caddyfile.
+	bad := new(Gateway)
+	if err := json.Unmarshal([]byte(`{"lb":"fastest"}`), bad); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	if err := bad.Provision(ctx); err == nil || !strings.Contains(err.Error(), "unknown load-balancing policy 'fastest'") {
+		t.Errorf("JSON lb fastest: %v", err)
+	}
+}
+
+func TestCleanupStopsTheProbes(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	probed := make(chan struct{}, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case probed <- struct{}{}:
+		default:
+		}
+		_, _ = io.WriteString(w, `{"object":"list","data":[]}`)
+	}))
+	parsed, err := parse(t, "llm_gateway {\n\tprovider o openai {\n\t\tbase_url "+up.URL+"/v1\n\t\tapi_key k\n\t}\n\tprobe_interval 5ms\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(parsed)
+	g := new(Gateway)
+	if err := json.Unmarshal(raw, g); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	if err := g.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-probed
+	// Caddy calls Cleanup when it unloads the config.
+	if err := g.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	up.Close()
+	goleak.VerifyNone(t, before)
 }
