@@ -206,6 +206,7 @@ func TestEveryMetricSeries(t *testing.T) {
 			base_url http://127.0.0.1:1/v1
 		}
 		model broken down
+		fail_threshold 1
 		rate_limit 20 1h
 		token_limit 1000 1h
 		token_reserve 16`)
@@ -220,6 +221,7 @@ func TestEveryMetricSeries(t *testing.T) {
 		{"/api/v1/batch/generate", `{"model":"echo","requests":[{"prompt":"a"},{"prompt":"b"}]}`},
 		{"/api/chat", chat},
 		{"/v1/chat/completions", `{"model":"broken","messages":[{"role":"user","content":"hi"}]}`},
+		{"/v1/chat/completions", `{"model":"broken","messages":[{"role":"user","content":"hi"}]}`}, // 503: its circuit is open
 		{"/v1/chat/completions", `{"model":"fast","max_tokens":5000,"messages":[{"role":"user","content":"hi"}]}`}, // 400: can never fit
 	}
 	for _, r := range requests {
@@ -253,6 +255,10 @@ func TestEveryMetricSeries(t *testing.T) {
 		`llm_gateway_rate_limited_total{limit="tokens"}`,
 		`llm_gateway_upstream_attempts_total{outcome="success",provider="up"}`,
 		`llm_gateway_upstream_attempts_total{outcome="error",provider="down"}`,
+		`llm_gateway_upstream_skipped_total{provider="down"}`,
+		`llm_gateway_provider_up{provider="up"} 1`,
+		`llm_gateway_provider_up{provider="down"} 0`,
+		`llm_gateway_requests_total{model="broken",provider="none",status="503"}`,
 		`llm_gateway_overhead_seconds_bucket`,
 		`llm_gateway_overhead_seconds_count`,
 	} {

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -78,16 +76,7 @@ func serveStatus(w http.ResponseWriter, status int) {
 
 // retryBlock is a gateway with a route over the given upstreams.
 func retryBlock(options string, upstreams ...*scriptedUpstream) string {
-	var b strings.Builder
-	targets := ""
-	for i, u := range upstreams {
-		name := "up" + strconv.Itoa(i+1)
-		b.WriteString("\t\tprovider " + name + " openai {\n\t\t\tbase_url " + u.URL + "/v1\n\t\t}\n")
-		targets += " " + name
-	}
-	b.WriteString("\t\tmodel m" + targets + "\n")
-	b.WriteString(options)
-	return b.String()
+	return routeBlock("", options, upstreams...)
 }
 
 func chatPost(t *testing.T, body string) (int, string) {
@@ -108,23 +97,7 @@ func chatPost(t *testing.T, body string) (int, string) {
 // outcome from Caddy's metrics endpoint.
 func attemptCount(t *testing.T, provider, outcome string) float64 {
 	t.Helper()
-	resp, err := freshHTTP().Get("http://localhost:2999/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	re := regexp.MustCompile(`(?m)^llm_gateway_upstream_attempts_total\{outcome="` + regexp.QuoteMeta(outcome) +
-		`",provider="` + regexp.QuoteMeta(provider) + `"\} (\S+)$`)
-	m := re.FindSubmatch(body)
-	if m == nil {
-		return 0
-	}
-	v, err := strconv.ParseFloat(string(m[1]), 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return metricValue(t, `llm_gateway_upstream_attempts_total{outcome="`+outcome+`",provider="`+provider+`"}`)
 }
 
 func TestFlakyFirstTargetNeverFailsAClient(t *testing.T) {
