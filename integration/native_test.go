@@ -221,7 +221,7 @@ func TestEveryMetricSeries(t *testing.T) {
 		{"/api/v1/batch/generate", `{"model":"echo","requests":[{"prompt":"a"},{"prompt":"b"}]}`},
 		{"/api/chat", chat},
 		{"/v1/chat/completions", `{"model":"broken","messages":[{"role":"user","content":"hi"}]}`},
-		{"/v1/chat/completions", `{"model":"broken","messages":[{"role":"user","content":"hi"}]}`}, // 503: its circuit is open
+		{"/v1/chat/completions", `{"model":"broken","messages":[{"role":"user","content":"hi"}]}`},                 // 503: its circuit is open
 		{"/v1/chat/completions", `{"model":"fast","max_tokens":5000,"messages":[{"role":"user","content":"hi"}]}`}, // 400: can never fit
 	}
 	for _, r := range requests {
