@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -28,16 +29,20 @@ const (
 	LeastBusy Policy = "least_busy"
 )
 
-// Policies lists every policy, for error messages and checks.
-var Policies = []Policy{First, RoundRobin, Weighted, LeastBusy}
+// policies lists every policy, in the order error messages name them.
+var policies = []Policy{First, RoundRobin, Weighted, LeastBusy}
 
 // CheckPolicy refuses a policy name the gateway does not know; empty
 // stands for the default.
 func CheckPolicy(p Policy) error {
-	if p == "" || slices.Contains(Policies, p) {
+	if p == "" || slices.Contains(policies, p) {
 		return nil
 	}
-	return fmt.Errorf("unknown load-balancing policy '%s' (known: first, round_robin, weighted, least_busy)", p)
+	known := make([]string, len(policies))
+	for i, k := range policies {
+		known[i] = string(k)
+	}
+	return fmt.Errorf("unknown load-balancing policy '%s' (known: %s)", p, strings.Join(known, ", "))
 }
 
 // balancer orders one route's targets for each request. After the

@@ -84,7 +84,7 @@ type Handler struct {
 	routes      *router
 	health      *healthBook
 	passthrough bool   // callers' keys go to providers without a key of their own
-	stopProbes  func() // ends the probes and waits for them; nil without
+	stopProbes  func() // ends the probes and waits for them; nil when none run
 
 	// storeErrorLogged is when a store failure was last logged (unix ns).
 	storeErrorLogged atomic.Int64
