@@ -264,18 +264,7 @@ func TestHealthTracksProviders(t *testing.T) {
 		_, _ = io.WriteString(w, chatCompletion)
 	})
 	base := nativeGateway(t, up, Config{})
-	health := func() (int, healthReport) {
-		resp, err := http.Get(base + "/health")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var h healthReport
-		if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, h
-	}
+	health := func() (int, healthReport) { return healthOf(t, base) }
 	chat := func() { post(t, base+"/v1/chat/completions", `{"model":"fast","messages":[]}`) }
 
 	if status, h := health(); status != 200 || h.Status != "healthy" || h.Version == "" || h.MemoryUsage == "" || len(h.Providers) != 1 {

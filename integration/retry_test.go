@@ -108,20 +108,12 @@ func TestFlakyFirstTargetNeverFailsAClient(t *testing.T) {
 		}
 		serveOK(w, r)
 	})
-	steady := newScripted(t, func(_ int, w http.ResponseWriter, r *http.Request) { serveOK(w, r) })
+	steady := okUpstream(t)
 	startGateway(t, retryBlock("", flaky, steady))
 	failed0, ok0 := attemptCount(t, "up1", "500"), attemptCount(t, "up2", "success")
 
 	const requests = 100
-	for i := range requests {
-		body := `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
-		if i%2 == 1 {
-			body = `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`
-		}
-		if status, got := chatPost(t, body); status != 200 || !strings.Contains(got, "chatcmpl-") {
-			t.Fatalf("request %d: status %d: %s", i, status, got)
-		}
-	}
+	spread(t, requests)
 	flakyCalls, steadyCalls := len(flaky.arrivals()), len(steady.arrivals())
 	if flakyCalls != requests || steadyCalls != requests/3 {
 		t.Errorf("calls: flaky %d (want %d), steady %d (want %d)", flakyCalls, requests, steadyCalls, requests/3)
