@@ -127,8 +127,11 @@ func (b *healthBook) record(ctx context.Context, name string, err error) {
 		return
 	}
 	if s.failed(now, firstFailure(ctx, name)) {
+		// The client's form of the error: a transport error's own text
+		// can hold the upstream URL, and a key in its query.
 		b.logger.Warn("provider failing: circuit open, skipped for the cooldown",
-			zap.String("provider", name), zap.Duration("cooldown", b.breaker.cooldown), zap.String("error", err.Error()))
+			zap.String("provider", name), zap.Duration("cooldown", b.breaker.cooldown),
+			zap.String("error", upstreamError(ctx, name, err).Message))
 	}
 }
 
