@@ -249,3 +249,24 @@ func TestAllTargetsOpenThroughCaddy(t *testing.T) {
 		t.Errorf("/health: %s", overall)
 	}
 }
+
+func TestProbesThroughCaddy(t *testing.T) {
+	var modelsFail atomic.Bool
+	modelsFail.Store(true)
+	up := newScripted(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/models" && !modelsFail.Load() {
+			_, _ = io.WriteString(w, `{"object":"list","data":[{"id":"m","object":"model","created":1,"owned_by":"o"}]}`)
+			return
+		}
+		serveStatus(w, http.StatusServiceUnavailable)
+	})
+	// A cooldown of an hour: only the probes can close the circuit here,
+	// and only they can open it, as no request is made.
+	startGateway(t, routeBlock("", "\t\tfail_threshold 2\n\t\tcooldown 1h\n\t\tprobe_interval 50ms\n", up))
+	awaitStatus(t, "up1", "down")
+	modelsFail.Store(false)
+	awaitStatus(t, "up1", "up")
+	if status, body := chatPost(t, `{"model":"m","messages":[]}`); status != 503 || !strings.Contains(body, "scripted failure") {
+		t.Errorf("a closed circuit lets requests through to the upstream: status %d: %s", status, body)
+	}
+}
