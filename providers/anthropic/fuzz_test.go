@@ -59,3 +59,31 @@ func FuzzAnthropicStream(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRequest feeds arbitrary OpenAI request bodies to the translation
+// into a Messages request: it must refuse them with an error or make a
+// request that encodes as JSON, never panic.
+func FuzzRequest(f *testing.F) {
+	files, _ := filepath.Glob("testdata/request/*.openai.json")
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	a := &Anthropic{Base: providers.Base{Name: "claude"}, MaxTokens: DefaultMaxTokens}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		chat, perr := translate.DecodeChat(body)
+		if perr != nil {
+			return
+		}
+		native, _, perr := a.buildRequest(&providers.Call{Op: providers.Chat, Model: "claude-x", Body: body}, chat)
+		if perr != nil {
+			return
+		}
+		if out, err := providers.MarshalJSON(native); err != nil || !json.Valid(out) {
+			t.Fatalf("request does not encode: %v", err)
+		}
+	})
+}

@@ -62,3 +62,31 @@ func FuzzDashScopeStream(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRequest feeds arbitrary OpenAI request bodies to the translation
+// into a DashScope request, text and multimodal: it must refuse them with
+// an error or make a request that encodes as JSON, never panic.
+func FuzzRequest(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "request", "*.in.json"))
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, false)
+		f.Add(b, true)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, multimodal bool) {
+		chat, perr := translate.DecodeChat(body)
+		if perr != nil {
+			return
+		}
+		native, _, perr := buildChat(chat, "qwen-x", multimodal)
+		if perr != nil {
+			return
+		}
+		if out, err := providers.MarshalJSON(native); err != nil || !json.Valid(out) {
+			t.Fatalf("request does not encode: %v", err)
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
 
 // FuzzGeminiStream feeds arbitrary upstream bytes to the stream reader: it
@@ -46,6 +47,33 @@ func FuzzGeminiStream(f *testing.F) {
 			if !json.Valid(c) {
 				t.Fatalf("chunk is not JSON: %s", c)
 			}
+		}
+	})
+}
+
+// FuzzRequest feeds arbitrary OpenAI request bodies to the translation
+// into a generateContent request: it must refuse them with an error or
+// make a request that encodes as JSON, never panic.
+func FuzzRequest(f *testing.F) {
+	files, _ := filepath.Glob("testdata/request_*.openai.json")
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		chat, perr := translate.DecodeChat(body)
+		if perr != nil {
+			return
+		}
+		native, perr := buildRequest(chat)
+		if perr != nil {
+			return
+		}
+		if out, err := providers.MarshalJSON(native); err != nil || !json.Valid(out) {
+			t.Fatalf("request does not encode: %v", err)
 		}
 	})
 }

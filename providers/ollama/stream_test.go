@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -223,6 +224,27 @@ func FuzzOllamaStream(f *testing.F) {
 					t.Fatalf("chunk is not JSON: %s", c)
 				}
 			}
+		}
+	})
+}
+
+// FuzzRequest feeds arbitrary OpenAI request bodies to the translation
+// into an Ollama /api/chat body: it must refuse them with an error or make
+// valid JSON, never panic.
+func FuzzRequest(f *testing.F) {
+	files, _ := filepath.Glob("testdata/requests/*.openai.json")
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	o := &Ollama{Base: providers.Base{Name: "local"}}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		out, perr := o.chatBody(&providers.Call{Op: providers.Chat, Model: "llama", Body: body})
+		if perr == nil && !json.Valid(out) {
+			t.Fatalf("request is not JSON: %s", out)
 		}
 	})
 }
