@@ -17,11 +17,20 @@ import (
 // up1, up2, ... in order; modelBlock, when given, is the model line's
 // block.
 func routeBlock(modelBlock, options string, upstreams ...*scriptedUpstream) string {
+	urls := make([]string, len(upstreams))
+	for i, u := range upstreams {
+		urls[i] = u.URL
+	}
+	return routeBlockAt(modelBlock, options, urls...)
+}
+
+// routeBlockAt is routeBlock over the upstreams at the given base URLs.
+func routeBlockAt(modelBlock, options string, upstreamURLs ...string) string {
 	var b strings.Builder
 	targets := ""
-	for i, u := range upstreams {
+	for i, url := range upstreamURLs {
 		name := "up" + strconv.Itoa(i+1)
-		b.WriteString("\t\tprovider " + name + " openai {\n\t\t\tbase_url " + u.URL + "/v1\n\t\t}\n")
+		b.WriteString("\t\tprovider " + name + " openai {\n\t\t\tbase_url " + url + "/v1\n\t\t}\n")
 		targets += " " + name
 	}
 	b.WriteString("\t\tmodel m" + targets)
@@ -37,7 +46,9 @@ func routeBlock(modelBlock, options string, upstreams ...*scriptedUpstream) stri
 // it is not there.
 func metricValue(t *testing.T, series string) float64 {
 	t.Helper()
-	resp, err := freshHTTP().Get("http://localhost:2999/metrics")
+	c := freshHTTP()
+	defer c.CloseIdleConnections()
+	resp, err := c.Get("http://localhost:2999/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

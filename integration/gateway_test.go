@@ -124,6 +124,14 @@ func freshHTTP() *http.Client {
 // old server as it shuts down (Caddy's behaviour, not the gateway's).
 type retryClosedConn struct{ http.RoundTripper }
 
+// CloseIdleConnections closes the idle connections of the transport
+// underneath, so a test leaves no connection (and goroutine) behind.
+func (rt retryClosedConn) CloseIdleConnections() {
+	if c, ok := rt.RoundTripper.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 func (rt retryClosedConn) RoundTrip(req *http.Request) (*http.Response, error) {
 	for attempt := 1; ; attempt++ {
 		resp, err := rt.RoundTripper.RoundTrip(req)
@@ -372,7 +380,9 @@ func TestStreamSurvivesConfigReload(t *testing.T) {
 
 func httpPostJSON(t *testing.T, url, body string) string {
 	t.Helper()
-	resp, err := freshHTTP().Post(url, "application/json", strings.NewReader(body))
+	c := freshHTTP()
+	defer c.CloseIdleConnections()
+	resp, err := c.Post(url, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,10 +9,13 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/llmgateway/caddy-llm-gateway/internal/faultupstream"
 )
 
 // scriptedUpstream is an OpenAI-speaking fake whose nth request (from 1)
@@ -81,7 +84,9 @@ func retryBlock(options string, upstreams ...*scriptedUpstream) string {
 
 func chatPost(t *testing.T, body string) (int, string) {
 	t.Helper()
-	resp, err := freshHTTP().Post(gatewayURL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+	c := freshHTTP()
+	defer c.CloseIdleConnections()
+	resp, err := c.Post(gatewayURL+"/v1/chat/completions", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,30 +105,66 @@ func attemptCount(t *testing.T, provider, outcome string) float64 {
 	return metricValue(t, `llm_gateway_upstream_attempts_total{outcome="`+outcome+`",provider="`+provider+`"}`)
 }
 
+// TestFlakyFirstTargetNeverFailsAClient sends 1000 requests, 16 at a time,
+// to two targets, the first of which answers 500 to about 30% of them:
+// every client gets its answer, and the attempt metrics count exactly the
+// failures and successes the upstreams served.
 func TestFlakyFirstTargetNeverFailsAClient(t *testing.T) {
-	flaky := newScripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		if n%3 == 0 { // a third of the requests
-			serveStatus(w, http.StatusInternalServerError)
-			return
-		}
-		serveOK(w, r)
-	})
-	steady := okUpstream(t)
-	startGateway(t, retryBlock("", flaky, steady))
-	failed0, ok0 := attemptCount(t, "up1", "500"), attemptCount(t, "up2", "success")
+	flaky := faultupstream.New(faultupstream.Options{Plan: faultupstream.Random(6, 0.3, faultupstream.Fault{Status: http.StatusInternalServerError})})
+	t.Cleanup(flaky.Close)
+	steady := faultupstream.New(faultupstream.Options{})
+	t.Cleanup(steady.Close)
+	startGateway(t, routeBlockAt("", "", flaky.URL, steady.URL))
+	baseline := goroutineBaseline()
+	failed0, flakyOK0, steadyOK0 := attemptCount(t, "up1", "500"), attemptCount(t, "up1", "success"), attemptCount(t, "up2", "success")
 
-	const requests = 100
-	spread(t, requests)
-	flakyCalls, steadyCalls := len(flaky.arrivals()), len(steady.arrivals())
-	if flakyCalls != requests || steadyCalls != requests/3 {
-		t.Errorf("calls: flaky %d (want %d), steady %d (want %d)", flakyCalls, requests, steadyCalls, requests/3)
+	const requests, concurrency = 1000, 16
+	client := freshHTTP()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range concurrency {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < requests; i = next.Add(1) - 1 {
+				body := `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
+				if i%2 == 1 {
+					body = `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`
+				}
+				resp, err := client.Post(gatewayURL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+				if err != nil {
+					t.Errorf("request %d: %v", i, err)
+					return
+				}
+				got, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				complete := bytes.HasSuffix(got, []byte("data: [DONE]\n\n")) || i%2 == 0
+				if err != nil || resp.StatusCode != 200 || !bytes.Contains(got, []byte("chatcmpl-fault-")) || !complete {
+					t.Errorf("request %d: status %d, %v: %s", i, resp.StatusCode, err, got)
+					return
+				}
+			}
+		})
 	}
-	if d := attemptCount(t, "up1", "500") - failed0; d != float64(requests/3) {
-		t.Errorf("attempts_total{up1,500} grew by %v, want %d", d, requests/3)
+	wg.Wait()
+
+	fc, sc := flaky.Counts(), steady.Counts()
+	if fc.Status[200]+sc.Status[200] != requests || fc.Status[500] == 0 || sc.Requests != sc.Status[200] {
+		t.Errorf("upstream answers: flaky %v, steady %v; want %d successes in all and some 500s", fc.Status, sc.Status, requests)
 	}
-	if d := attemptCount(t, "up2", "success") - ok0; d != float64(requests/3) {
-		t.Errorf("attempts_total{up2,success} grew by %v, want %d", d, requests/3)
+	t.Logf("the first target failed %d of its %d requests; each was retried", fc.Status[500], fc.Requests)
+	for _, c := range []struct {
+		provider, outcome string
+		before            float64
+		want              int
+	}{
+		{"up1", "500", failed0, fc.Status[500]},
+		{"up1", "success", flakyOK0, fc.Status[200]},
+		{"up2", "success", steadyOK0, sc.Status[200]},
+	} {
+		if d := attemptCount(t, c.provider, c.outcome) - c.before; d != float64(c.want) {
+			t.Errorf("attempts_total{%s,%s} grew by %v, want %d", c.provider, c.outcome, d, c.want)
+		}
 	}
+	checkNoLeaks(t, baseline, []*http.Client{client}, flaky.Server, steady.Server)
 }
 
 func TestSingleTargetRetriedOnceThroughCaddy(t *testing.T) {
