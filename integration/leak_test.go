@@ -6,13 +6,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/goleak"
 )
 
 // goroutineBaseline notes the goroutines running now. Take it once Caddy
 // and the test's upstreams are up, so their long-lived goroutines are not
-// counted against the test.
-func goroutineBaseline() goleak.Option { return goleak.IgnoreCurrent() }
+// counted against the test. The Caddy under test must run in this
+// process: caddytest uses any Caddy already answering on its admin port,
+// and the goroutines of another process's gateway are not seen here.
+func goroutineBaseline(t *testing.T) goleak.Option {
+	t.Helper()
+	if _, err := caddy.ActiveContext().AppIfConfigured("http"); err != nil {
+		t.Fatalf("the Caddy on the admin port is not this test process's (is another test run using it?): %v", err)
+	}
+	return goleak.IgnoreCurrent()
+}
 
 // configGoroutines are the goroutines each loaded Caddy config runs until
 // the next load replaces it: a server's accept loop, storage cleaning, CA

@@ -57,7 +57,7 @@ func TestReloadDuring50OpenStreams(t *testing.T) {
 	t.Cleanup(up.Close)
 	route := "\t\tprovider up openai {\n\t\t\tbase_url " + up.URL + "/v1\n\t\t}\n\t\tmodel * up\n"
 	startGateway(t, route)
-	baseline := goroutineBaseline()
+	baseline := goroutineBaseline(t)
 
 	type result struct {
 		user   string

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -115,7 +116,7 @@ func TestFlakyFirstTargetNeverFailsAClient(t *testing.T) {
 	steady := faultupstream.New(faultupstream.Options{})
 	t.Cleanup(steady.Close)
 	startGateway(t, routeBlockAt("", "", flaky.URL, steady.URL))
-	baseline := goroutineBaseline()
+	baseline := goroutineBaseline(t)
 	failed0, flakyOK0, steadyOK0 := attemptCount(t, "up1", "500"), attemptCount(t, "up1", "success"), attemptCount(t, "up2", "success")
 
 	const requests, concurrency = 1000, 16
@@ -338,4 +339,37 @@ func TestKeepaliveKeepsGoOpenAIStreaming(t *testing.T) {
 	default:
 		t.Error("no keepalive reached the client")
 	}
+}
+
+// TestClientLeavingDuringKeepalivesLeavesNothing: a client goes away while
+// the gateway sends keepalives, waiting for a stalled upstream's first
+// event. The upstream request is cancelled, and no goroutine of the call
+// (the keepalive path runs the call on a goroutine of its own) outlives it.
+func TestClientLeavingDuringKeepalivesLeavesNothing(t *testing.T) {
+	up := faultupstream.New(faultupstream.Options{Plan: faultupstream.Every(1, faultupstream.Fault{Break: faultupstream.Stall})})
+	t.Cleanup(up.Close)
+	startGateway(t, routeBlockAt("", "\t\tkeepalive 20ms\n", up.URL))
+	baseline := goroutineBaseline(t)
+	client := freshHTTP()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", gatewayURL+"/v1/chat/completions",
+		strings.NewReader(`{"model":"m","stream":true,"user":"leaver","messages":[]}`))
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || line != ": keepalive\n" {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	cancel()
+	resp.Body.Close()
+
+	wait, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	recs, err := up.Settle(wait, "leaver")
+	if err != nil || len(recs) != 1 || !recs[0].Cancelled {
+		t.Fatalf("upstream requests %v, %v; want one, cancelled", recs, err)
+	}
+	checkNoLeaks(t, baseline, []*http.Client{client}, up.Server)
 }
