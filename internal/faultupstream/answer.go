@@ -189,6 +189,9 @@ func (a *answer) serveStream(chunks int, gate *Gate) {
 	}
 	events := streamEvents(a.rec, chunks)
 	for i, ev := range events {
+		if i > 0 && a.wait(f.Interval, false) != nil {
+			return
+		}
 		if i == f.At && f.Break != NoBreak {
 			a.broke = true
 			switch f.Break {
@@ -209,9 +212,6 @@ func (a *answer) serveStream(chunks int, gate *Gate) {
 				a.interrupted = true
 				return
 			}
-		}
-		if i > 0 && a.wait(f.Interval, false) != nil {
-			return
 		}
 		if a.write(ev) != nil {
 			return

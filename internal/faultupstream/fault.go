@@ -56,8 +56,9 @@ type Fault struct {
 	Delay time.Duration
 	// Interval passes between two events of a stream: a slow trickle.
 	Interval time.Duration
-	// Break happens after At events of a stream have been sent (0: right
-	// after the headers). A non-streamed answer breaks before its body.
+	// Break happens after At events of a stream have been sent, when the
+	// next would be due (0: right after the headers). A non-streamed
+	// answer breaks before its body.
 	Break Break
 	At    int
 	// StallFor is how long a Stall lasts; 0 stalls until the request ends.

@@ -14,8 +14,9 @@ import (
 )
 
 // IdleTimeout is the gateway's stream_idle_timeout under soak: short, so
-// that the long stalls of the plan run into it.
-const IdleTimeout = 500 * time.Millisecond
+// that the long stalls of the plan run into it, and still 20 times the
+// slowest trickle, so a busy machine's scheduling delays do not.
+const IdleTimeout = 2 * time.Second
 
 // LongAnswer is the max_tokens of the clients that mean to abort: their
 // answers trickle on long after the abort, so only the gateway cancelling
@@ -33,7 +34,7 @@ func GatewayBlock(upstreamURL string) string {
 	}
 	b.WriteString("\t\tmodel * a b\n")
 	b.WriteString("\t\tstream_idle_timeout " + IdleTimeout.String() + "\n")
-	b.WriteString("\t\tfirst_token_timeout 5s\n")
+	b.WriteString("\t\tfirst_token_timeout 10s\n")
 	return b.String()
 }
 
@@ -44,8 +45,8 @@ var errorStatuses = []int{429, 500, 502, 503, 504, 529}
 // Plan is the soak's fault mix. Every stream trickles at a model's pace
 // (10-40 ms an event); on top of that about half the requests meet a
 // fault: an error status, a delay before the first byte, a slower
-// trickle, a short stall (well under IdleTimeout), a long one (three times
-// it, so the idle timeout fires), a dropped connection or garbage bytes,
+// trickle, a short stall (a quarter of IdleTimeout at most), a long one
+// (twice it, so the idle timeout fires), a dropped connection or garbage bytes,
 // at a random event. The choice depends only on seed and the request's
 // number.
 func Plan(seed uint64) faultupstream.Plan {
@@ -69,10 +70,10 @@ func Plan(seed uint64) faultupstream.Plan {
 			f.Interval = time.Duration(50+rng.IntN(51)) * time.Millisecond
 		case p < 80:
 			f.Break, f.At = faultupstream.Stall, rng.IntN(events)
-			f.StallFor = IdleTimeout/10 + time.Duration(rng.Int64N(int64(IdleTimeout*3/20)))
+			f.StallFor = IdleTimeout/20 + time.Duration(rng.Int64N(int64(IdleTimeout/5)))
 		case p < 86:
 			// After the first event: before it, first_token_timeout applies.
-			f.Break, f.At, f.StallFor = faultupstream.Stall, 1+rng.IntN(events-1), 3*IdleTimeout
+			f.Break, f.At, f.StallFor = faultupstream.Stall, 1+rng.IntN(events-1), 2*IdleTimeout
 		case p < 93:
 			f.Break, f.At = faultupstream.Drop, rng.IntN(events)
 		default:
