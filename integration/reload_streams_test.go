@@ -3,7 +3,6 @@ package integration
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,33 +13,6 @@ import (
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/faultupstream"
 )
-
-// streamContents decodes a stream's chunks and returns the content of
-// each chunk that has some; it fails t on an event that is not a chunk.
-func streamContents(t *testing.T, stream []byte) []string {
-	t.Helper()
-	var out []string
-	for _, ev := range strings.SplitAfter(string(stream), "\n\n") {
-		data, ok := strings.CutPrefix(strings.TrimSuffix(ev, "\n\n"), "data: ")
-		if !ok || data == "[DONE]" {
-			continue
-		}
-		var chunk struct {
-			Choices []struct {
-				Delta struct {
-					Content string `json:"content"`
-				} `json:"delta"`
-			} `json:"choices"`
-		}
-		if err := json.Unmarshal([]byte(data), &chunk); err != nil {
-			t.Fatalf("event %q: %v", ev, err)
-		}
-		if len(chunk.Choices) > 0 && chunk.Choices[0].Delta.Content != "" {
-			out = append(out, chunk.Choices[0].Delta.Content)
-		}
-	}
-	return out
-}
 
 // TestReloadDuring50OpenStreams reloads the config while 50 streams are
 // open, all held by the upstream after their fifth content chunk: every
@@ -110,7 +82,10 @@ func TestReloadDuring50OpenStreams(t *testing.T) {
 		if !bytes.Equal(r.body, recs[0].Sent) || !recs[0].Completed {
 			t.Errorf("%s: the client got\n%s\nthe upstream sent\n%s", r.user, r.body, recs[0].Sent)
 		}
-		contents := streamContents(t, r.body)
+		contents, err := faultupstream.StreamContents(r.body)
+		if err != nil {
+			t.Errorf("%s: %v", r.user, err)
+		}
 		for i, c := range contents {
 			if c != strconv.Itoa(i+1) {
 				t.Errorf("%s: chunk %d says %q: %v", r.user, i+1, c, contents)

@@ -24,31 +24,14 @@ func post(t *testing.T, ctx context.Context, s *Server, body string) (*http.Resp
 	return resp, got, err
 }
 
-// contents decodes a stream's chunks and returns each chunk's content.
+// contents is StreamContents, failing t on a bad event.
 func contents(t *testing.T, stream []byte) []string {
 	t.Helper()
-	var out []string
-	for _, ev := range strings.SplitAfter(string(stream), "\n\n") {
-		data, ok := strings.CutPrefix(strings.TrimSuffix(ev, "\n\n"), "data: ")
-		if !ok || data == "[DONE]" {
-			continue
-		}
-		var chunk struct {
-			Object  string `json:"object"`
-			Choices []struct {
-				Delta struct {
-					Content string `json:"content"`
-				} `json:"delta"`
-			} `json:"choices"`
-		}
-		if err := json.Unmarshal([]byte(data), &chunk); err != nil || chunk.Object != "chat.completion.chunk" {
-			t.Fatalf("event %q: %v", ev, err)
-		}
-		if len(chunk.Choices) > 0 && chunk.Choices[0].Delta.Content != "" {
-			out = append(out, chunk.Choices[0].Delta.Content)
-		}
+	c, err := StreamContents(stream)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return c
 }
 
 func TestHealthyStreamIsOpenAIsWireFormatAndRecorded(t *testing.T) {
