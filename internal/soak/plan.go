@@ -14,7 +14,7 @@ import (
 )
 
 // IdleTimeout is the gateway's stream_idle_timeout under soak: short, so
-// that the long stalls of the plan run into it, and still 20 times the
+// that the long stalls of the plan run into it, and still 10 times the
 // slowest trickle, so a busy machine's scheduling delays do not.
 const IdleTimeout = 2 * time.Second
 
@@ -43,7 +43,7 @@ func GatewayBlock(upstreamURL string) string {
 var errorStatuses = []int{429, 500, 502, 503, 504, 529}
 
 // Plan is the soak's fault mix. Every stream trickles at a model's pace
-// (10-40 ms an event); on top of that about half the requests meet a
+// (20-80 ms an event); on top of that about half the requests meet a
 // fault: an error status, a delay before the first byte, a slower
 // trickle, a short stall (a quarter of IdleTimeout at most), a long one
 // (twice it, so the idle timeout fires), a dropped connection or garbage bytes,
@@ -52,7 +52,7 @@ var errorStatuses = []int{429, 500, 502, 503, 504, 529}
 func Plan(seed uint64) faultupstream.Plan {
 	return func(r faultupstream.Request) faultupstream.Fault {
 		rng := faultupstream.RequestRand(seed, r.N)
-		f := faultupstream.Fault{Interval: time.Duration(10+rng.IntN(31)) * time.Millisecond}
+		f := faultupstream.Fault{Interval: time.Duration(20+rng.IntN(61)) * time.Millisecond}
 		events := r.MaxTokens + 3 // role, content, finish, [DONE]
 		if r.MaxTokens >= LongAnswer {
 			events = 20 // faults only where an aborting client may meet them
@@ -67,7 +67,7 @@ func Plan(seed uint64) faultupstream.Plan {
 		case p < 65:
 			f.Delay = time.Duration(10+rng.IntN(91)) * time.Millisecond
 		case p < 72:
-			f.Interval = time.Duration(50+rng.IntN(51)) * time.Millisecond
+			f.Interval = time.Duration(100+rng.IntN(101)) * time.Millisecond
 		case p < 80:
 			f.Break, f.At = faultupstream.Stall, rng.IntN(events)
 			f.StallFor = IdleTimeout/20 + time.Duration(rng.Int64N(int64(IdleTimeout/5)))

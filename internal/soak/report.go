@@ -29,6 +29,8 @@ type Report struct {
 	// counts them all.
 	Problems     []string
 	ProblemCount int
+	// Troubles counts the problems by kind.
+	Troubles map[string]int
 
 	UpstreamRequests          int
 	UpstreamStatus            map[int]int
@@ -53,6 +55,10 @@ func (r *Report) add(o outcome) {
 	r.LostBytes += int64(o.lost)
 	if o.problem != "" {
 		r.ProblemCount++
+		if r.Troubles == nil {
+			r.Troubles = make(map[string]int)
+		}
+		r.Troubles[o.trouble]++
 		if len(r.Problems) < maxProblems {
 			r.Problems = append(r.Problems, o.problem)
 		}
@@ -74,7 +80,11 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "upstream: %d requests (%s), %d stalls, %d drops, %d garbage\n",
 		r.UpstreamRequests, strings.Join(statuses, " "), r.Stalled, r.Dropped, r.Garbage)
 	if r.ProblemCount > 0 {
-		fmt.Fprintf(&b, "%d problems; the first %d:\n", r.ProblemCount, len(r.Problems))
+		fmt.Fprintf(&b, "%d problems:", r.ProblemCount)
+		for _, t := range slices.Sorted(maps.Keys(r.Troubles)) {
+			fmt.Fprintf(&b, " %s ×%d;", t, r.Troubles[t])
+		}
+		fmt.Fprintf(&b, " the first %d:\n", len(r.Problems))
 		for _, p := range r.Problems {
 			b.WriteString("  " + p + "\n")
 		}

@@ -143,6 +143,7 @@ type outcome struct {
 	compared int
 	lost     int
 	problem  string
+	trouble  string // the problem's kind, for the report's tally
 }
 
 // check compares what the client got with what the upstream's last
@@ -152,29 +153,37 @@ func (c *stream) check(up *faultupstream.Server) outcome {
 	defer cancel()
 	recs, err := up.Settle(ctx, c.user)
 	if err != nil {
-		return outcome{problem: c.user + ": its upstream request was still running " + settleTimeout.String() + " after the client was done"}
+		return outcome{trouble: "upstream outlived its client", problem: c.user + ": its upstream request was still running " + settleTimeout.String() + " after the client was done"}
 	}
 	if c.err != nil {
-		return outcome{problem: fmt.Sprintf("%s: %v", c.user, c.err)}
+		return outcome{trouble: "client error", problem: fmt.Sprintf("%s: %v", c.user, c.err)}
 	}
 	if len(recs) == 0 {
-		return outcome{problem: fmt.Sprintf("%s: status %d without an upstream request", c.user, c.status)}
+		return outcome{trouble: "no upstream request", problem: fmt.Sprintf("%s: status %d without an upstream request", c.user, c.status)}
 	}
 	last := recs[len(recs)-1]
-	fail := func(format string, args ...any) outcome {
-		return outcome{problem: fmt.Sprintf("%s (upstream %s, %d attempts): ", c.user, last.Fault, len(recs)) + fmt.Sprintf(format, args...)}
+	flag := func(o *outcome, trouble, format string, args ...any) {
+		o.trouble = trouble
+		o.problem = fmt.Sprintf("%s (upstream %s, %d attempts): ", c.user, last.Fault, len(recs)) + fmt.Sprintf(format, args...)
+	}
+	// A stream the idle timeout cut although its upstream kept sending
+	// points at a machine too busy to serve it in time.
+	starved := func(o *outcome) {
+		if last.Fault.Break != faultupstream.Stall && bytes.Contains(c.body, []byte(`"code":"upstream_timeout"`)) {
+			o.trouble = "a healthy stream timed out (an overloaded machine?)"
+		}
 	}
 
 	if c.aborted {
 		o := outcome{kind: "aborted", compared: len(c.body), lost: len(c.body) - commonPrefix(c.body, last.Sent)}
-		// The upstream may have broken the stream itself as the client left.
-		brokeFirst := (last.Fault.Break == faultupstream.Drop || last.Fault.Break == faultupstream.Garbage) &&
-			bytes.Count(c.body, []byte("\n\n")) >= last.Fault.At
+		// An upstream that drops or garbles its stream ends the request
+		// itself, maybe before the client's leaving reached it.
+		brokeFirst := last.Fault.Break == faultupstream.Drop || last.Fault.Break == faultupstream.Garbage
 		switch {
 		case o.lost > 0:
-			o.problem = fail("the client's bytes differ from the upstream's: %s", diff(c.body, last.Sent)).problem
+			flag(&o, "aborted stream differs", "the client's bytes differ from the upstream's: %s", diff(c.body, last.Sent))
 		case !last.Cancelled && !brokeFirst:
-			o.problem = fail("the upstream request was not cancelled when the client left (completed: %v)", last.Completed).problem
+			flag(&o, "upstream not cancelled", "the upstream request was not cancelled when the client left (completed: %v)", last.Completed)
 		}
 		return o
 	}
@@ -190,19 +199,21 @@ func (c *stream) check(up *faultupstream.Server) outcome {
 				want, code = http.StatusBadGateway, "upstream_error"
 			}
 		}
+		o := outcome{kind: "status"}
 		if c.status != want || !isErrorEnvelope(c.body, code) {
-			return fail("the client got %d %s, want %d with an error of code %q", c.status, c.body, want, code)
+			flag(&o, "wrong error status", "the client got %d %s, want %d with an error of code %q", c.status, c.body, want, code)
 		}
-		return outcome{kind: "status"}
+		return o
 	}
 
 	if last.Completed {
 		o := outcome{kind: "completed", compared: len(last.Sent), lost: len(last.Sent) - commonPrefix(c.body, last.Sent)}
 		switch {
 		case o.lost > 0 || len(c.body) != len(last.Sent):
-			o.problem = fail("the client's bytes differ from the upstream's: %s", diff(c.body, last.Sent)).problem
+			flag(&o, "completed stream differs", "the client's bytes differ from the upstream's: %s", diff(c.body, last.Sent))
+			starved(&o)
 		case last.Fault.Break == faultupstream.Stall && last.Fault.StallFor > IdleTimeout:
-			o.problem = fail("the stream outlived a stall longer than stream_idle_timeout").problem
+			flag(&o, "idle timeout did not fire", "the stream outlived a stall longer than stream_idle_timeout")
 		}
 		return o
 	}
@@ -219,8 +230,9 @@ func (c *stream) check(up *faultupstream.Server) outcome {
 	payload, isEvent := bytes.CutPrefix(rest, []byte("data: "))
 	payload, ends := bytes.CutSuffix(payload, []byte("\n\n"))
 	if !ok || !isEvent || !ends || !isErrorEnvelope(payload, code) {
-		o.problem = fail("want the upstream's %d events and an error event of code %q: %s",
-			last.Events, code, diff(c.body, last.Sent)).problem
+		flag(&o, "broken stream not ended as documented", "want the upstream's %d events and an error event of code %q: %s",
+			last.Events, code, diff(c.body, last.Sent))
+		starved(&o)
 	}
 	return o
 }
