@@ -67,7 +67,7 @@ type sample struct {
 }
 
 func run(caddyBin, dir string, streams int, duration time.Duration, seed uint64, every time.Duration) (bool, error) {
-	up := faultupstream.New(faultupstream.Options{Plan: soak.Plan(seed)})
+	up := faultupstream.New(faultupstream.Options{Plan: soak.Plan(seed, soak.DefaultIdleTimeout)})
 	defer up.Close()
 	gw, err := startGateway(caddyBin, dir, up.URL)
 	if err != nil {
@@ -111,7 +111,7 @@ func run(caddyBin, dir string, streams int, duration time.Duration, seed uint64,
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: streams}}
 	rep := soak.Run(context.Background(), soak.Config{URL: gw.url + "/v1/chat/completions", Upstream: up,
-		Streams: streams, Duration: duration, Seed: seed, Client: client})
+		IdleTimeout: soak.DefaultIdleTimeout, Streams: streams, Duration: duration, Seed: seed, Client: client})
 	loadEnd, err := gw.sample(time.Since(began))
 	stopSampling()
 	<-sampled
@@ -204,7 +204,7 @@ http://127.0.0.1:%d {
 	llm_gateway {
 %s	}
 }
-`, adminPort, logPath, port, soak.GatewayBlock(upstreamURL))
+`, adminPort, logPath, port, soak.GatewayBlock(upstreamURL, soak.DefaultIdleTimeout))
 	if err := os.WriteFile(config, []byte(caddyfile), 0o600); err != nil {
 		return nil, err
 	}

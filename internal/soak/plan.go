@@ -13,27 +13,28 @@ import (
 	"github.com/llmgateway/caddy-llm-gateway/internal/faultupstream"
 )
 
-// IdleTimeout is the gateway's stream_idle_timeout under soak: short, so
-// that the long stalls of the plan run into it, and still 10 times the
-// slowest trickle, so a busy machine's scheduling delays do not.
-const IdleTimeout = 2 * time.Second
+// DefaultIdleTimeout is the gateway's stream_idle_timeout under soak:
+// short, so that the long stalls of the plan run into it, and still 10
+// times the slowest trickle, so a busy machine's scheduling delays do not.
+const DefaultIdleTimeout = 2 * time.Second
 
 // LongAnswer is the max_tokens of the clients that mean to abort: their
 // answers trickle on long after the abort, so only the gateway cancelling
 // the upstream request ends them early.
 const LongAnswer = 2000
 
-// GatewayBlock is the body of the llm_gateway directive under soak: two
+// GatewayBlock is the body of the llm_gateway directive under soak, with
+// the given stream_idle_timeout: two
 // providers over the one fake upstream, so failed calls fall back, and a
 // wildcard route, so no model name is rewritten and every byte the
 // upstream sends is passed on as it is.
-func GatewayBlock(upstreamURL string) string {
+func GatewayBlock(upstreamURL string, idle time.Duration) string {
 	var b strings.Builder
 	for _, name := range []string{"a", "b"} {
 		b.WriteString("\t\tprovider " + name + " openai {\n\t\t\tbase_url " + upstreamURL + "/v1\n\t\t}\n")
 	}
 	b.WriteString("\t\tmodel * a b\n")
-	b.WriteString("\t\tstream_idle_timeout " + IdleTimeout.String() + "\n")
+	b.WriteString("\t\tstream_idle_timeout " + idle.String() + "\n")
 	b.WriteString("\t\tfirst_token_timeout 10s\n")
 	return b.String()
 }
@@ -45,11 +46,11 @@ var errorStatuses = []int{429, 500, 502, 503, 504, 529}
 // Plan is the soak's fault mix. Every stream trickles at a model's pace
 // (20-80 ms an event); on top of that about half the requests meet a
 // fault: an error status, a delay before the first byte, a slower
-// trickle, a short stall (a quarter of IdleTimeout at most), a long one
+// trickle, a short stall (a quarter of idle at most), a long one
 // (twice it, so the idle timeout fires), a dropped connection or garbage bytes,
-// at a random event. The choice depends only on seed and the request's
-// number.
-func Plan(seed uint64) faultupstream.Plan {
+// at a random event. idle is the gateway's stream_idle_timeout. The
+// choice depends only on seed and the request's number.
+func Plan(seed uint64, idle time.Duration) faultupstream.Plan {
 	return func(r faultupstream.Request) faultupstream.Fault {
 		rng := faultupstream.RequestRand(seed, r.N)
 		f := faultupstream.Fault{Interval: time.Duration(20+rng.IntN(61)) * time.Millisecond}
@@ -70,10 +71,10 @@ func Plan(seed uint64) faultupstream.Plan {
 			f.Interval = time.Duration(100+rng.IntN(101)) * time.Millisecond
 		case p < 80:
 			f.Break, f.At = faultupstream.Stall, rng.IntN(events)
-			f.StallFor = IdleTimeout/20 + time.Duration(rng.Int64N(int64(IdleTimeout/5)))
+			f.StallFor = idle/20 + time.Duration(rng.Int64N(int64(idle/5)))
 		case p < 86:
 			// After the first event: before it, first_token_timeout applies.
-			f.Break, f.At, f.StallFor = faultupstream.Stall, 1+rng.IntN(events-1), 2*IdleTimeout
+			f.Break, f.At, f.StallFor = faultupstream.Stall, 1+rng.IntN(events-1), 2*idle
 		case p < 93:
 			f.Break, f.At = faultupstream.Drop, rng.IntN(events)
 		default:

@@ -20,6 +20,8 @@ type Config struct {
 	URL string
 	// Upstream is the fault upstream behind the gateway, answering by Plan.
 	Upstream *faultupstream.Server
+	// IdleTimeout is the gateway's stream_idle_timeout, as given to Plan.
+	IdleTimeout time.Duration
 	// Streams is the number of concurrent clients, each sending one
 	// stream after another.
 	Streams int
@@ -66,7 +68,7 @@ func Run(ctx context.Context, cfg Config) *Report {
 					c.abortAt, c.maxTokens = 1+rng.IntN(15), LongAnswer
 				}
 				c.send(cfg)
-				rep.add(c.check(cfg.Upstream))
+				rep.add(c.check(cfg.Upstream, cfg.IdleTimeout))
 			}
 		})
 	}
@@ -148,7 +150,7 @@ type outcome struct {
 
 // check compares what the client got with what the upstream's last
 // attempt sent, the one whose answer reached the client.
-func (c *stream) check(up *faultupstream.Server) outcome {
+func (c *stream) check(up *faultupstream.Server, idle time.Duration) outcome {
 	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
 	defer cancel()
 	recs, err := up.Settle(ctx, c.user)
@@ -212,7 +214,7 @@ func (c *stream) check(up *faultupstream.Server) outcome {
 		case o.lost > 0 || len(c.body) != len(last.Sent):
 			flag(&o, "completed stream differs", "the client's bytes differ from the upstream's: %s", diff(c.body, last.Sent))
 			starved(&o)
-		case last.Fault.Break == faultupstream.Stall && last.Fault.StallFor > IdleTimeout:
+		case last.Fault.Break == faultupstream.Stall && last.Fault.StallFor > idle:
 			flag(&o, "idle timeout did not fire", "the stream outlived a stall longer than stream_idle_timeout")
 		}
 		return o
