@@ -64,6 +64,8 @@ type sample struct {
 	at         time.Duration // since the load began
 	rssKiB     int64
 	goroutines int
+	cpu        time.Duration // user and system time of the process so far
+	load       string        // the machine's 1-minute load average
 }
 
 func run(caddyBin, dir string, streams int, duration time.Duration, seed uint64, every time.Duration) (bool, error) {
@@ -142,6 +144,9 @@ func run(caddyBin, dir string, streams int, duration time.Duration, seed uint64,
 	fmt.Printf("goroutines: %d at the start, %d under load at the end, %d once idle\n",
 		start.goroutines, loadEnd.goroutines, end.goroutines)
 	growth := float64(loadEnd.rssKiB-early.rssKiB) / float64(early.rssKiB) * 100
+	busy := loadEnd.cpu - start.cpu
+	fmt.Printf("gateway CPU: %.0f s over %.0f s of load (%.0f%% of one core); machine load average %s at the start, %s at the end\n",
+		busy.Seconds(), loadEnd.at.Seconds(), 100*busy.Seconds()/loadEnd.at.Seconds(), start.load, loadEnd.load)
 	fmt.Printf("RSS: %d KiB at the start, %d KiB after %s, %d KiB at the end of the load (%+.1f%%), %d KiB once idle\n",
 		start.rssKiB, early.rssKiB, early.at.Round(time.Second), loadEnd.rssKiB, growth, end.rssKiB)
 
@@ -259,6 +264,12 @@ func (g *gateway) sample(at time.Duration) (sample, error) {
 			}
 		}
 	}
+	if s.cpu, err = processCPU(g.cmd.Process.Pid); err != nil {
+		return s, err
+	}
+	if avg, err := os.ReadFile("/proc/loadavg"); err == nil {
+		s.load = strings.Fields(string(avg))[0]
+	}
 	resp, err := g.client.Get(g.adminURL + "/metrics")
 	if err != nil {
 		return s, err
@@ -274,6 +285,34 @@ func (g *gateway) sample(at time.Duration) (sample, error) {
 	}
 	s.goroutines, err = strconv.Atoi(string(m[1]))
 	return s, err
+}
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc/PID/stat's times:
+// 100 on Linux everywhere this runs.
+const clockTicks = 100
+
+// processCPU reads the user and system time of a process from
+// /proc/PID/stat (fields 14 and 15, counted after the command's closing
+// parenthesis, which may itself hold spaces).
+func processCPU(pid int) (time.Duration, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	i := strings.LastIndexByte(string(stat), ')')
+	fields := strings.Fields(string(stat[i+1:]))
+	if i < 0 || len(fields) < 13 {
+		return 0, fmt.Errorf("unexpected /proc/%d/stat: %q", pid, stat)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] { // utime, stime
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
 func freePort() (int, error) {
