@@ -62,7 +62,9 @@ func TestSoakFaultsAndAborts(t *testing.T) {
 	if !rep.OK() {
 		t.Errorf("the soak failed; SOAK_SEED=%d repeats its choices:\n%s", seed, rep)
 	}
-	if rep.Completed == 0 || rep.Aborted == 0 || rep.Status == 0 || rep.Errored == 0 || rep.Stalled == 0 || rep.Dropped == 0 || rep.Garbage == 0 {
+	// Retries and fallback hide most error statuses from the clients (a
+	// few in a thousand get through), so those are counted upstream.
+	if rep.Completed == 0 || rep.Aborted == 0 || rep.Errored == 0 || len(rep.UpstreamStatus) < 2 || rep.Stalled == 0 || rep.Dropped == 0 || rep.Garbage == 0 {
 		t.Errorf("the soak did not meet every kind of fault and ending:\n%s", rep)
 	}
 
