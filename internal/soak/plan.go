@@ -24,7 +24,7 @@ const DefaultIdleTimeout = 2 * time.Second
 const LongAnswer = 2000
 
 // GatewayBlock is the body of the llm_gateway directive under soak, with
-// the given stream_idle_timeout: two
+// the given stream_idle_timeout and circuit breaking off: two
 // providers over the one fake upstream, so failed calls fall back, and a
 // wildcard route, so no model name is rewritten and every byte the
 // upstream sends is passed on as it is.
@@ -34,6 +34,10 @@ func GatewayBlock(upstreamURL string, idle time.Duration) string {
 		b.WriteString("\t\tprovider " + name + " openai {\n\t\t\tbase_url " + upstreamURL + "/v1\n\t\t}\n")
 	}
 	b.WriteString("\t\tmodel * a b\n")
+	// A third of the calls fail on purpose: circuit breaking would soon
+	// refuse requests without calling the upstream, and the soak is about
+	// what reaches the upstream and back.
+	b.WriteString("\t\tfail_threshold off\n")
 	b.WriteString("\t\tstream_idle_timeout " + idle.String() + "\n")
 	b.WriteString("\t\tfirst_token_timeout 10s\n")
 	return b.String()
