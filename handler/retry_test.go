@@ -384,3 +384,21 @@ func TestStreamIdleTimeoutCoversWaitsInReady(t *testing.T) {
 		t.Fatalf("events %q", events)
 	}
 }
+
+// TestFirstTokenTimeoutAfterKeepalivesIsAnErrorEvent: once keepalives
+// have sent the stream's first bytes, a first-token timeout can no longer
+// be a 504; it ends the 200 stream with an upstream_timeout error event.
+func TestFirstTokenTimeoutAfterKeepalivesIsAnErrorEvent(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	slow := blockingUpstream(t, release)
+	gw := gateway(t, Config{Keepalive: 10 * time.Millisecond, FirstTokenTimeout: 60 * time.Millisecond, MaxAttempts: 1,
+		Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "slow", slow.URL)})}})
+	resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","stream":true,"messages":[]}`)
+	body := readAll(t, resp.Body)
+	events := sseEvents(body)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(body, ": keepalive\n\n") || len(events) != 1 ||
+		!strings.Contains(events[0], `"code":"upstream_timeout"`) || !strings.Contains(events[0], "did not start its answer") {
+		t.Errorf("status %d: %q", resp.StatusCode, body)
+	}
+}
