@@ -86,13 +86,18 @@ func (b *balancer) order() []Target {
 	case LeastBusy:
 		ordered := b.rotated(int((b.turn.Add(1) - 1) % uint64(n)))
 		// Read each count once: they change while the sort runs.
-		busy := make(map[*providerHealth]int64, n)
-		for _, t := range ordered {
-			busy[t.health] = t.health.inFlight.Load()
+		type loaded struct {
+			target Target
+			busy   int64
 		}
-		slices.SortStableFunc(ordered, func(a, b Target) int {
-			return cmp.Compare(busy[a.health], busy[b.health])
-		})
+		loads := make([]loaded, n)
+		for i, t := range ordered {
+			loads[i] = loaded{t, t.health.inFlight.Load()}
+		}
+		slices.SortStableFunc(loads, func(a, b loaded) int { return cmp.Compare(a.busy, b.busy) })
+		for i := range loads {
+			ordered[i] = loads[i].target
+		}
 		return ordered
 	default:
 		return b.targets

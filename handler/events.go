@@ -35,12 +35,7 @@ var doneEvent = []byte("data: [DONE]\n\n")
 
 // event adds `data: <payload>` to the burst; flush sends it.
 func (e *eventWriter) event(payload []byte) error {
-	if e.buf == nil {
-		e.buf = eventBuffers.Get().(*[]byte)
-	}
-	b := append(*e.buf, "data: "...)
-	b = append(b, payload...)
-	*e.buf = append(b, '\n', '\n')
+	e.gather("data: ", payload, "\n\n")
 	if len(*e.buf) >= burstLimit {
 		return e.write()
 	}
@@ -77,9 +72,17 @@ func (e *eventWriter) flush() error {
 
 // done sends the stream's terminal `data: [DONE]` with what is gathered.
 func (e *eventWriter) done() error {
+	e.gather("", doneEvent, "")
+	return e.flush()
+}
+
+// gather appends prefix, p and suffix to the burst, taking a buffer from
+// the pool for a burst's first event.
+func (e *eventWriter) gather(prefix string, p []byte, suffix string) {
 	if e.buf == nil {
 		e.buf = eventBuffers.Get().(*[]byte)
 	}
-	*e.buf = append(*e.buf, doneEvent...)
-	return e.flush()
+	b := append(*e.buf, prefix...)
+	b = append(b, p...)
+	*e.buf = append(b, suffix...)
 }

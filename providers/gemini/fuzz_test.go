@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/llmgateway/caddy-llm-gateway/internal/fuzzseed"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
@@ -17,12 +16,7 @@ import (
 // must never panic or loop, every chunk must be JSON, and the stream must
 // end with io.EOF, ErrTruncated or an *providers.Error.
 func FuzzGeminiStream(f *testing.F) {
-	seeds, _ := filepath.Glob("testdata/stream_*.sse")
-	for _, file := range seeds {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range fuzzseed.Files(f, "testdata/stream_*.sse") {
 		f.Add(b)
 		f.Add(bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n")))
 	}
@@ -55,12 +49,7 @@ func FuzzGeminiStream(f *testing.F) {
 // into a generateContent request: it must refuse them with an error or
 // make a request that encodes as JSON, never panic.
 func FuzzRequest(f *testing.F) {
-	files, _ := filepath.Glob("testdata/request_*.openai.json")
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range fuzzseed.Files(f, "testdata/request_*.openai.json") {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -7,10 +7,10 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/llmgateway/caddy-llm-gateway/internal/fuzzseed"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
@@ -232,12 +232,7 @@ func FuzzOllamaStream(f *testing.F) {
 // into an Ollama /api/chat body: it must refuse them with an error or make
 // valid JSON, never panic.
 func FuzzRequest(f *testing.F) {
-	files, _ := filepath.Glob("testdata/requests/*.openai.json")
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range fuzzseed.Files(f, "testdata/requests/*.openai.json") {
 		f.Add(b)
 	}
 	o := &Ollama{Base: providers.Base{Name: "local"}}
