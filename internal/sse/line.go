@@ -1,6 +1,7 @@
 package sse
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 )
@@ -13,7 +14,8 @@ var commentLine = []byte{':'}
 // next call. At end of input an unterminated last line counts as a line.
 //
 // Lines are sliced straight out of the bufio.Reader's buffer; only a line
-// longer than that buffer is copied, into r.line, which is then reused.
+// longer than that buffer, or one that straddles its growth, is copied,
+// into r.line, which is then reused.
 func (r *Reader) readLine() ([]byte, error) {
 	r.line = r.line[:0]
 	spilled := false // r.line holds the start of the current line
@@ -55,8 +57,10 @@ func (r *Reader) readLine() ([]byte, error) {
 			r.br.Discard(len(buf))
 			return line, err
 		}
-		if len(buf) == r.br.Size() {
-			// The line outgrows the buffer: move what we have aside.
+		grow := r.src.full && r.br.Size() < maxBufSize
+		if len(buf) > 0 && (grow || len(buf) == r.br.Size()) {
+			// The line outgrows the buffer, or the buffer is about to be
+			// replaced: move what we have aside.
 			if !spilled {
 				spilled, comment = true, buf[0] == ':'
 			}
@@ -68,6 +72,10 @@ func (r *Reader) readLine() ([]byte, error) {
 			}
 			r.br.Discard(len(buf))
 			buf, scanned = buf[:0], 0
+		}
+		if grow {
+			// Nothing is buffered now, so nothing is lost.
+			r.br = bufio.NewReaderSize(&r.src, maxBufSize)
 		}
 		// Ask for one byte more than is buffered to make bufio read.
 		if _, err := r.br.Peek(len(buf) + 1); err != nil {

@@ -7,7 +7,13 @@ import (
 )
 
 const (
-	bufSize = 4 << 10
+	// A Reader starts with a small read buffer and grows it once, the
+	// first time a read fills it. Most streams are slow (an event per
+	// model token) and their events fit the small one, so many streams
+	// held open at once cost little; a fast stream gets the large one and
+	// fewer reads.
+	minBufSize = 1 << 10
+	maxBufSize = 4 << 10
 	// defaultMaxEvent applies when NewReader gets a non-positive limit.
 	defaultMaxEvent = 1 << 20
 	// lineSlack lets a line hold a full-sized value plus its field name.
@@ -34,8 +40,8 @@ type Reader struct {
 
 // NewReader returns a Reader for r. maxEvent bounds the size of one event's
 // data (values of 0 or less select 1 MiB); a larger event makes Next return
-// ErrEventTooLarge. Memory use stays around twice maxEvent plus a 4 KiB
-// read buffer however the input is shaped.
+// ErrEventTooLarge. Memory use stays around twice maxEvent plus a read
+// buffer of 1 to 4 KiB however the input is shaped.
 func NewReader(r io.Reader, maxEvent int) *Reader {
 	if maxEvent <= 0 {
 		maxEvent = defaultMaxEvent
@@ -44,7 +50,7 @@ func NewReader(r io.Reader, maxEvent int) *Reader {
 	// hand back r itself if r were already a large enough *bufio.Reader,
 	// and Reset would then clobber the caller's reader.
 	rd := &Reader{
-		br:   bufio.NewReaderSize(nil, bufSize),
+		br:   bufio.NewReaderSize(nil, minBufSize),
 		max:  maxEvent,
 		data: make([]byte, 0, 512),
 		name: make([]byte, 0, 32),

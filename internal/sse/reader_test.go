@@ -389,7 +389,7 @@ func TestReady(t *testing.T) {
 // short of the buffer's end is all the upstream has sent: Ready is false.
 func TestReadyWhenTheBufferFilledMidEvent(t *testing.T) {
 	event := "data: " + strings.Repeat("x", 90) + "\n\n" // 98 bytes
-	burst := strings.Repeat(event, bufSize/len(event)+3)
+	burst := strings.Repeat(event, maxBufSize/len(event)+3)
 	for _, tc := range []struct {
 		name  string
 		input io.Reader
@@ -414,4 +414,46 @@ func TestReadyWhenTheBufferFilledMidEvent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReadBufferGrowsOnlyForFastStreams: a stream whose events arrive one
+// read at a time keeps the small buffer, however long it lasts; the first
+// read that fills it grows it, and an event cut by the growth arrives
+// whole.
+func TestReadBufferGrowsOnlyForFastStreams(t *testing.T) {
+	event := "data: " + strings.Repeat("y", 300) + "\n\n"
+	t.Run("slow", func(t *testing.T) {
+		pr, pw := io.Pipe()
+		r := NewReader(pr, 0)
+		go func() {
+			for range 50 {
+				_, _ = io.WriteString(pw, event)
+			}
+			_ = pw.Close()
+		}()
+		for i := range 50 {
+			ev, err := r.Next()
+			if err != nil || string(ev.Data) != event[6:306] {
+				t.Fatalf("event %d: %q, %v", i, ev.Data, err)
+			}
+		}
+		if got := r.br.Size(); got != minBufSize {
+			t.Errorf("buffer %d bytes after 50 single-event reads, want %d", got, minBufSize)
+		}
+	})
+	t.Run("fast", func(t *testing.T) {
+		r := NewReader(strings.NewReader(strings.Repeat(event, 50)), 0)
+		for i := range 50 {
+			ev, err := r.Next()
+			if err != nil || string(ev.Data) != event[6:306] {
+				t.Fatalf("event %d: %q, %v", i, ev.Data, err)
+			}
+		}
+		if _, err := r.Next(); err != io.EOF {
+			t.Fatalf("after the last event: %v, want EOF", err)
+		}
+		if got := r.br.Size(); got != maxBufSize {
+			t.Errorf("buffer %d bytes after a burst, want %d", got, maxBufSize)
+		}
+	})
 }
