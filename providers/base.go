@@ -1,7 +1,6 @@
 package providers
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -180,10 +179,11 @@ type AuthSetter func(h http.Header, key string)
 // the call's credential. A non-2xx answer is read, closed and returned as
 // an *Error.
 func (b *Base) Post(ctx context.Context, target string, call *Call, body []byte, setAuth AuthSetter) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, nil)
 	if err != nil {
 		return nil, fmt.Errorf("building upstream request: %w", err)
 	}
+	forgetBody := setRequestBody(req, body)
 	key, callers := b.keyFor(call.CallerKey)
 	req.Header = b.requestHeader(setAuth, key)
 	req.Header.Set("Content-Type", "application/json")
@@ -195,7 +195,9 @@ func (b *Base) Post(ctx context.Context, target string, call *Call, body []byte,
 	} else {
 		req.Header.Set("Accept", "application/json")
 	}
-	return b.do(req, key, callers, !call.Stream)
+	resp, err := b.do(req, key, callers, !call.Stream)
+	forgetBody()
+	return resp, err
 }
 
 // Get sends a GET request to the upstream URL; see Post.
