@@ -6,8 +6,11 @@
 #   STREAMS   streams open at once (10000)
 #   EVENTS    chunks per stream, one per second (60)
 #   RAMP      streams opened per second (1000)
-#   TARGET    llm_gateway (default) or reverse_proxy, to compare
+#   TARGET    llm_gateway (default); reverse_proxy or floor (a minimal
+#             net/http relay without Caddy), to compare
 #   CADDY_BIN use this prebuilt Caddy instead of building ./cmd/caddy
+#   PROMPT    bytes of each request's user message (short by default)
+#   PROFILES  save the gateway's heap and goroutine profiles here
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -77,7 +80,11 @@ CADDY
 
 # The upstream's self-signed certificate is trusted through Go's
 # SSL_CERT_FILE, so the config is what a real deployment would use.
-SSL_CERT_FILE=$TMP/upstream.pem "$BIN/caddy" run --adapter caddyfile --config "$TMP/Caddyfile" >"$TMP/caddy.log" 2>&1 &
+if [[ $TARGET == floor ]]; then
+	SSL_CERT_FILE=$TMP/upstream.pem "$BIN/scale" -relay "127.0.0.1:$GW_PORT" -admin "127.0.0.1:$ADMIN_PORT" -upstream "$UPSTREAM" >"$TMP/caddy.log" 2>&1 &
+else
+	SSL_CERT_FILE=$TMP/upstream.pem "$BIN/caddy" run --adapter caddyfile --config "$TMP/Caddyfile" >"$TMP/caddy.log" 2>&1 &
+fi
 GW_PID=$!
 PIDS+=("$GW_PID")
 for _ in $(seq 1 100); do
@@ -87,4 +94,4 @@ done
 
 echo "$TARGET, $STREAMS streams of $EVENTS chunks, one chunk a second, opened at $RAMP/s"
 "$BIN/scale" -gateway "http://127.0.0.1:$GW_PORT/v1/chat/completions" -pid "$GW_PID" -admin "127.0.0.1:$ADMIN_PORT" \
-	-streams "$STREAMS" -events "$EVENTS" -ramp "$RAMP" || { tail -20 "$TMP/caddy.log" >&2; exit 1; }
+	-streams "$STREAMS" -events "$EVENTS" -ramp "$RAMP" -prompt-bytes "${PROMPT:-0}" ${PROFILES:+-profiles "$PROFILES"} || { tail -20 "$TMP/caddy.log" >&2; exit 1; }

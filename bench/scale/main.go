@@ -29,6 +29,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,6 +48,9 @@ type config struct {
 	upstream  string
 	certOut   string
 	readyFile string
+	profiles  string
+	relay     string
+	prompt    int
 }
 
 func main() {
@@ -61,7 +65,14 @@ func main() {
 	flag.StringVar(&cfg.upstream, "upstream", "127.0.0.1:0", "listen address of the slow HTTPS upstream")
 	flag.StringVar(&cfg.certOut, "cert-out", "", "write the upstream's certificate (PEM) here")
 	flag.StringVar(&cfg.readyFile, "ready-file", "", "write the upstream's address here once it listens")
+	flag.StringVar(&cfg.profiles, "profiles", "", "save the gateway's heap and goroutine profiles, taken while every stream is open, in this directory")
+	flag.IntVar(&cfg.prompt, "prompt-bytes", 0, "pad each request's user message to this many bytes, as a long conversation would")
+	flag.StringVar(&cfg.relay, "relay", "", "serve the minimal net/http relay (see relay.go) on this address, with -admin and -upstream")
 	flag.Parse()
+
+	if cfg.relay != "" {
+		log.Fatal(serveRelay(cfg.relay, cfg.admin, cfg.upstream))
+	}
 
 	if cfg.gateway == "" {
 		// The upstream alone, until killed: the script starts the gateway
@@ -170,6 +181,12 @@ type sample struct {
 	open       int64
 	rss        int64 // bytes
 	goroutines int
+	// From the gateway's Go runtime (its admin /metrics): goroutine
+	// stacks, and heap spans holding live or not yet collected objects.
+	stacks, heap int64
+	// Heap memory the runtime holds free for reuse (idle, not yet given
+	// back to the kernel): garbage between collections lives here.
+	heapIdle, heapReleased int64
 }
 
 func run(cfg config) error {
@@ -187,7 +204,11 @@ func run(cfg config) error {
 	var open, done, failed atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
-	body := []byte(`{"model":"scale","stream":true,"messages":[{"role":"user","content":"count slowly"}]}`)
+	content := "count slowly"
+	if pad := cfg.prompt - len(content); pad > 0 {
+		content += strings.Repeat(".", pad)
+	}
+	body := []byte(`{"model":"scale","stream":true,"messages":[{"role":"user","content":"` + content + `"}]}`)
 	start := time.Now()
 	for i := range cfg.streams {
 		// Open at the ramp rate, so the gateway's accept queue is not the
@@ -219,6 +240,11 @@ func run(cfg config) error {
 			return err
 		}
 		if s.open == int64(cfg.streams) && s.rss > peak.rss {
+			if peak.open == 0 && cfg.profiles != "" {
+				if err := saveProfiles(cfg); err != nil {
+					return err
+				}
+			}
 			peak = s
 		}
 		if s.open < int64(cfg.streams) && peak.open > 0 {
@@ -240,6 +266,10 @@ func run(cfg config) error {
 	goroutines := float64(peak.goroutines-idle.goroutines) / float64(cfg.streams)
 	fmt.Printf("all %d open: rss %.1f MiB, goroutines %d\n", cfg.streams, mib(peak.rss), peak.goroutines)
 	fmt.Printf("per open stream: %.1f KB rss, %.2f goroutines\n", perStream/1000, goroutines)
+	perStreamKB := func(peak, idle int64) float64 { return float64(peak-idle) / float64(cfg.streams) / 1000 }
+	fmt.Printf("  of which goroutine stacks %.1f KB, Go heap in use %.1f KB, heap held free for reuse %.1f KB\n",
+		perStreamKB(peak.stacks, idle.stacks), perStreamKB(peak.heap, idle.heap),
+		perStreamKB(peak.heapIdle-peak.heapReleased, idle.heapIdle-idle.heapReleased))
 	fmt.Printf("after: rss %.1f MiB, goroutines %d\n", mib(after.rss), after.goroutines)
 	if err, _ := firstErr.Load().(error); err != nil {
 		return fmt.Errorf("%d streams failed; first: %w", failed.Load(), err)
@@ -343,8 +373,68 @@ func measure(cfg config, open int64) (sample, error) {
 		if i := strings.LastIndexByte(strings.TrimSpace(first), ' '); i >= 0 {
 			s.goroutines, _ = strconv.Atoi(strings.TrimSpace(first)[i+1:])
 		}
+		if err := readRuntimeMemory(cfg.admin, &s); err != nil {
+			return s, err
+		}
 	}
 	return s, nil
+}
+
+// saveProfiles saves the gateway's heap and goroutine profiles from its
+// admin endpoint, for go tool pprof.
+func saveProfiles(cfg config) error {
+	// gc=1 collects first, so the heap profile shows what is live now.
+	for _, name := range []string{"heap", "goroutine"} {
+		resp, err := http.Get("http://" + cfg.admin + "/debug/pprof/" + name + "?gc=1")
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(cfg.profiles, name+".pprof"), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readRuntimeMemory reads the Go runtime's stack and heap figures from
+// the Prometheus metrics that Caddy's admin endpoint serves.
+func readRuntimeMemory(admin string, s *sample) error {
+	resp, err := http.Get("http://" + admin + "/metrics")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		var into *int64
+		switch name {
+		case "go_memstats_stack_inuse_bytes":
+			into = &s.stacks
+		case "go_memstats_heap_inuse_bytes":
+			into = &s.heap
+		case "go_memstats_heap_idle_bytes":
+			into = &s.heapIdle
+		case "go_memstats_heap_released_bytes":
+			into = &s.heapReleased
+		default:
+			continue
+		}
+		f, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			return fmt.Errorf("metric %s: %w", name, err)
+		}
+		*into = int64(f)
+	}
+	return sc.Err()
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
