@@ -11,16 +11,18 @@ import (
 // writing to a slow client is not the upstream's silence and is not
 // counted. One timer serves the whole stream and is re-armed only when
 // it comes due, so marking a wait costs a clock read, not a timer change
-// per event.
+// per event. The clock read is of the monotonic clock alone, half the
+// cost of time.Now, which reads the wall clock too.
 type idleWatch struct {
 	limit time.Duration
-	since atomic.Int64 // when the current wait began (unix ns); 0 between waits
+	start time.Time
+	since atomic.Int64 // 1 + when the current wait began, in ns after start; 0 between waits
 	timer *time.Timer
 	fire  func()
 }
 
 func newIdleWatch(limit time.Duration, fire func()) *idleWatch {
-	w := &idleWatch{limit: limit, fire: fire}
+	w := &idleWatch{limit: limit, start: time.Now(), fire: fire}
 	w.timer = time.AfterFunc(limit, w.check)
 	return w
 }
@@ -30,7 +32,7 @@ func newIdleWatch(limit time.Duration, fire func()) *idleWatch {
 func (w *idleWatch) check() {
 	next := w.limit
 	if since := w.since.Load(); since != 0 {
-		waited := time.Duration(time.Now().UnixNano() - since)
+		waited := time.Since(w.start) - time.Duration(since-1)
 		if waited >= w.limit {
 			w.fire()
 			return
@@ -41,7 +43,7 @@ func (w *idleWatch) check() {
 }
 
 // wait marks the start of a call that may wait on the upstream.
-func (w *idleWatch) wait() { w.since.Store(time.Now().UnixNano()) }
+func (w *idleWatch) wait() { w.since.Store(int64(time.Since(w.start)) + 1) }
 
 // done marks its end.
 func (w *idleWatch) done() { w.since.Store(0) }
