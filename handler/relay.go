@@ -69,7 +69,8 @@ func (t *tailWriter) Write(p []byte) (int, error) {
 }
 
 // relayStream writes a streamed answer as Server-Sent Events, flushing
-// once per burst: whenever no further event is at hand. a.first is the
+// the first chunk at once and then once per burst: whenever no further
+// event is at hand. a.first is the
 // chunk call already read. A silence of
 // the upstream longer than stream_idle_timeout ends the stream with an
 // upstream_timeout error event.
@@ -102,7 +103,9 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 				}
 				x.chunks++
 			}
-			if !more() {
+			// The first chunk goes out at once, whatever follows it:
+			// time to first token is what a caller waits on.
+			if x.firstByte == 0 || !more() {
 				if err := out.flush(); err != nil {
 					x.status, x.outcome = statusClientClosed, "client_closed"
 					break

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -308,5 +309,69 @@ func TestIndexByFindsWhatBytesIndexFinds(t *testing.T) {
 				t.Errorf("indexBy(%q, k=%d) = %d, want %d", b, k, got, want)
 			}
 		}
+	}
+}
+
+// TestStreamFlushesTheFirstChunkAtOnce: the first chunk reaches the client
+// even when what follows it looks like more of a burst (a read that
+// filled the buffer and stopped mid-event) and the rest is slow to come.
+func TestStreamFlushesTheFirstChunkAtOnce(t *testing.T) {
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	releaseUpstream := func() { releaseOnce.Do(func() { close(release) }) }
+	long := chunk("chatcmpl-9x2", strings.Repeat("x", 3000))
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, roleChunk+"\n\n"+long[:2000])
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = io.WriteString(w, long[2000:]+"\n\n")
+		writeSSE(w, finishChunk, doneEventLine)
+	})
+	gw := gateway(t, Config{Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})}})
+	// Registered after the servers, so it runs before they wait for their
+	// requests to end.
+	t.Cleanup(releaseUpstream)
+
+	type firstEvent struct {
+		resp *http.Response
+		rd   *bufio.Reader
+		line string
+		err  error
+	}
+	first := make(chan firstEvent, 1)
+	go func() {
+		var ev firstEvent
+		ev.resp, ev.err = http.Post(gw.URL+"/v1/chat/completions", "application/json",
+			strings.NewReader(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+		if ev.err == nil {
+			ev.rd = bufio.NewReader(ev.resp.Body)
+			ev.line, ev.err = ev.rd.ReadString('\n')
+		}
+		first <- ev
+	}()
+	var rd *bufio.Reader
+	select {
+	case ev := <-first:
+		if ev.err != nil {
+			t.Fatal(ev.err)
+		}
+		defer ev.resp.Body.Close()
+		if !strings.Contains(ev.line, `"role":"assistant"`) {
+			t.Fatalf("first event = %q", ev.line)
+		}
+		rd = ev.rd
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first chunk was held back waiting for the rest of the upstream's burst")
+	}
+	releaseUpstream()
+	events := sseEvents(readAll(t, rd))
+	// The blank line after the first event is still to read.
+	if len(events) != 3 || !strings.Contains(events[0], strings.Repeat("x", 3000)) || events[2] != "[DONE]" {
+		t.Fatalf("rest of stream = %d events", len(events))
 	}
 }
