@@ -9,6 +9,8 @@
 #   TARGET    llm_gateway (default); reverse_proxy or floor (a minimal
 #             net/http relay without Caddy), to compare
 #   CADDY_BIN use this prebuilt Caddy instead of building ./cmd/caddy
+#   CLIENTS   http1 (default: one connection per stream, as SDKs use) or
+#             h2c (HTTP/2 without TLS, many streams to a connection)
 #   PROMPT    bytes of each request's user message (short by default)
 #   PROFILES  save the gateway's heap and goroutine profiles here
 set -euo pipefail
@@ -19,6 +21,15 @@ STREAMS=${STREAMS:-10000}
 EVENTS=${EVENTS:-60}
 RAMP=${RAMP:-1000}
 TARGET=${TARGET:-llm_gateway}
+CLIENTS=${CLIENTS:-http1}
+H2C=()
+SERVERS=
+if [[ $CLIENTS == h2c ]]; then
+	H2C=(-h2c)
+	SERVERS="servers {
+		protocols h1 h2c
+	}"
+fi
 TMP=$(mktemp -d)
 PIDS=()
 
@@ -68,6 +79,7 @@ cat >"$TMP/Caddyfile" <<CADDY
 	admin 127.0.0.1:$ADMIN_PORT
 	auto_https off
 	persist_config off
+	$SERVERS
 	log {
 		level WARN
 	}
@@ -81,7 +93,7 @@ CADDY
 # The upstream's self-signed certificate is trusted through Go's
 # SSL_CERT_FILE, so the config is what a real deployment would use.
 if [[ $TARGET == floor ]]; then
-	SSL_CERT_FILE=$TMP/upstream.pem "$BIN/scale" -relay "127.0.0.1:$GW_PORT" -admin "127.0.0.1:$ADMIN_PORT" -upstream "$UPSTREAM" >"$TMP/caddy.log" 2>&1 &
+	SSL_CERT_FILE=$TMP/upstream.pem "$BIN/scale" -relay "127.0.0.1:$GW_PORT" -admin "127.0.0.1:$ADMIN_PORT" -upstream "$UPSTREAM" "${H2C[@]}" >"$TMP/caddy.log" 2>&1 &
 else
 	SSL_CERT_FILE=$TMP/upstream.pem "$BIN/caddy" run --adapter caddyfile --config "$TMP/Caddyfile" >"$TMP/caddy.log" 2>&1 &
 fi
@@ -92,6 +104,6 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 
-echo "$TARGET, $STREAMS streams of $EVENTS chunks, one chunk a second, opened at $RAMP/s"
+echo "$TARGET, $CLIENTS clients, $STREAMS streams of $EVENTS chunks, one chunk a second, opened at $RAMP/s"
 "$BIN/scale" -gateway "http://127.0.0.1:$GW_PORT/v1/chat/completions" -pid "$GW_PID" -admin "127.0.0.1:$ADMIN_PORT" \
-	-streams "$STREAMS" -events "$EVENTS" -ramp "$RAMP" -prompt-bytes "${PROMPT:-0}" ${PROFILES:+-profiles "$PROFILES"} || { tail -20 "$TMP/caddy.log" >&2; exit 1; }
+	-streams "$STREAMS" -events "$EVENTS" -ramp "$RAMP" -prompt-bytes "${PROMPT:-0}" "${H2C[@]}" ${PROFILES:+-profiles "$PROFILES"} || { tail -20 "$TMP/caddy.log" >&2; exit 1; }

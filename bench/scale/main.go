@@ -51,6 +51,7 @@ type config struct {
 	profiles  string
 	relay     string
 	prompt    int
+	h2c       bool
 }
 
 func main() {
@@ -67,11 +68,12 @@ func main() {
 	flag.StringVar(&cfg.readyFile, "ready-file", "", "write the upstream's address here once it listens")
 	flag.StringVar(&cfg.profiles, "profiles", "", "save the gateway's heap and goroutine profiles, taken while every stream is open, in this directory")
 	flag.IntVar(&cfg.prompt, "prompt-bytes", 0, "pad each request's user message to this many bytes, as a long conversation would")
+	flag.BoolVar(&cfg.h2c, "h2c", false, "clients speak HTTP/2 without TLS to the gateway, many streams to a connection, instead of HTTP/1.1, one stream to a connection")
 	flag.StringVar(&cfg.relay, "relay", "", "serve the minimal net/http relay (see relay.go) on this address, with -admin and -upstream")
 	flag.Parse()
 
 	if cfg.relay != "" {
-		log.Fatal(serveRelay(cfg.relay, cfg.admin, cfg.upstream))
+		log.Fatal(serveRelay(cfg.relay, cfg.admin, cfg.upstream, cfg.h2c))
 	}
 
 	if cfg.gateway == "" {
@@ -190,11 +192,16 @@ type sample struct {
 }
 
 func run(cfg config) error {
-	client := &http.Client{Transport: &http.Transport{
+	transport := &http.Transport{
 		MaxIdleConnsPerHost: 16,
 		DisableCompression:  true,
 		DialContext:         (&net.Dialer{Timeout: 30 * time.Second}).DialContext,
-	}}
+	}
+	if cfg.h2c {
+		transport.Protocols = new(http.Protocols)
+		transport.Protocols.SetUnencryptedHTTP2(true)
+	}
+	client := &http.Client{Transport: transport}
 	idle, err := measure(cfg, 0)
 	if err != nil {
 		return err

@@ -18,7 +18,7 @@ import (
 // nothing a gateway must do (no parsing, no routing, no logging), so what
 // one open stream costs it is the floor under any proxy built on net/http,
 // Caddy's included. bench/scale.sh runs it with TARGET=floor.
-func serveRelay(listen, admin, upstream string) error {
+func serveRelay(listen, admin, upstream string, h2c bool) error {
 	transport := &http.Transport{ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64, DisableCompression: true}
 	target := "https://" + upstream + "/v1/chat/completions"
 	relay := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -70,6 +70,11 @@ func serveRelay(listen, admin, upstream string) error {
 	}
 	go func() {
 		srv := &http.Server{Handler: relay, ErrorLog: log.New(io.Discard, "", 0), ReadHeaderTimeout: time.Minute}
+		if h2c {
+			srv.Protocols = new(http.Protocols)
+			srv.Protocols.SetHTTP1(true)
+			srv.Protocols.SetUnencryptedHTTP2(true)
+		}
 		_ = srv.Serve(ln)
 	}()
 	// The admin side answers what bench/scale reads of Caddy's admin
