@@ -70,8 +70,7 @@ func (t *tailWriter) Write(p []byte) (int, error) {
 
 // relayStream writes a streamed answer as Server-Sent Events, flushing
 // the first chunk at once and then once per burst: whenever no further
-// event is at hand. a.first is the
-// chunk call already read. A silence of
+// event is at hand. a.first is the chunk call already read. A silence of
 // the upstream longer than stream_idle_timeout ends the stream with an
 // upstream_timeout error event.
 func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchange, a *attempt, includeUsage bool) {

@@ -1,9 +1,11 @@
 // Command scale holds many streams open through one gateway at once and
 // measures what each open stream costs the gateway process: resident
 // memory and goroutines. It runs the slow upstream itself (HTTPS with
-// HTTP/2, as real providers are, one chat chunk per -interval) and the
-// clients (one HTTP/1.1 connection per stream, as SDKs use), and checks
-// that every stream ends with every chunk in order and [DONE].
+// HTTP/2, as real providers are, one chat chunk per -interval), the
+// clients (one HTTP/1.1 connection per stream, as SDKs use, or with -h2c
+// many HTTP/2 streams to a connection), and with -relay the minimal
+// net/http relay to compare with (relay.go); it checks that every stream
+// ends with every chunk in order and [DONE].
 //
 // bench/scale.sh builds the gateway and runs this; see bench/README.md.
 package main
