@@ -13,8 +13,8 @@ import (
 
 // TestAccessLogCarriesGatewayFields reads Caddy's access log and the
 // gateway's own log line of one request: the access log has the gateway's
-// fields and the vars asked for with log_append, and both name the request
-// id the client sent and the upstream's own.
+// fields and the vars and placeholders asked for with log_append, and both
+// name the request id the client sent and the upstream's own.
 func TestAccessLogCarriesGatewayFields(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -36,6 +36,10 @@ http://localhost:9080 {
 	log_append gw_request_id {http.vars.llm_gateway.request_id}
 	log_append gw_model {http.vars.llm_gateway.upstream_model}
 	log_append gw_prompt_tokens {http.vars.llm_gateway.prompt_tokens}
+	log_append gw_placeholder_model {http.llm_gateway.model}
+	log_append gw_placeholder_upstream_model {http.llm_gateway.upstream_model}
+	log_append gw_placeholder_attempts {http.llm_gateway.attempts}
+	log_append gw_placeholder_completion_tokens {http.llm_gateway.completion_tokens}
 	llm_gateway {
 		provider up openai {
 			base_url `+up.URL+`
@@ -75,6 +79,8 @@ http://localhost:9080 {
 	for field, want := range map[string]any{
 		"llm_model": "logged", "llm_provider": "up", "llm_prompt_tokens": 300.0, "llm_completion_tokens": 7.0,
 		"gw_upstream_id": "req_upstream_7", "gw_request_id": "trace-42", "gw_model": "m", "gw_prompt_tokens": 300.0,
+		"gw_placeholder_model": "logged", "gw_placeholder_upstream_model": "m", "gw_placeholder_attempts": 1.0,
+		"gw_placeholder_completion_tokens": 7.0,
 	} {
 		if access[field] != want {
 			t.Errorf("access log %s = %v, want %v", field, access[field], want)
