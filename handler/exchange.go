@@ -4,7 +4,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -119,7 +118,13 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 		key = x.caller.Name
 	}
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		repl.Map(x.placeholder)
+		repl.Set("http.llm_gateway.model", x.model)
+		repl.Set("http.llm_gateway.provider", x.provider)
+		repl.Set("http.llm_gateway.upstream_model", x.upstreamModel)
+		repl.Set("http.llm_gateway.attempts", x.attempts)
+		repl.Set("http.llm_gateway.prompt_tokens", x.usage.PromptTokens)
+		repl.Set("http.llm_gateway.completion_tokens", x.usage.CompletionTokens)
+		repl.Set("http.llm_gateway.overhead_ms", float64(x.overhead)/float64(time.Millisecond))
 	}
 	// The same values as Caddy vars, which the access log can include
 	// (`log_append`) and matchers can test, e.g. {http.vars.llm_gateway.model}.
@@ -190,33 +195,6 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 		fields = append(fields, zap.String("stream_error", x.streamError))
 	}
 	ce.Write(fields...)
-}
-
-// placeholder answers the {http.llm_gateway.*} placeholders of a finished
-// exchange. One provider costs less than a replacer Set per value, each of
-// which boxes the value and may grow the replacer's map.
-func (x *exchange) placeholder(key string) (any, bool) {
-	name, ok := strings.CutPrefix(key, "http.llm_gateway.")
-	if !ok {
-		return nil, false
-	}
-	switch name {
-	case "model":
-		return x.model, true
-	case "provider":
-		return x.provider, true
-	case "upstream_model":
-		return x.upstreamModel, true
-	case "attempts":
-		return x.attempts, true
-	case "prompt_tokens":
-		return x.usage.PromptTokens, true
-	case "completion_tokens":
-		return x.usage.CompletionTokens, true
-	case "overhead_ms":
-		return float64(x.overhead) / float64(time.Millisecond), true
-	}
-	return nil, false
 }
 
 // accessLogFields are the fields the gateway adds to Caddy's access log
