@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/openaischema"
+	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 )
 
 // bigAnswerUpstream answers OpenAI chats and Anthropic messages with a

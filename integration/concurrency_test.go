@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/openaischema"
+	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 )
 
 // heldUpstream streams an OpenAI answer whose end waits for release. The

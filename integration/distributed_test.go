@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/redistest"
+	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/redistest"
 )
 
 // TestDistributedLimitsAcrossTwoInstances runs two Caddy processes that

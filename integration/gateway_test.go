@@ -15,7 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddytest"
 	openai "github.com/sashabaranov/go-openai"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/openaischema"
+	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 )
 
 const (

@@ -14,7 +14,7 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/openaischema"
+	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	_ "github.com/llmgateway/caddy-llm-gateway/providers/anthropic"
 )
 

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/faultupstream"
+	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/faultupstream"
 )
 
 // TestReloadDuring50OpenStreams reloads the config while 50 streams are

@@ -16,7 +16,7 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/faultupstream"
+	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/faultupstream"
 )
 
 // scriptedUpstream is an OpenAI-speaking fake whose nth request (from 1)

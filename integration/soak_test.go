@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/faultupstream"
-	"github.com/llmgateway/caddy-llm-gateway/internal/soak"
+	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/faultupstream"
+	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/soak"
 )
 
 // soakSeed is SOAK_SEED when set, so a failed run can be repeated, and a

@@ -1,7 +1,7 @@
 // Command soak is the long form of the gateway's soak test: it runs a
 // built gateway binary as a separate process in front of the fault
 // upstream, drives concurrent streams through it for a while (see
-// internal/soak), samples the process's RSS and goroutines, and prints a
+// internal/testkit/soak), samples the process's RSS and goroutines, and prints a
 // report. It exits non-zero when a stream went wrong, a byte was lost,
 // goroutines did not return to their starting level, or RSS grew by more
 // than 20% between the first minute and the end. bench/soak.sh builds and
@@ -27,8 +27,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/faultupstream"
-	"github.com/llmgateway/caddy-llm-gateway/internal/soak"
+	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/faultupstream"
+	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/soak"
 )
 
 func main() {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/openaischema"
+	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/faultupstream"
+	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/faultupstream"
 )
 
 // DefaultIdleTimeout is the gateway's stream_idle_timeout under soak:

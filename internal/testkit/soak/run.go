@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/faultupstream"
+	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/faultupstream"
 )
 
 // Config is one soak run.
