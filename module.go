@@ -344,8 +344,8 @@ func (g *Gateway) routes(byName map[string]providers.Provider) ([]handler.Route,
 	seen := make(map[string]bool)
 	routes := make([]handler.Route, 0, len(g.Models))
 	for _, m := range g.Models {
-		if m.Name == "" {
-			return nil, fmt.Errorf("a model route has no name")
+		if err := handler.CheckRouteName(m.Name); err != nil {
+			return nil, err
 		}
 		if seen[m.Name] {
 			return nil, fmt.Errorf("model %q is routed twice", m.Name)
@@ -375,29 +375,42 @@ func (g *Gateway) routes(byName map[string]providers.Provider) ([]handler.Route,
 		}
 		routes = append(routes, route)
 	}
-	if g.DefaultModel != "" && !seen[g.DefaultModel] && !seen[handler.Wildcard] {
+	if g.DefaultModel != "" && !slices.ContainsFunc(routes, func(r handler.Route) bool { return routeReaches(r.Name, g.DefaultModel) }) {
 		return nil, fmt.Errorf("default_model %q has no `model` route", g.DefaultModel)
 	}
 	return routes, nil
 }
 
-// checkAllowLists makes sure every model a key is allowed names a route.
+// checkAllowLists makes sure every model a key is allowed names a route:
+// a name some route catches, or a prefix pattern some route's names can
+// start with.
 func (g *Gateway) checkAllowLists(routes []handler.Route) error {
 	if g.Auth == nil {
 		return nil
 	}
-	routed := make(map[string]bool, len(routes))
-	for _, r := range routes {
-		routed[r.Name] = true
-	}
 	for _, k := range g.Auth.Keys {
 		for _, m := range k.Models {
-			if !routed[m] && !routed[handler.Wildcard] {
+			if !slices.ContainsFunc(routes, func(r handler.Route) bool { return routeReaches(r.Name, m) }) {
 				return fmt.Errorf("auth key %s: model %q has no `model` route", k.Name, m)
 			}
 		}
 	}
 	return nil
+}
+
+// routeReaches reports whether the route named route serves some model
+// that the allow-list entry allowed admits.
+func routeReaches(route, allowed string) bool {
+	switch {
+	case handler.IsPrefixPattern(route) && handler.IsPrefixPattern(allowed):
+		a, b := route[:len(route)-1], allowed[:len(allowed)-1]
+		return strings.HasPrefix(a, b) || strings.HasPrefix(b, a)
+	case handler.IsPrefixPattern(route):
+		return strings.HasPrefix(allowed, route[:len(route)-1])
+	case handler.IsPrefixPattern(allowed):
+		return strings.HasPrefix(route, allowed[:len(allowed)-1])
+	}
+	return route == allowed
 }
 
 // checkPassthroughKeys refuses `api_key passthrough` where the caller's

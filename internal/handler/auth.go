@@ -17,7 +17,8 @@ type Caller struct {
 	// ID keys the caller's limit counters; unique per caller.
 	ID string
 	// Models is the caller's allow-list of public model names; nil allows
-	// every model.
+	// every model. A name ending in `*` allows every model name with that
+	// prefix (see IsPrefixPattern).
 	Models map[string]bool
 	// RequestLimit and TokenLimit replace the default limits; nil keeps
 	// them.
@@ -32,7 +33,15 @@ func newCaller(name, id string) *Caller { return &Caller{Name: name, ID: id} }
 
 // allows reports whether the caller may use a public model name.
 func (c *Caller) allows(model string) bool {
-	return c == nil || c.Models == nil || c.Models[model]
+	if c == nil || c.Models == nil || c.Models[model] {
+		return true
+	}
+	for name := range c.Models {
+		if IsPrefixPattern(name) && strings.HasPrefix(model, name[:len(name)-1]) {
+			return true
+		}
+	}
+	return false
 }
 
 // APIKey is one accepted key.

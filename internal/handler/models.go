@@ -15,7 +15,8 @@ import (
 const modelListTimeout = 10 * time.Second
 
 // listModels answers GET /v1/models: the configured public names, then
-// whatever the providers behind a `model *` route report.
+// whatever the providers behind a prefix pattern (`model claude-* …`) or
+// the `model *` route report, each listed where the gateway routes it.
 func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{start: time.Now()}
 	caller, perr := h.authenticate(r)
@@ -62,43 +63,63 @@ func (h *Handler) models(ctx context.Context, x *exchange, caller *Caller) []pro
 		}
 		out = append(out, providers.Model{ID: rt.Name, Object: "model", Created: startTime, OwnedBy: rt.Targets[0].Provider.Config().Name})
 	}
-	if h.routes.wildcard == nil {
+	listed := h.routes.listed()
+	if len(listed) == 0 {
 		return out
 	}
 	ctx, cancel := context.WithTimeout(ctx, modelListTimeout)
 	defer cancel()
-	for _, t := range h.routes.wildcard.Targets {
-		lister, ok := t.Provider.(providers.ModelLister)
-		if !ok {
-			continue
-		}
-		var callerKey string
-		if t.Provider.Config().UsesCallerKey(h.passthrough) {
-			callerKey = caller.upstreamKey
-		}
-		began := time.Now()
-		list, err := lister.ListModels(ctx, callerKey)
-		x.upstreamWait += time.Since(began)
-		if err != nil {
-			h.cfg.Logger.Warn("listing upstream models", zap.String("provider", t.Provider.Config().Name), zap.Error(err))
-			continue
-		}
-		for _, m := range list {
-			if seen[m.ID] || !caller.allows(m.ID) {
-				continue
+	lists := make(map[string][]providers.Model) // by provider, asked once
+	for _, rt := range listed {
+		for _, t := range rt.Targets {
+			name := t.Provider.Config().Name
+			list, asked := lists[name]
+			if !asked {
+				list = h.upstreamModels(ctx, x, caller, t.Provider)
+				lists[name] = list
 			}
-			seen[m.ID] = true
-			m.Object = "model"
-			if m.OwnedBy == "" {
-				m.OwnedBy = t.Provider.Config().Name
+			for _, m := range list {
+				// A name another route catches is that route's to list.
+				if seen[m.ID] || !caller.allows(m.ID) {
+					continue
+				}
+				if r, _ := h.routes.resolve(m.ID); r != rt {
+					continue
+				}
+				seen[m.ID] = true
+				m.Object = "model"
+				if m.OwnedBy == "" {
+					m.OwnedBy = name
+				}
+				if m.Created == 0 {
+					m.Created = startTime
+				}
+				out = append(out, m)
 			}
-			if m.Created == 0 {
-				m.Created = startTime
-			}
-			out = append(out, m)
 		}
 	}
 	return out
+}
+
+// upstreamModels asks p for its models, or returns none when it cannot
+// list them or fails to.
+func (h *Handler) upstreamModels(ctx context.Context, x *exchange, caller *Caller, p providers.Provider) []providers.Model {
+	lister, ok := p.(providers.ModelLister)
+	if !ok {
+		return nil
+	}
+	var callerKey string
+	if p.Config().UsesCallerKey(h.passthrough) {
+		callerKey = caller.upstreamKey
+	}
+	began := time.Now()
+	list, err := lister.ListModels(ctx, callerKey)
+	x.upstreamWait += time.Since(began)
+	if err != nil {
+		h.cfg.Logger.Warn("listing upstream models", zap.String("provider", p.Config().Name), zap.Error(err))
+		return nil
+	}
+	return list
 }
 
 // startTime stands in for the creation time of models the gateway defines.
