@@ -97,8 +97,20 @@ func parseInbound(body []byte) (*inbound, *providers.Error) {
 			}
 			in.stream = v
 		case "max_tokens", "max_completion_tokens":
-			if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil && n > in.maxTokens {
+			n, err := strconv.ParseInt(string(raw), 10, 64)
+			if err == nil && n < 0 {
+				bad = belowMinimum(string(key), n)
+				return false
+			}
+			if n > in.maxTokens {
 				in.maxTokens = n
+			}
+		case "n", "best_of", "logprobs", "top_logprobs", "dimensions":
+			// Counts an upstream would refuse or misread when negative;
+			// `logprobs` is a count in completions (a boolean in chat).
+			if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil && n < 0 {
+				bad = belowMinimum(string(key), n)
+				return false
 			}
 		case "stream_options":
 			if s, e, ok, _ := jsonscan.Find(raw, "include_usage"); ok {
@@ -179,6 +191,14 @@ func (in *inbound) withModel(name string) ([]byte, error) {
 
 func invalidBody(msg string) *providers.Error {
 	return providers.NewError(http.StatusBadRequest, "invalid_request_body", msg)
+}
+
+// belowMinimum refuses a negative count in OpenAI's own words.
+func belowMinimum(param string, n int64) *providers.Error {
+	e := providers.NewError(http.StatusBadRequest, "integer_below_min_value",
+		"Invalid '"+param+"': integer below minimum value. Expected a value >= 0, but got "+strconv.FormatInt(n, 10)+" instead.")
+	e.Param = param
+	return e
 }
 
 func fieldError(param, msg string) *providers.Error {
