@@ -351,6 +351,15 @@ func (c *checker) health(ctx context.Context) (checkStatus, string) {
 	}
 }
 
+// emptyAnswer explains an empty 200, which Caddy sends when no route of
+// the site handled the request.
+func emptyAnswer(path string) string {
+	return "GET " + path + " answered 200 with an empty body: no llm_gateway handled it. " +
+		"Either the Caddyfile's site address does not match the host in this URL (a site `http://localhost:8080` " +
+		"answers only requests for localhost; write `:8080` to answer on any host), or the llm_gateway directive " +
+		"sits in a route or handle block that does not match this path"
+}
+
 func (c *checker) models(ctx context.Context) (checkStatus, string) {
 	resp, err := c.request(ctx, http.MethodGet, "/v1/models", nil)
 	if err != nil {
@@ -359,6 +368,9 @@ func (c *checker) models(ctx context.Context) (checkStatus, string) {
 	body := readBody(resp)
 	if resp.StatusCode != http.StatusOK {
 		return checkFail, describeFailure(resp, body)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return checkFail, emptyAnswer("/v1/models")
 	}
 	var list struct {
 		Object string `json:"object"`

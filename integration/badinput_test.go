@@ -196,6 +196,12 @@ func TestBadInput(t *testing.T) {
 		{name: "n 0 passthrough", body: chatBody("fast", `,"n":0`), status: 400, param: "n"},
 		{name: "n 1e9 passthrough", body: chatBody("fast", `,"n":1000000000`), status: 400, param: "n"},
 		{name: "n 1e400 translating", body: chatBody("sonnet", `,"n":1e400`), status: 400},
+		// Negative counts are the gateway's to refuse: never sent upstream.
+		{name: "max_tokens -5 mock", body: chatBody("echo", `,"max_tokens":-5`), status: 400, code: "integer_below_min_value", param: "max_tokens"},
+		{name: "max_completion_tokens -1 passthrough", body: chatBody("fast", `,"max_completion_tokens":-1`), status: 400, code: "integer_below_min_value", param: "max_completion_tokens"},
+		{name: "n -2 passthrough", body: chatBody("fast", `,"n":-2`), status: 400, code: "integer_below_min_value", param: "n"},
+		{name: "top_logprobs -1 translating", body: chatBody("sonnet", `,"top_logprobs":-1`), status: 400, code: "integer_below_min_value", param: "top_logprobs"},
+		{name: "dimensions -3 embeddings", path: "/v1/embeddings", body: `{"model":"fast","input":"hi","dimensions":-3}`, status: 400, code: "integer_below_min_value", param: "dimensions"},
 		// Nesting far past any parser's depth limit.
 		{name: "100k [", body: deep, status: 400, code: "invalid_request_body"},
 		{name: "100k [ in messages", body: `{"model":"echo","messages":` + deep + `}`, status: 400, code: "invalid_request_body"},

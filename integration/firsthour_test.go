@@ -1,0 +1,100 @@
+package integration
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// A site address written for one host answers every other host with
+// Caddy's empty 200: check must say so rather than "not a model list".
+func TestCheckExplainsAnEmpty200(t *testing.T) {
+	startGateway(t, `		provider mock
+		auth keys {
+			key `+hygieneGatewayKey+` tests
+		}`)
+	out := runCheckCommand(t, "http://127.0.0.1:9080")
+	for _, want := range []string{"answered 200 with an empty body", "site address does not match the host", "`:8080`"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// Clients such as Claude Code send dated model names; a trailing `*`
+// routes them all, an exact name still wins, and the model list shows
+// the provider's models, never the pattern.
+func TestPrefixPatternRoutesDatedNames(t *testing.T) {
+	seen := make(chan *http.Request, 8)
+	up := fakeOpenAI(t, seen)
+	startGateway(t, `		provider up openai {
+			base_url `+up.URL+`/v1
+			api_key sk-upstream
+		}
+		provider echo mock {
+			models claude-sonnet-4-20250514 claude-3-5-haiku-20241022
+		}
+		model claude-3-5-haiku-20241022 echo
+		model claude-* up/gpt-4o-mini
+		model claude-3-* echo
+		auth keys {
+			key `+clientKey+` tests
+		}`)
+
+	for model, wantUpstream := range map[string]bool{
+		"claude-sonnet-4-20250514":  true,  // claude-*
+		"claude-opus-4-1-20250805":  true,  // claude-*
+		"claude-3-7-sonnet-latest":  false, // claude-3-* is longer
+		"claude-3-5-haiku-20241022": false, // exact
+	} {
+		resp, body := do(t, http.MethodPost, "/v1/chat/completions",
+			`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`,
+			map[string]string{"Authorization": "Bearer " + clientKey})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s", model, resp.StatusCode, body)
+		}
+		select {
+		case r := <-seen:
+			if !wantUpstream {
+				t.Errorf("%s went to the openai provider", model)
+			}
+			b, _ := io.ReadAll(r.Body)
+			if !strings.Contains(string(b), `"model":"gpt-4o-mini"`) {
+				t.Errorf("%s: upstream got %s", model, b)
+			}
+		default:
+			if wantUpstream {
+				t.Errorf("%s did not reach the openai provider", model)
+			}
+		}
+	}
+
+	resp, body := do(t, http.MethodPost, "/v1/chat/completions", `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`,
+		map[string]string{"Authorization": "Bearer " + clientKey})
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "model_not_found") {
+		t.Errorf("a name no pattern catches: %d %s", resp.StatusCode, body)
+	}
+
+	_, body = do(t, http.MethodGet, "/v1/models", "", map[string]string{"Authorization": "Bearer " + clientKey})
+	var list struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(body), &list); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range list.Data {
+		ids = append(ids, m.ID)
+	}
+	// The openai fake lists nothing under claude-; the mock lists its two,
+	// but only the one no other route catches is the `claude-3-*` route's.
+	want := []string{"claude-3-5-haiku-20241022"}
+	if !slices.Equal(ids, want) {
+		t.Errorf("/v1/models lists %v, want %v", ids, want)
+	}
+}
