@@ -27,28 +27,48 @@ var (
 	choicesKey = []byte(`"choices"`)
 )
 
-// apply returns the payload to send for chunk and whether to send it.
+// nullUsageTail ends every chunk but the last of an OpenAI stream that
+// was asked for usage.
+var nullUsageTail = []byte(`,"usage":null}`)
+
+// apply returns the payload to send for chunk and whether to send it. It
+// may shorten chunk in place.
 func (f *chunkFilter) apply(chunk []byte) ([]byte, bool) {
-	// Nearly every chunk is a plain delta: choices, no usage. Those need
-	// no scan once the stream's identity is known. A `"usage"` cannot
-	// occur inside a JSON string, whose quotes are escaped: a chunk
-	// without it has no usage member at any depth.
-	if f.identityKnown() && indexBy(chunk, usageKey, 1) < 0 && opensChoices(chunk) {
-		return chunk, true
+	// Nearly every chunk is a plain delta: choices, and no usage or a null
+	// one last. Those need no scan once the stream's identity is known. A
+	// `"usage"` cannot occur inside a JSON string, whose quotes are
+	// escaped: a chunk without it has no usage member at any depth, and
+	// one whose only `"usage"` is in a null member closing the chunk has
+	// it at the top level.
+	if f.identityKnown() && opensChoices(chunk) {
+		switch u := indexBy(chunk, usageKey, 1); {
+		case u < 0:
+			return chunk, true
+		case u == len(chunk)-len(nullUsageTail)+1 && bytes.HasSuffix(chunk, nullUsageTail):
+			if f.includeUsage {
+				return chunk, true
+			}
+			// The gateway asked for usage, not the client: the chunk
+			// goes out as the upstream writes it when not asked.
+			chunk[u-1] = '}'
+			return chunk[:u], true
+		}
 	}
 	return f.scan(chunk)
 }
 
 // scan applies the policy to any chunk, reading all its members.
 func (f *chunkFilter) scan(chunk []byte) ([]byte, bool) {
-	var choicesEmpty, haveUsage bool
+	var choicesEmpty, haveUsage, nullUsage bool
 	usageStart, usageEnd := -1, -1
 	_ = jsonscan.Members(chunk, func(key []byte, start, end int) bool {
 		switch string(key) {
 		case "choices":
 			choicesEmpty = jsonscan.IsEmptyArray(chunk[start:end]) || jsonscan.IsNull(chunk[start:end])
 		case "usage":
-			if !jsonscan.IsNull(chunk[start:end]) {
+			if jsonscan.IsNull(chunk[start:end]) {
+				nullUsage = true
+			} else {
 				haveUsage, usageStart, usageEnd = true, start, end
 			}
 		case "id", "object", "created", "model":
@@ -73,9 +93,12 @@ func (f *chunkFilter) scan(chunk []byte) ([]byte, bool) {
 		return chunk, true
 	case choicesEmpty:
 		return nil, false
-	case haveUsage && !f.includeUsage:
-		// Some servers put usage on the finish chunk unasked.
-		return jsonscan.Replace(chunk, usageStart, usageEnd, null), true
+	case (haveUsage || nullUsage) && !f.includeUsage:
+		// Asked for by the gateway, or sent unasked (some servers put
+		// usage on the finish chunk): either way not the client's.
+		if out, _, err := jsonscan.Remove(chunk, "usage"); err == nil {
+			return out, true
+		}
 	}
 	return chunk, true
 }

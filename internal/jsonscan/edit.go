@@ -47,3 +47,43 @@ func Set(obj []byte, key string, value []byte) ([]byte, error) {
 	}
 	return append(out, obj[brace+1:]...), nil
 }
+
+// Remove returns obj without its top-level members named key (compared to
+// the raw key bytes), and whether there was one. The comma that separated
+// a removed member from its neighbour goes with it, so the result is valid
+// JSON whenever obj is. obj itself is left untouched.
+func Remove(obj []byte, key string) ([]byte, bool, error) {
+	type span struct{ start, end int }
+	var cut []span
+	err := Members(obj, func(k []byte, _, end int) bool {
+		if string(k) == key {
+			// k is obj's own bytes between the key's quotes.
+			cut = append(cut, span{cap(obj) - cap(k) - 1, end})
+		}
+		return true
+	})
+	if err != nil || cut == nil {
+		return obj, false, err
+	}
+	out := make([]byte, 0, len(obj))
+	from := 0
+	for _, c := range cut {
+		start, end := c.start, c.end
+		if next := skipSpace(obj, end); obj[next] == ',' {
+			end = skipSpace(obj, next+1) // the member and the comma after it
+		} else if prev := lastNonSpace(obj, start); obj[prev] == ',' && prev >= from {
+			start = prev // the last member: the comma before it
+		}
+		out = append(out, obj[from:start]...)
+		from = end
+	}
+	return append(out, obj[from:]...), true, nil
+}
+
+// lastNonSpace is the index of the last byte before i that is not JSON
+// whitespace.
+func lastNonSpace(b []byte, i int) int {
+	for i--; i > 0 && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'); i-- {
+	}
+	return i
+}

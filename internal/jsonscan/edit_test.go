@@ -101,3 +101,29 @@ func TestSetMatchesUnmarshal(t *testing.T) {
 		}
 	}
 }
+
+func TestRemove(t *testing.T) {
+	for _, tc := range []struct{ in, key, want string }{
+		{`{"a":1,"usage":null}`, "usage", `{"a":1}`},
+		{`{"usage":null,"a":1}`, "usage", `{"a":1}`},
+		{`{"usage":null}`, "usage", `{}`},
+		{`{ "a" : 1 , "usage" : {"x":[1,2]} , "b" : 2 }`, "usage", `{ "a" : 1 , "b" : 2 }`},
+		{`{"a":1 , "usage":null }`, "usage", `{"a":1  }`},
+		{`{"usage":1,"a":{"usage":2},"usage":3}`, "usage", `{"a":{"usage":2}}`},
+		{`{"a":1}`, "usage", `{"a":1}`},
+	} {
+		got, removed, err := Remove([]byte(tc.in), tc.key)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.in, err)
+		}
+		if string(got) != tc.want || removed != (tc.in != tc.want) {
+			t.Errorf("Remove(%s) = %s, %v; want %s", tc.in, got, removed, tc.want)
+		}
+		if !json.Valid(got) {
+			t.Errorf("Remove(%s) = %s is not valid JSON", tc.in, got)
+		}
+	}
+	if _, _, err := Remove([]byte(`{"a":`), "a"); err == nil {
+		t.Error("a malformed object was accepted")
+	}
+}
