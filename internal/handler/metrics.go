@@ -2,6 +2,8 @@ package handler
 
 import (
 	"errors"
+	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,6 +73,34 @@ var (
 		Buckets: []float64{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1},
 	})
 )
+
+// observe records a finished exchange in the collectors.
+func (x *exchange) observe(duration time.Duration) {
+	model, provider := x.metricLabels()
+	requestsTotal.WithLabelValues(model, provider, strconv.Itoa(x.status)).Inc()
+	requestDuration.WithLabelValues(model, provider).Observe(duration.Seconds())
+	overheadSeconds.Observe(x.overhead.Seconds())
+	if x.firstByte > 0 && x.status == http.StatusOK {
+		timeToFirstToken.WithLabelValues(model, provider).Observe(x.firstByte.Seconds())
+	}
+	if x.usage.known {
+		tokensTotal.WithLabelValues(model, provider, "prompt").Add(float64(x.usage.PromptTokens))
+		tokensTotal.WithLabelValues(model, provider, "completion").Add(float64(x.usage.CompletionTokens))
+	}
+}
+
+// metricLabels are the bounded label values for this exchange: the route's
+// configured name rather than the free-form requested model.
+func (x *exchange) metricLabels() (model, provider string) {
+	model, provider = x.route, x.provider
+	if model == "" {
+		model = "none"
+	}
+	if provider == "" {
+		provider = "none"
+	}
+	return model, provider
+}
 
 // RegisterMetrics adds the gateway's collectors to reg. Registering twice
 // (two llm_gateway handlers in one config) is fine.
