@@ -1,11 +1,13 @@
 package llmgateway
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/handler"
+	"github.com/llmgateway/caddy-llm-gateway/internal/limitstore"
 )
 
 // Rate limit stores.
@@ -67,8 +69,17 @@ func (g *Gateway) limits() (handler.Limits, error) {
 		return l, fmt.Errorf("rate_limit_store: %w", err)
 	}
 	g.counterKey = key
-	l.Counter = counter.(handler.Counter)
+	l.Counter = storeCounter{counter.(*limitstore.Store)}
 	return l, nil
+}
+
+// storeCounter counts the pipeline's limits in a limit store.
+type storeCounter struct{ store *limitstore.Store }
+
+// Add adds n to the counter at key under l.
+func (c storeCounter) Add(ctx context.Context, key string, n int64, l handler.Limit) (handler.Window, error) {
+	w, err := c.store.Add(ctx, key, n, l.N, l.Window)
+	return handler.Window(w), err
 }
 
 func (g *Gateway) anyLimit() bool {
@@ -88,7 +99,7 @@ func (g *Gateway) anyLimit() bool {
 // counter returns the store's pool key and constructor.
 func (s *StoreConfig) counter() (string, func() (caddy.Destructor, error), error) {
 	if s == nil || s.Type == "" || s.Type == StoreMemory {
-		return StoreMemory, func() (caddy.Destructor, error) { return handler.NewMemoryCounter(), nil }, nil
+		return StoreMemory, func() (caddy.Destructor, error) { return limitstore.NewMemory(), nil }, nil
 	}
 	if s.Type != StoreRedis {
 		return "", nil, fmt.Errorf("rate_limit_store: unknown store %q (want memory or redis)", s.Type)
@@ -97,5 +108,8 @@ func (s *StoreConfig) counter() (string, func() (caddy.Destructor, error), error
 	if url == "" {
 		return "", nil, fmt.Errorf("rate_limit_store redis: a URL is required, e.g. redis://127.0.0.1:6379/0")
 	}
-	return StoreRedis + " " + url, func() (caddy.Destructor, error) { return handler.NewRedisCounter(url) }, nil
+	return StoreRedis + " " + url, func() (caddy.Destructor, error) { return limitstore.NewRedis(url) }, nil
 }
+
+// Interface guards
+var _ handler.Counter = storeCounter{}

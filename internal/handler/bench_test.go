@@ -85,9 +85,9 @@ func BenchmarkAuthAndLimits(b *testing.B) {
 	big := &Limit{N: 1 << 62, Window: time.Hour}
 	b.Run("none", func(b *testing.B) { benchmarkServe(b, Config{}) })
 	b.Run("keys+rate_limit", func(b *testing.B) {
-		benchmarkServe(b, Config{Auth: keys(), Limits: Limits{Requests: big, Counter: NewMemoryCounter()}})
+		benchmarkServe(b, Config{Auth: keys(), Limits: Limits{Requests: big, Counter: memoryCounter()}})
 	})
 	b.Run("keys+rate_limit+token_limit", func(b *testing.B) {
-		benchmarkServe(b, Config{Auth: keys(), Limits: Limits{Requests: big, Tokens: big, CompletionReserve: 1024, Counter: NewMemoryCounter()}})
+		benchmarkServe(b, Config{Auth: keys(), Limits: Limits{Requests: big, Tokens: big, CompletionReserve: 1024, Counter: memoryCounter()}})
 	})
 }

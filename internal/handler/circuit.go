@@ -1,12 +1,15 @@
 package handler
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
@@ -43,6 +46,161 @@ type breaker struct {
 	threshold int           // consecutive failures that open a circuit; 0: never
 	cooldown  time.Duration // how long a circuit stays open
 	lease     time.Duration // how long a half-open trial holds its slot at most
+}
+
+// failureScope is the providers that already failed in one request.
+type failureScope struct {
+	mu     sync.Mutex
+	failed map[string]bool
+}
+
+type failureScopeKey struct{}
+
+// withFailureScope makes the failures of calls under ctx count once per
+// provider: a request retried three times on a provider that is down says
+// no more about it than one call.
+func withFailureScope(ctx context.Context) context.Context {
+	return context.WithValue(ctx, failureScopeKey{}, &failureScope{})
+}
+
+// firstFailure reports whether name has not failed yet in ctx's scope, and
+// marks it failed.
+func firstFailure(ctx context.Context, name string) bool {
+	s, ok := ctx.Value(failureScopeKey{}).(*failureScope)
+	if !ok {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed[name] {
+		return false
+	}
+	if s.failed == nil {
+		s.failed = make(map[string]bool)
+	}
+	s.failed[name] = true
+	return true
+}
+
+// healthBook tracks the upstream outcomes of every provider a handler
+// routes to, and keeps the circuit of each: a provider that keeps failing
+// is skipped for a cooldown (see breaker).
+type healthBook struct {
+	states  map[string]*providerHealth // by name; fixed once New returns
+	order   []*providerHealth          // in the order first routed to
+	start   time.Time
+	breaker breaker
+	logger  *zap.Logger
+}
+
+// providerHealth is one provider's record and circuit.
+type providerHealth struct {
+	name     string
+	provider providers.Provider // as configured, for probes
+	breaker  *breaker
+	// inFlight counts the provider's upstream calls from their start
+	// until their answer is closed, for least_busy and /health.
+	inFlight atomic.Int64
+
+	mu          sync.Mutex
+	failures    int // consecutive
+	lastError   time.Time
+	lastSuccess time.Time
+	openUntil   time.Time // zero while the circuit is closed
+	trial       uint64    // the lease of the half-open trial under way; 0: none
+	trialUntil  time.Time // when that lease runs out
+	leases      uint64    // leases handed out, for the next one's number
+}
+
+func newHealthBook(b breaker, logger *zap.Logger) *healthBook {
+	return &healthBook{states: make(map[string]*providerHealth), start: time.Now(), breaker: b, logger: logger}
+}
+
+// track wraps p so its calls are recorded, and returns its record. A
+// provider routed to twice is recorded once, by name.
+func (b *healthBook) track(p providers.Provider) (providers.Provider, *providerHealth) {
+	name := p.Config().Name
+	s, ok := b.states[name]
+	if !ok {
+		s = &providerHealth{name: name, provider: unwrap(p), breaker: &b.breaker}
+		b.states[name] = s
+		b.order = append(b.order, s)
+	}
+	if _, ok := p.(tracked); ok {
+		return p, s
+	}
+	t := &trackedProvider{Provider: p, book: b, name: name}
+	// models.go asks targets for ModelLister: keep it visible.
+	if l, ok := p.(providers.ModelLister); ok {
+		return &trackedLister{trackedProvider: t, ModelLister: l}, s
+	}
+	return t, s
+}
+
+// record notes the outcome of one call. Only failures that say something
+// about the upstream count (see retryable): a client's bad request, its
+// own departure or a refusal for max_concurrent does not.
+func (b *healthBook) record(ctx context.Context, name string, err error) {
+	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
+		return
+	}
+	if e, ok := errors.AsType[*providers.Error](err); ok && (!retryable(e) || e.Code == providers.CodeBusy) {
+		return
+	}
+	s, ok := b.states[name]
+	if !ok {
+		return
+	}
+	now := time.Now()
+	if err == nil {
+		if s.succeeded(now) {
+			b.logger.Info("provider recovered: circuit closed", zap.String("provider", name))
+		}
+		return
+	}
+	if s.failed(now, firstFailure(ctx, name)) {
+		// The client's form of the error: a transport error's own text
+		// can hold the upstream URL, and a key in its query.
+		b.logger.Warn("provider failing: circuit open, skipped for the cooldown",
+			zap.String("provider", name), zap.Duration("cooldown", b.breaker.cooldown),
+			zap.String("error", upstreamError(ctx, name, err).Message))
+	}
+}
+
+// tracked marks wrapped providers.
+type tracked interface {
+	unwrapProvider() providers.Provider
+}
+
+// trackedProvider records the outcome of each Send.
+type trackedProvider struct {
+	providers.Provider
+	book *healthBook
+	name string
+}
+
+// Send calls the provider and records the outcome.
+func (t *trackedProvider) Send(ctx context.Context, call *providers.Call) (*providers.Response, error) {
+	resp, err := t.Provider.Send(ctx, call)
+	t.book.record(ctx, t.name, err)
+	return resp, err
+}
+
+func (t *trackedProvider) unwrapProvider() providers.Provider { return t.Provider }
+
+// trackedLister is a trackedProvider whose provider lists its models.
+type trackedLister struct {
+	*trackedProvider
+	providers.ModelLister
+}
+
+// unwrap returns the provider behind the health tracking, for optional
+// interfaces the tracker does not pass on.
+func unwrap(p providers.Provider) providers.Provider {
+	if t, ok := p.(tracked); ok {
+		return t.unwrapProvider()
+	}
+	return p
 }
 
 // circuitState is the state of s at now; s.mu is held.
@@ -179,6 +337,21 @@ func (s *providerHealth) status(now time.Time) providerStatus {
 	return ps
 }
 
+// snapshot returns every provider's status and how many are not down.
+func (b *healthBook) snapshot() ([]providerStatus, int) {
+	now := time.Now()
+	out := make([]providerStatus, 0, len(b.order))
+	up := 0
+	for _, s := range b.order {
+		ps := s.status(now)
+		if ps.Status != statusDown {
+			up++
+		}
+		out = append(out, ps)
+	}
+	return out, up
+}
+
 // noHealthyTarget is the answer when every target of a route is open:
 // the request is not sent, and the client is told when to come back.
 func noHealthyTarget(model string, wait time.Duration) *providers.Error {
@@ -187,59 +360,4 @@ func noHealthyTarget(model string, wait time.Duration) *providers.Error {
 			strconv.Itoa(int(max(1, (wait+time.Second-1)/time.Second)))+"s")
 	e.RetryAfter = wait
 	return e
-}
-
-// circuitCollector reports llm_gateway_provider_up for the providers of
-// every live handler, computed at scrape time: a cooldown ends by the
-// clock, not by an event that could update a gauge.
-type circuitCollector struct {
-	desc  *prometheus.Desc
-	mu    sync.Mutex
-	books map[*healthBook]struct{}
-}
-
-func newCircuitCollector() *circuitCollector {
-	return &circuitCollector{
-		desc: prometheus.NewDesc("llm_gateway_provider_up",
-			"1 while a provider may be called (up or half-open, as in /health), 0 while it is down.",
-			[]string{"provider"}, nil),
-		books: make(map[*healthBook]struct{}),
-	}
-}
-
-func (c *circuitCollector) add(b *healthBook) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.books[b] = struct{}{}
-}
-
-func (c *circuitCollector) remove(b *healthBook) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.books, b)
-}
-
-// Describe sends the metric's description.
-func (c *circuitCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
-
-// Collect sends each provider's value. A provider name several handlers
-// share (two sites, or the old and new config during a reload) is up
-// when it is up in any of them.
-func (c *circuitCollector) Collect(ch chan<- prometheus.Metric) {
-	now := time.Now()
-	up := make(map[string]float64)
-	c.mu.Lock()
-	for b := range c.books {
-		for _, s := range b.order {
-			if s.status(now).Status != statusDown {
-				up[s.name] = 1
-			} else if _, seen := up[s.name]; !seen {
-				up[s.name] = 0
-			}
-		}
-	}
-	c.mu.Unlock()
-	for name, v := range up {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, v, name)
-	}
 }

@@ -3,6 +3,7 @@ package handler
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/llmgateway/caddy-llm-gateway/internal/limitstore"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 	"github.com/llmgateway/caddy-llm-gateway/providers/azure"
 	"github.com/llmgateway/caddy-llm-gateway/providers/openai"
@@ -102,6 +104,18 @@ func gateway(t *testing.T, cfg Config) *httptest.Server {
 	}))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// memoryCounter is a limit store in this process, counting for the
+// pipeline as the root module's stores do.
+func memoryCounter() Counter { return storeCounter{limitstore.NewMemory()} }
+
+// storeCounter counts in a limit store.
+type storeCounter struct{ store *limitstore.Store }
+
+func (c storeCounter) Add(ctx context.Context, key string, n int64, l Limit) (Window, error) {
+	w, err := c.store.Add(ctx, key, n, l.N, l.Window)
+	return Window(w), err
 }
 
 func route(name string, targets ...Target) Route { return Route{Name: name, Targets: targets} }

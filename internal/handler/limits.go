@@ -35,7 +35,8 @@ type Window struct {
 }
 
 // Counter adds to fixed-window counters shared by every instance that uses
-// the same store. n may be negative, to give back a reservation.
+// the same store. n may be negative, to give back a reservation. The root
+// module counts in the stores of internal/limitstore.
 type Counter interface {
 	Add(ctx context.Context, key string, n int64, l Limit) (Window, error)
 }
@@ -56,9 +57,9 @@ type Limits struct {
 	DenyOnStoreError bool
 }
 
-// storeTimeout bounds one call to the counter store, so an unreachable
-// Redis costs a request little.
-const storeTimeout = 500 * time.Millisecond
+// settleTimeout bounds the call that settles a token reservation after
+// the response, when the client's context may be gone.
+const settleTimeout = 500 * time.Millisecond
 
 // limitState is what one request learned of its caller's limits, for the
 // rate-limit headers and for settling the token reservation.
@@ -162,7 +163,7 @@ func (h *Handler) settleTokens(x *exchange) {
 	if used == reserved {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
 	defer cancel()
 	if _, err := h.cfg.Limits.Counter.Add(ctx, x.limits.tokenKey, used-reserved, *x.limits.tokens); err != nil {
 		storeErrors.Inc()
@@ -186,8 +187,8 @@ func (x *exchange) tokensUsed() int64 {
 	}
 }
 
-// count adds to a counter. The Redis client bounds each call by
-// storeTimeout itself, so no per-call deadline is needed here.
+// count adds to a counter. The store bounds each of its calls itself
+// (see internal/limitstore), so no per-call deadline is needed here.
 func (h *Handler) count(ctx context.Context, key string, n int64, l Limit) (Window, error) {
 	return h.cfg.Limits.Counter.Add(ctx, key, n, l)
 }

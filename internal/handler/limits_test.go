@@ -1,9 +1,7 @@
 package handler
 
 import (
-	"context"
 	"crypto/sha256"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,7 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/ulule/limiter/v3"
+
+	"github.com/llmgateway/caddy-llm-gateway/internal/limitstore"
 )
 
 func TestRequestLimitHeadersAnd429(t *testing.T) {
@@ -22,7 +21,7 @@ func TestRequestLimitHeadersAnd429(t *testing.T) {
 	})
 	gw := gateway(t, Config{
 		Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})},
-		Limits: Limits{Requests: &Limit{N: 3, Window: time.Minute}, Counter: NewMemoryCounter()},
+		Limits: Limits{Requests: &Limit{N: 3, Window: time.Minute}, Counter: memoryCounter()},
 	})
 	for i := 1; i <= 4; i++ {
 		resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`)
@@ -70,7 +69,7 @@ func TestLimitsArePerCaller(t *testing.T) {
 	})
 	gw := gateway(t, Config{Auth: auth,
 		Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})},
-		Limits: Limits{Requests: &Limit{N: 1, Window: time.Minute}, Counter: NewMemoryCounter()},
+		Limits: Limits{Requests: &Limit{N: 1, Window: time.Minute}, Counter: memoryCounter()},
 	})
 	status := func(key string) int {
 		req, _ := http.NewRequest("POST", gw.URL+"/v1/chat/completions", strings.NewReader(`{"model":"m","messages":[]}`))
@@ -98,7 +97,7 @@ func TestTokenLimitReservesThenSettles(t *testing.T) {
 	})
 	gw := gateway(t, Config{
 		Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})},
-		Limits: Limits{Tokens: &Limit{N: 100, Window: time.Minute}, CompletionReserve: 30, Counter: NewMemoryCounter()},
+		Limits: Limits{Tokens: &Limit{N: 100, Window: time.Minute}, CompletionReserve: 30, Counter: memoryCounter()},
 	})
 
 	// A request that could never fit is a client error, not a wait.
@@ -133,7 +132,7 @@ func TestTokenLimitReservesThenSettles(t *testing.T) {
 
 func TestStoreErrorAllowOrDeny(t *testing.T) {
 	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(chatCompletion)) })
-	down, err := NewRedisCounter("redis://127.0.0.1:1/0")
+	down, err := limitstore.NewRedis("redis://127.0.0.1:1/0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +140,7 @@ func TestStoreErrorAllowOrDeny(t *testing.T) {
 	for deny, want := range map[bool]int{false: 200, true: 503} {
 		gw := gateway(t, Config{
 			Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})},
-			Limits: Limits{Requests: &Limit{N: 1, Window: time.Minute}, Counter: down, DenyOnStoreError: deny},
+			Limits: Limits{Requests: &Limit{N: 1, Window: time.Minute}, Counter: storeCounter{down}, DenyOnStoreError: deny},
 		})
 		resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`)
 		if resp.StatusCode != want {
@@ -212,7 +211,7 @@ func TestPassthroughKeysStayWithTheirCallers(t *testing.T) {
 
 func TestDifferentLimitsCountApartOnOneStore(t *testing.T) {
 	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(chatCompletion)) })
-	shared := NewMemoryCounter()
+	shared := memoryCounter()
 	strict := gateway(t, Config{Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})},
 		Limits: Limits{Requests: NewLimit(2, time.Minute), Counter: shared}})
 	loose := gateway(t, Config{Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})},
@@ -237,7 +236,7 @@ func TestUpstreamLimitHeadersGiveWayToTheGateways(t *testing.T) {
 			}
 		})
 		gw := gateway(t, Config{Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})},
-			Limits: Limits{Requests: NewLimit(60, time.Minute), Counter: NewMemoryCounter()}})
+			Limits: Limits{Requests: NewLimit(60, time.Minute), Counter: memoryCounter()}})
 		resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`)
 		if resp.StatusCode != status || resp.Header.Get("X-Ratelimit-Limit-Requests") != "60" || resp.Header.Get("X-Ratelimit-Remaining-Tokens") != "" {
 			t.Errorf("upstream %d: status %d, headers %v", status, resp.StatusCode, resp.Header)
@@ -245,26 +244,10 @@ func TestUpstreamLimitHeadersGiveWayToTheGateways(t *testing.T) {
 	}
 }
 
-func TestFailingStoreIsSkippedForASecond(t *testing.T) {
-	attempts := 0
-	c := &StoreCounter{connect: func() (limiter.Store, error) {
-		attempts++
-		return nil, errors.New("connection refused")
-	}}
-	for range 5 {
-		if _, err := c.Add(context.Background(), "k", 1, Limit{N: 1, Window: time.Minute}); err == nil {
-			t.Fatal("a failing store answered")
-		}
-	}
-	if attempts != 1 {
-		t.Errorf("the store was tried %d times within a second, want once", attempts)
-	}
-}
-
 func TestDefaultReserveNeverMakesARequestImpossible(t *testing.T) {
 	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(chatCompletion)) })
 	gw := gateway(t, Config{Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})},
-		Limits: Limits{Tokens: NewLimit(500, time.Minute), CompletionReserve: 1024, Counter: NewMemoryCounter()}})
+		Limits: Limits{Tokens: NewLimit(500, time.Minute), CompletionReserve: 1024, Counter: memoryCounter()}})
 	if resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`); resp.StatusCode != http.StatusOK {
 		t.Errorf("status %d: a reserve larger than the limit refused a small request", resp.StatusCode)
 	}

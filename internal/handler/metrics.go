@@ -2,7 +2,11 @@ package handler
 
 import (
 	"errors"
+	"net/http"
+	"strconv"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -70,6 +74,34 @@ var (
 	})
 )
 
+// observe records a finished exchange in the collectors.
+func (x *exchange) observe(duration time.Duration) {
+	model, provider := x.metricLabels()
+	requestsTotal.WithLabelValues(model, provider, strconv.Itoa(x.status)).Inc()
+	requestDuration.WithLabelValues(model, provider).Observe(duration.Seconds())
+	overheadSeconds.Observe(x.overhead.Seconds())
+	if x.firstByte > 0 && x.status == http.StatusOK {
+		timeToFirstToken.WithLabelValues(model, provider).Observe(x.firstByte.Seconds())
+	}
+	if x.usage.known {
+		tokensTotal.WithLabelValues(model, provider, "prompt").Add(float64(x.usage.PromptTokens))
+		tokensTotal.WithLabelValues(model, provider, "completion").Add(float64(x.usage.CompletionTokens))
+	}
+}
+
+// metricLabels are the bounded label values for this exchange: the route's
+// configured name rather than the free-form requested model.
+func (x *exchange) metricLabels() (model, provider string) {
+	model, provider = x.route, x.provider
+	if model == "" {
+		model = "none"
+	}
+	if provider == "" {
+		provider = "none"
+	}
+	return model, provider
+}
+
 // RegisterMetrics adds the gateway's collectors to reg. Registering twice
 // (two llm_gateway handlers in one config) is fine.
 func RegisterMetrics(reg prometheus.Registerer) error {
@@ -99,3 +131,58 @@ func (g *readableGauge) Dec() { g.n.Add(-1); g.Gauge.Dec() }
 
 // Value is the current count.
 func (g *readableGauge) Value() int64 { return g.n.Load() }
+
+// circuitCollector reports llm_gateway_provider_up for the providers of
+// every live handler, computed at scrape time: a cooldown ends by the
+// clock, not by an event that could update a gauge.
+type circuitCollector struct {
+	desc  *prometheus.Desc
+	mu    sync.Mutex
+	books map[*healthBook]struct{}
+}
+
+func newCircuitCollector() *circuitCollector {
+	return &circuitCollector{
+		desc: prometheus.NewDesc("llm_gateway_provider_up",
+			"1 while a provider may be called (up or half-open, as in /health), 0 while it is down.",
+			[]string{"provider"}, nil),
+		books: make(map[*healthBook]struct{}),
+	}
+}
+
+func (c *circuitCollector) add(b *healthBook) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.books[b] = struct{}{}
+}
+
+func (c *circuitCollector) remove(b *healthBook) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.books, b)
+}
+
+// Describe sends the metric's description.
+func (c *circuitCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+// Collect sends each provider's value. A provider name several handlers
+// share (two sites, or the old and new config during a reload) is up
+// when it is up in any of them.
+func (c *circuitCollector) Collect(ch chan<- prometheus.Metric) {
+	now := time.Now()
+	up := make(map[string]float64)
+	c.mu.Lock()
+	for b := range c.books {
+		for _, s := range b.order {
+			if s.status(now).Status != statusDown {
+				up[s.name] = 1
+			} else if _, seen := up[s.name]; !seen {
+				up[s.name] = 0
+			}
+		}
+	}
+	c.mu.Unlock()
+	for name, v := range up {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, v, name)
+	}
+}

@@ -246,7 +246,7 @@ func TestBatchLimits(t *testing.T) {
 
 func TestBatchItemsCountAgainstLimits(t *testing.T) {
 	base := nativeGateway(t, echoUpstream(t, nil), Config{
-		Limits: Limits{Requests: NewLimit(2, time.Hour), Counter: NewMemoryCounter()},
+		Limits: Limits{Requests: NewLimit(2, time.Hour), Counter: memoryCounter()},
 	})
 	_, body := postWith(t, base+"/api/v1/batch/generate", `{"model":"fast","requests":[{"prompt":"a"},{"prompt":"b"},{"prompt":"c"}]}`, nil)
 	if strings.Count(body, `"RATE_LIMITED"`) != 1 || strings.Count(body, `"text"`) != 2 {

@@ -266,52 +266,6 @@ func TestTranslatedStreamFlushesBurstsWithoutWaiting(t *testing.T) {
 	}
 }
 
-// TestChunkFilterShortcutAgreesWithTheScan feeds chunks, some made to
-// fool a byte search, to the filter and to its full scan: both must make
-// the same of each, with the stream's identity known or not.
-func TestChunkFilterShortcutAgreesWithTheScan(t *testing.T) {
-	chunks := []string{
-		`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}`,
-		`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"say \"usage\": 5"},"finish_reason":null}]}`,
-		`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices": [{"index":0,"delta":{"content":"spaced"}}],"usage":null}`,
-		`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}`,
-		`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}`,
-		`{"id":"","object":"","created":0,"model":"","choices":[],"prompt_filter_results":[{"prompt_index":0}]}`,
-		`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"\"choices\":[{"}}]}`,
-		`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices" : [ ],"x":{"choices":[{"a":1}]}}`,
-		`{"id":"c1","choices":null}`,
-		`{"id":"c1","choices"`,
-	}
-	for _, known := range []bool{false, true} {
-		for _, includeUsage := range []bool{false, true} {
-			for _, c := range chunks {
-				fast, full := chunkFilter{includeUsage: includeUsage}, chunkFilter{includeUsage: includeUsage}
-				if known {
-					for _, f := range []*chunkFilter{&fast, &full} {
-						f.id, f.object, f.created, f.model = []byte(`"c0"`), []byte(`"chat.completion.chunk"`), []byte("1"), []byte(`"m"`)
-					}
-				}
-				gotPayload, gotKeep := fast.apply([]byte(c))
-				wantPayload, wantKeep := full.scan([]byte(c))
-				if gotKeep != wantKeep || string(gotPayload) != string(wantPayload) || fast.usage != full.usage {
-					t.Errorf("identity known %v, include_usage %v, %s:\n apply %v %s %+v\n scan  %v %s %+v",
-						known, includeUsage, c, gotKeep, gotPayload, fast.usage, wantKeep, wantPayload, full.usage)
-				}
-			}
-		}
-	}
-}
-
-func TestIndexByFindsWhatBytesIndexFinds(t *testing.T) {
-	for _, b := range []string{"", "u", `"usage"`, `x"usage`, `"usag"usage"`, `{"a":"usage","usage":1}`, `usage"`, `""usage""`} {
-		for k := range len(`"usage"`) {
-			if got, want := indexBy([]byte(b), usageKey, k), strings.Index(b, `"usage"`); got != want {
-				t.Errorf("indexBy(%q, k=%d) = %d, want %d", b, k, got, want)
-			}
-		}
-	}
-}
-
 // TestStreamFlushesTheFirstChunkAtOnce: the first chunk reaches the client
 // even when what follows it looks like more of a burst (a read that
 // filled the buffer and stopped mid-event) and the rest is slow to come.
