@@ -1,14 +1,18 @@
 package llmgateway
 
 import (
+	"bufio"
 	"encoding/json"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -16,25 +20,29 @@ import (
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
-// TestReadmeReferenceMatchesParser keeps the README's Caddyfile reference
-// in step with the parser: the block must adapt, and it must show every
-// subdirective of the parser's tables.
-func TestReadmeReferenceMatchesParser(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
+// caddyfileReferencePage holds the Caddyfile reference block, between the
+// caddyfile-reference markers.
+const caddyfileReferencePage = "docs/caddyfile.md"
+
+// TestCaddyfileReferenceMatchesParser keeps the documented Caddyfile
+// reference in step with the parser: the block must adapt, and it must
+// show every subdirective of the parser's tables.
+func TestCaddyfileReferenceMatchesParser(t *testing.T) {
+	page, err := os.ReadFile(caddyfileReferencePage)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(readme), "<!-- caddyfile-reference:start -->")
+	_, rest, ok := strings.Cut(string(page), "<!-- caddyfile-reference:start -->")
 	block, _, ok2 := strings.Cut(rest, "<!-- caddyfile-reference:end -->")
 	if !ok || !ok2 {
-		t.Fatal("README.md has no caddyfile-reference markers")
+		t.Fatalf("%s has no caddyfile-reference markers", caddyfileReferencePage)
 	}
 	block = strings.TrimSpace(block)
 	block = strings.TrimPrefix(block, "```caddyfile")
 	block = strings.TrimSuffix(block, "```")
 
 	if _, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(block), nil); err != nil {
-		t.Fatalf("the README reference does not adapt: %v", err)
+		t.Fatalf("the reference in %s does not adapt: %v", caddyfileReferencePage, err)
 	}
 
 	documented := make(map[string]bool)
@@ -59,7 +67,7 @@ func TestReadmeReferenceMatchesParser(t *testing.T) {
 	}
 	for _, name := range want {
 		if !documented[name] {
-			t.Errorf("the README reference does not show %q", name)
+			t.Errorf("the reference in %s does not show %q", caddyfileReferencePage, name)
 		}
 	}
 }
@@ -112,4 +120,120 @@ func TestBuildManifestMatchesCustomBuild(t *testing.T) {
 			t.Errorf("cmd/caddy/main.go does not import %s, as xcaddy's generated main does", want)
 		}
 	}
+}
+
+// linkedPages are the Markdown files whose relative links must resolve;
+// every page under docs/ is added to them.
+var linkedPages = []string{"README.md", "CONTRIBUTING.md", "examples/README.md", "bench/README.md"}
+
+var (
+	markdownLink    = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	markdownHeading = regexp.MustCompile(`^#{1,6} (.+)$`)
+	urlScheme       = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:`)
+)
+
+// TestDocsLinksResolve keeps the documentation's relative links working:
+// each must reach an existing file or folder, and a #anchor a heading of
+// the Markdown page it points into.
+func TestDocsLinksResolve(t *testing.T) {
+	pages := append([]string(nil), linkedPages...)
+	err := filepath.WalkDir("docs", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".md") {
+			pages = append(pages, path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := make(map[string]map[string]bool)
+	for _, page := range pages {
+		forEachProseLine(t, page, func(n int, line string) {
+			for _, m := range markdownLink.FindAllStringSubmatch(line, -1) {
+				target := m[1]
+				if urlScheme.MatchString(target) {
+					continue
+				}
+				path, anchor, _ := strings.Cut(target, "#")
+				resolved := page
+				if path != "" {
+					resolved = filepath.Join(filepath.Dir(page), path)
+				}
+				if _, err := os.Stat(resolved); err != nil {
+					t.Errorf("%s:%d: the link %s reaches no file", page, n, target)
+					continue
+				}
+				if anchor == "" {
+					continue
+				}
+				if !strings.HasSuffix(resolved, ".md") {
+					t.Errorf("%s:%d: the link %s has an anchor into a file that is not Markdown", page, n, target)
+					continue
+				}
+				if anchors[resolved] == nil {
+					anchors[resolved] = headingAnchors(t, resolved)
+				}
+				if !anchors[resolved][anchor] {
+					t.Errorf("%s:%d: the link %s names no heading of %s", page, n, target, resolved)
+				}
+			}
+		})
+	}
+}
+
+// forEachProseLine calls fn with each line of a Markdown file that is not
+// inside a fenced code block, and its line number.
+func forEachProseLine(t *testing.T, name string, fn func(n int, line string)) {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	inFence := false
+	lines := bufio.NewScanner(f)
+	for n := 1; lines.Scan(); n++ {
+		line := lines.Text()
+		if strings.HasPrefix(line, "```") {
+			inFence = !inFence
+			continue
+		}
+		if !inFence {
+			fn(n, line)
+		}
+	}
+	if err := lines.Err(); err != nil {
+		t.Fatalf("reading %s: %v", name, err)
+	}
+}
+
+// headingAnchors returns the anchors GitHub gives a page's headings: the
+// heading lowercased, without punctuation, spaces turned into hyphens, and
+// "-1", "-2", ... after a repeated one.
+func headingAnchors(t *testing.T, page string) map[string]bool {
+	anchors := make(map[string]bool)
+	seen := make(map[string]int)
+	forEachProseLine(t, page, func(_ int, line string) {
+		m := markdownHeading.FindStringSubmatch(line)
+		if m == nil {
+			return
+		}
+		var anchor strings.Builder
+		for _, r := range strings.ToLower(strings.TrimSpace(m[1])) {
+			switch {
+			case r == ' ':
+				anchor.WriteRune('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				anchor.WriteRune(r)
+			}
+		}
+		name := anchor.String()
+		if n := seen[name]; n > 0 {
+			anchors[name+"-"+strconv.Itoa(n)] = true
+		} else {
+			anchors[name] = true
+		}
+		seen[name]++
+	})
+	return anchors
 }
