@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,8 +16,14 @@ import (
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
-func newCircuit(threshold int, cooldown time.Duration) *providerHealth {
-	return &providerHealth{name: "p", breaker: &breaker{threshold: threshold, cooldown: cooldown, lease: time.Minute}}
+func newCircuit(threshold int, cooldown time.Duration) *circuit {
+	return &circuit{breaker: &breaker{threshold: threshold, cooldown: cooldown, lease: time.Minute}}
+}
+
+// wait is how long c says to wait at now.
+func wait(c *circuit, now time.Time) time.Duration {
+	w, _ := c.readyIn(now)
+	return w
 }
 
 func TestCircuitOpensSkipsAndTakesOneTrial(t *testing.T) {
@@ -32,35 +37,35 @@ func TestCircuitOpensSkipsAndTakesOneTrial(t *testing.T) {
 	if s.failed(t0, false) {
 		t.Fatal("a second failure within one request counted")
 	}
-	if _, ok := s.admit(t0); !ok {
+	if _, ok := s.admit(t0, false); !ok {
 		t.Fatal("refused below the threshold")
 	}
 	if !s.failed(t0, true) {
 		t.Fatal("the third failure did not open the circuit")
 	}
-	if _, ok := s.admit(t0.Add(10*time.Second - time.Nanosecond)); ok {
+	if _, ok := s.admit(t0.Add(10*time.Second - time.Nanosecond), false); ok {
 		t.Fatal("admitted during the cooldown")
 	}
-	if got := s.readyIn(t0.Add(4 * time.Second)); got != 6*time.Second {
+	if got := wait(s, t0.Add(4 * time.Second)); got != 6*time.Second {
 		t.Errorf("ready in %v, want 6s", got)
 	}
 	// A late failure of a call made before it opened changes nothing.
-	if s.failed(t0.Add(time.Second), true) || s.readyIn(t0) != 10*time.Second {
+	if s.failed(t0.Add(time.Second), true) || wait(s, t0) != 10*time.Second {
 		t.Error("a failure while open extended the cooldown")
 	}
 
 	half := t0.Add(10 * time.Second)
-	if st := s.status(half); st.Status != statusHalfOpen || st.OpenUntil != nil {
+	if st, _ := s.status(half); st.Status != statusHalfOpen || st.OpenUntil != nil {
 		t.Errorf("after the cooldown: %+v", st)
 	}
-	lease, ok := s.admit(half)
+	lease, ok := s.admit(half, false)
 	if !ok || lease == 0 {
 		t.Fatal("the trial was refused")
 	}
-	if _, ok := s.admit(half); ok {
+	if _, ok := s.admit(half, false); ok {
 		t.Fatal("a second request was admitted during the trial")
 	}
-	if got := s.readyIn(half); got != trialRetryAfter {
+	if got := wait(s, half); got != trialRetryAfter {
 		t.Errorf("during the trial, ready in %v", got)
 	}
 	// The trial fails: open again for a whole cooldown.
@@ -68,15 +73,15 @@ func TestCircuitOpensSkipsAndTakesOneTrial(t *testing.T) {
 		t.Fatal("the failed trial did not re-open the circuit")
 	}
 	s.endTrial(lease)
-	if _, ok := s.admit(half.Add(10 * time.Second)); ok {
+	if _, ok := s.admit(half.Add(10 * time.Second), false); ok {
 		t.Fatal("admitted before the second cooldown ended")
 	}
-	if st := s.status(half.Add(2 * time.Second)); st.Status != statusDown || st.OpenUntil == nil || !st.OpenUntil.Equal(half.Add(11*time.Second).UTC()) {
+	if st, _ := s.status(half.Add(2 * time.Second)); st.Status != statusDown || st.OpenUntil == nil || !st.OpenUntil.Equal(half.Add(11*time.Second).UTC()) {
 		t.Errorf("re-opened: %+v", st)
 	}
 
 	// The next trial succeeds: closed, everyone admitted without a lease.
-	lease, ok = s.admit(half.Add(11 * time.Second))
+	lease, ok = s.admit(half.Add(11 * time.Second), false)
 	if !ok || lease == 0 {
 		t.Fatal("the second trial was refused")
 	}
@@ -85,11 +90,11 @@ func TestCircuitOpensSkipsAndTakesOneTrial(t *testing.T) {
 	}
 	s.endTrial(lease)
 	for range 3 {
-		if lease, ok := s.admit(half.Add(12 * time.Second)); !ok || lease != 0 {
+		if lease, ok := s.admit(half.Add(12 * time.Second), false); !ok || lease != 0 {
 			t.Fatalf("closed circuit: lease %d, admitted %v", lease, ok)
 		}
 	}
-	if st := s.status(half.Add(12 * time.Second)); st.Status != statusUp || st.ConsecutiveFailures != 0 {
+	if st, _ := s.status(half.Add(12 * time.Second)); st.Status != statusUp || st.ConsecutiveFailures != 0 {
 		t.Errorf("closed: %+v", st)
 	}
 }
@@ -99,26 +104,26 @@ func TestTrialLeaseExpires(t *testing.T) {
 	t0 := time.Now()
 	s.failed(t0, true)
 	half := t0.Add(time.Second)
-	first, ok := s.admit(half)
+	first, ok := s.admit(half, false)
 	if !ok {
 		t.Fatal("the trial was refused")
 	}
 	// Its request never reports back.
-	if _, ok := s.admit(half.Add(s.breaker.lease - time.Nanosecond)); ok {
+	if _, ok := s.admit(half.Add(s.breaker.lease - time.Nanosecond), false); ok {
 		t.Fatal("a second trial before the lease ended")
 	}
-	second, ok := s.admit(half.Add(s.breaker.lease))
+	second, ok := s.admit(half.Add(s.breaker.lease), false)
 	if !ok || second == first {
 		t.Fatal("the expired lease still holds the trial")
 	}
 	// The first trial's late end does not free the second's slot.
 	s.endTrial(first)
-	if _, ok := s.admit(half.Add(s.breaker.lease)); ok {
+	if _, ok := s.admit(half.Add(s.breaker.lease), false); ok {
 		t.Fatal("an old lease freed the current trial")
 	}
 	// A trial that ends without an outcome frees its slot at once.
 	s.endTrial(second)
-	if _, ok := s.admit(half.Add(s.breaker.lease)); !ok {
+	if _, ok := s.admit(half.Add(s.breaker.lease), false); !ok {
 		t.Fatal("the slot stayed taken after its trial ended")
 	}
 }
@@ -131,10 +136,10 @@ func TestCircuitBreakingOff(t *testing.T) {
 			t.Fatal("opened with breaking off")
 		}
 	}
-	if _, ok := s.admit(t0); !ok {
+	if _, ok := s.admit(t0, false); !ok {
 		t.Fatal("refused with breaking off")
 	}
-	if st := s.status(t0); st.Status != statusDown || st.OpenUntil != nil {
+	if st, _ := s.status(t0); st.Status != statusDown || st.OpenUntil != nil {
 		t.Errorf("with breaking off, /health still reports the failures: %+v", st)
 	}
 }
@@ -144,12 +149,12 @@ func TestBusyRefusalIsNotAFailure(t *testing.T) {
 	_, s := b.track(openAIProvider(t, "p", "http://127.0.0.1:1"))
 	busy := providers.NewError(http.StatusServiceUnavailable, providers.CodeBusy, "too many calls in flight")
 	for range 3 {
-		b.record(withFailureScope(context.Background()), "p", busy)
+		b.recordCall(withFailureScope(context.Background()), s.target("m"), busy)
 	}
 	if st := s.status(time.Now()); st.Status != statusUp || st.ConsecutiveFailures != 0 {
 		t.Errorf("after busy refusals: %+v", st)
 	}
-	b.record(withFailureScope(context.Background()), "p", providers.NewError(http.StatusServiceUnavailable, "", "overloaded"))
+	b.recordCall(withFailureScope(context.Background()), s.target("m"), providers.NewError(http.StatusServiceUnavailable, "", "overloaded"))
 	if st := s.status(time.Now()); st.Status != statusDown {
 		t.Errorf("after a real 503: %+v", st)
 	}
@@ -200,37 +205,83 @@ func TestOpenCircuitIsSkipped(t *testing.T) {
 	}
 }
 
-func TestAllTargetsOpenIs503WithRetryAfter(t *testing.T) {
-	bad := newCounting(t, true)
-	gw := gateway(t, Config{FailThreshold: 1, Cooldown: 30 * time.Second, Routes: []Route{route("m",
-		Target{Provider: openAIProvider(t, "open-only", bad.URL)})}})
-	if resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`); resp.StatusCode != 500 {
-		t.Fatalf("first request: status %d", resp.StatusCode)
+// A route whose every target is open does not wait out the cooldown: the
+// target back first takes one request at a time as an early trial, the
+// others get 503 no_healthy_target with Retry-After 1, and the first
+// trial that succeeds closes the circuit.
+func TestAllTargetsOpenGiveOneEarlyTrialAtATime(t *testing.T) {
+	var mode atomic.Int32 // 0 fail, 1 hold then answer, 2 answer
+	var calls atomic.Int32
+	held, release := make(chan struct{}), make(chan struct{})
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		switch mode.Load() {
+		case 0:
+			errorStatus(w, http.StatusInternalServerError)
+			return
+		case 1:
+			held <- struct{}{}
+			<-release
+		}
+		answer(w, r)
+	})
+	gw := gateway(t, Config{FailThreshold: 1, Cooldown: time.Hour, Routes: []Route{route("m",
+		Target{Provider: openAIProvider(t, "open-only", up.URL)})}})
+	for i := range 2 {
+		// The first failure opens the circuit; the second is an early
+		// trial, which fails and restarts the cooldown.
+		if resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`); resp.StatusCode != 500 {
+			t.Fatalf("request %d: status %d", i, resp.StatusCode)
+		}
 	}
-	if bad.calls.Load() != 1 {
-		t.Fatalf("%d calls: the failure that opened the circuit was retried", bad.calls.Load())
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("%d calls: a failure was retried on the open target", n)
 	}
+	if status, h := healthOf(t, gw.URL); status != 503 || h.Status != "unhealthy" || providerIn(h, "open-only").Status != statusDown {
+		t.Errorf("/health %d %s", status, h.Status)
+	}
+
+	mode.Store(1)
+	trial := make(chan int)
+	go func() {
+		resp, err := http.Post(gw.URL+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"m","messages":[]}`))
+		if err != nil {
+			trial <- 0
+			return
+		}
+		resp.Body.Close()
+		trial <- resp.StatusCode
+	}()
+	<-held
 	for _, body := range []string{`{"model":"m","messages":[]}`, `{"model":"m","stream":true,"messages":[]}`} {
 		resp := post(t, gw.URL+"/v1/chat/completions", body)
 		got := readAll(t, resp.Body)
 		var e struct{ Error struct{ Code *string } }
 		if err := json.Unmarshal([]byte(got), &e); err != nil || resp.StatusCode != 503 || e.Error.Code == nil || *e.Error.Code != "no_healthy_target" {
-			t.Fatalf("status %d: %s", resp.StatusCode, got)
+			t.Fatalf("during the trial: status %d: %s", resp.StatusCode, got)
 		}
-		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 29 || ra > 30 {
-			t.Errorf("Retry-After %q, want the 30s cooldown's rest", resp.Header.Get("Retry-After"))
+		if ra := resp.Header.Get("Retry-After"); ra != "1" {
+			t.Errorf("Retry-After %q during a trial, want 1", ra)
 		}
-	}
-	if bad.calls.Load() != 1 {
-		t.Errorf("the open provider got %d calls", bad.calls.Load())
-	}
-	if status, h := healthOf(t, gw.URL); status != 503 || h.Status != "unhealthy" {
-		t.Errorf("/health %d %s", status, h.Status)
 	}
 	// The native API answers the same refusal in its own shape.
 	resp, body := postWith(t, gw.URL+"/api/v1/generate", `{"model":"m","prompt":"hi"}`, nil)
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, `"code":"`) {
 		t.Errorf("native: %d %s", resp.StatusCode, body)
+	}
+	close(release)
+	if status := <-trial; status != 200 {
+		t.Fatalf("trial status %d", status)
+	}
+	if n := calls.Load(); n != 3 {
+		t.Errorf("%d calls: requests refused during the trial reached the upstream", n)
+	}
+	mode.Store(2)
+	if resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`); resp.StatusCode != 200 {
+		t.Errorf("after the trial closed the circuit: status %d", resp.StatusCode)
+	}
+	if status, h := healthOf(t, gw.URL); status != 200 || h.Status != "healthy" {
+		t.Errorf("/health after recovery: %d %s", status, h.Status)
 	}
 }
 

@@ -152,6 +152,14 @@ func New(cfg Config) (*Handler, error) {
 		targets := slices.Clone(r.Targets)
 		for j := range targets {
 			targets[j].Provider, targets[j].health = health.track(targets[j].Provider)
+			// A target whose upstream model is fixed by the configuration
+			// has its circuit from the start; the others are the names
+			// clients send, met as they come.
+			if model := targets[j].Model; model != "" {
+				targets[j].health.configure(model)
+			} else if !IsPrefixPattern(r.Name) {
+				targets[j].health.configure(r.Name)
+			}
 		}
 		r.Targets = targets
 		r.balance = newBalancer(r.Policy, targets)

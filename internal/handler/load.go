@@ -103,7 +103,7 @@ func (h *Handler) serveLoad(w http.ResponseWriter, r *http.Request) {
 	began := time.Now()
 	err := loader.Preload(ctx, model, req.KeepAlive)
 	x.upstreamWait += time.Since(began)
-	h.health.record(ctx, provider, err)
+	h.health.recordCall(ctx, target.health.target(model), err)
 	if err != nil {
 		e := upstreamError(r.Context(), provider, err)
 		if e.Status == statusClientClosed {

@@ -133,19 +133,23 @@ func (g *readableGauge) Dec() { g.n.Add(-1); g.Gauge.Dec() }
 func (g *readableGauge) Value() int64 { return g.n.Load() }
 
 // circuitCollector reports llm_gateway_provider_up for the providers of
-// every live handler, computed at scrape time: a cooldown ends by the
-// clock, not by an event that could update a gauge.
+// every live handler, and llm_gateway_target_up for their configured
+// targets, computed at scrape time: a cooldown ends by the clock, not by
+// an event that could update a gauge.
 type circuitCollector struct {
-	desc  *prometheus.Desc
-	mu    sync.Mutex
-	books map[*healthBook]struct{}
+	providerDesc, targetDesc *prometheus.Desc
+	mu                       sync.Mutex
+	books                    map[*healthBook]struct{}
 }
 
 func newCircuitCollector() *circuitCollector {
 	return &circuitCollector{
-		desc: prometheus.NewDesc("llm_gateway_provider_up",
+		providerDesc: prometheus.NewDesc("llm_gateway_provider_up",
 			"1 while a provider may be called (up or half-open, as in /health), 0 while it is down.",
 			[]string{"provider"}, nil),
+		targetDesc: prometheus.NewDesc("llm_gateway_target_up",
+			"1 while a configured target (provider and upstream model) may be called, 0 while it is down or paused by its upstream's rate limit.",
+			[]string{"provider", "model"}, nil),
 		books: make(map[*healthBook]struct{}),
 	}
 }
@@ -162,27 +166,42 @@ func (c *circuitCollector) remove(b *healthBook) {
 	delete(c.books, b)
 }
 
-// Describe sends the metric's description.
-func (c *circuitCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+// Describe sends the metrics' descriptions.
+func (c *circuitCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.providerDesc
+	ch <- c.targetDesc
+}
 
-// Collect sends each provider's value. A provider name several handlers
-// share (two sites, or the old and new config during a reload) is up
-// when it is up in any of them.
+// Collect sends each provider's and configured target's value. A name
+// several handlers share (two sites, or the old and new config during a
+// reload) is up when it is up in any of them.
 func (c *circuitCollector) Collect(ch chan<- prometheus.Metric) {
 	now := time.Now()
-	up := make(map[string]float64)
+	providerUp := make(map[[2]string]float64)
+	targetUp := make(map[[2]string]float64)
+	merge := func(m map[[2]string]float64, key [2]string, up bool) {
+		if up {
+			m[key] = 1
+		} else if _, seen := m[key]; !seen {
+			m[key] = 0
+		}
+	}
 	c.mu.Lock()
 	for b := range c.books {
 		for _, s := range b.order {
-			if s.status(now).Status != statusDown {
-				up[s.name] = 1
-			} else if _, seen := up[s.name]; !seen {
-				up[s.name] = 0
+			merge(providerUp, [2]string{s.name}, s.status(now).Status != statusDown)
+			for _, t := range s.snapshotTargets() {
+				if t.configured {
+					merge(targetUp, [2]string{s.name, t.model}, !t.isOpen(now))
+				}
 			}
 		}
 	}
 	c.mu.Unlock()
-	for name, v := range up {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, v, name)
+	for key, v := range providerUp {
+		ch <- prometheus.MustNewConstMetric(c.providerDesc, prometheus.GaugeValue, v, key[0])
+	}
+	for key, v := range targetUp {
+		ch <- prometheus.MustNewConstMetric(c.targetDesc, prometheus.GaugeValue, v, key[0], key[1])
 	}
 }

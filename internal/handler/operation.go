@@ -125,9 +125,13 @@ func modelNotAllowed(model string) *providers.Error {
 
 // call sends the request upstream until a target answers: each target
 // of the route in the order its policy gives for this request, wrapping
-// around, for at most max_attempts calls. A target whose circuit is open
-// is skipped without using a call; when every target was skipped the
-// request is not sent at all (503 no_healthy_target). Only failures
+// around, for at most max_attempts calls. A target whose circuit is open,
+// or that its upstream rate-limited, is skipped without using a call.
+// When every target is out, the one back first takes the request as an
+// early trial, one request at a time, so that a route never waits out a
+// whole cooldown while its upstream may be back already; while that trial
+// runs others get 503 no_healthy_target, and when every target is out for
+// its upstream's own 429 the client gets a 429 with the wait. Only failures
 // another try may fix (see retryable) lead to another call, and only
 // before anything of the answer reached the client. Two tries of the same
 // target are apart by a jittered exponential backoff, or by the target's
@@ -145,9 +149,17 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 	notBefore := make([]time.Time, n) // when each may be tried again
 	dropped := make([]bool, n)        // not to be tried again
 	var last *providers.Error
+	early := -1 // the target given an early trial
 	for i, calls := 0, 0; calls < maxAttempts; i++ {
 		if i = nextTarget(dropped, i); i < 0 {
-			break
+			if calls > 0 || early >= 0 {
+				break
+			}
+			j, wait, limited := soonestReady(targets, in.model)
+			if limited {
+				return nil, allRateLimited(in.model, wait)
+			}
+			early, i, dropped[j] = j, j, false
 		}
 		t := targets[i]
 		name := t.Provider.Config().Name
@@ -161,7 +173,8 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 		if err != nil {
 			return nil, invalidBody("the request body must be a JSON object")
 		}
-		lease, admitted := t.health.admit(time.Now())
+		th := t.health.target(model)
+		lease, admitted := th.admit(time.Now(), i == early)
 		if !admitted {
 			upstreamSkipped.WithLabelValues(name).Inc()
 			dropped[i] = true
@@ -173,7 +186,7 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 		call := &providers.Call{Op: op, Model: model, ClientModel: in.model, Body: body, Stream: in.stream, RequestHeader: r.Header}
 		if t.Provider.Config().UsesCallerKey(h.passthrough) {
 			if x.caller.upstreamKey == "" {
-				t.health.endTrial(lease)
+				th.endTrial(lease)
 				return nil, missingKey()
 			}
 			call.CallerKey = x.caller.upstreamKey
@@ -185,7 +198,7 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 		a, err := h.try(ctx, t.Provider, call, ka)
 		x.upstreamWait += time.Since(began)
 		if err == nil {
-			t.health.endTrial(lease)
+			th.endTrial(lease)
 			a.inFlight = &t.health.inFlight
 			upstreamAttempts.WithLabelValues(name, "success").Inc()
 			return a, nil
@@ -196,9 +209,9 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 		a.cancel(nil)
 		if errors.Is(context.Cause(a.ctx), errFirstToken) && last.Status != statusClientClosed {
 			// Sends that fail on their own are counted by trackedProvider.
-			h.health.record(context.WithoutCancel(ctx), name, last)
+			h.health.recordCall(context.WithoutCancel(ctx), th, last)
 		}
-		t.health.endTrial(lease)
+		th.endTrial(lease)
 		if last.Status == statusClientClosed {
 			upstreamAttempts.WithLabelValues(name, "client_closed").Inc()
 			return nil, last
@@ -220,7 +233,7 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 		// retries with the Retry-After the gateway passes on, and the
 		// gateway should not hold the request that long. A target whose
 		// failure opened its circuit is out for this request too.
-		if notBefore[i].After(deadline) || last.RetryAfter > backoffCap || t.health.isOpen(time.Now()) {
+		if notBefore[i].After(deadline) || last.RetryAfter > backoffCap || th.isDown(time.Now()) {
 			dropped[i] = true
 		}
 		if calls < maxAttempts {
@@ -230,19 +243,24 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 		}
 	}
 	if last == nil {
-		return nil, noHealthyTarget(in.model, soonestReady(targets))
+		// The early trial went to another request, which is under way.
+		return nil, noHealthyTarget(in.model, trialRetryAfter)
 	}
 	return nil, last
 }
 
-// soonestReady is how long until the first of targets may be called again.
-func soonestReady(targets []Target) time.Duration {
+// soonestReady is the index of the target that may be called again
+// first, how long until then, and whether that wait is its upstream's
+// rate limit rather than an open circuit.
+func soonestReady(targets []Target, model string) (index int, wait time.Duration, limited bool) {
 	now := time.Now()
-	wait := targets[0].health.readyIn(now)
-	for _, t := range targets[1:] {
-		wait = min(wait, t.health.readyIn(now))
+	for i, t := range targets {
+		w, l := t.health.target(t.upstreamModel(model)).readyIn(now)
+		if i == 0 || w < wait {
+			index, wait, limited = i, w, l
+		}
 	}
-	return wait
+	return index, wait, limited
 }
 
 // nextTarget is the first target from i on (wrapping around) that may

@@ -75,7 +75,7 @@ func (h *Handler) probeAll(ctx context.Context, targets []probed) {
 			if err != nil && ctx.Err() == nil {
 				err = upstreamError(ctx, p.health.name, err)
 			}
-			h.health.record(pctx, p.health.name, err)
+			h.health.recordProvider(pctx, p.health, err)
 		})
 	}
 	wg.Wait()

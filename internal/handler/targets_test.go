@@ -1,0 +1,112 @@
+package handler
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// modelUpstream answers by the upstream model the request names: "fail"
+// with a 500, "limited" with a 429 and a Retry-After of a minute, any
+// other with an answer. It counts the calls per model.
+func modelUpstream(t *testing.T) (*upstream, map[string]*atomic.Int32) {
+	calls := map[string]*atomic.Int32{"fail": {}, "limited": {}, "echo": {}}
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		body := readAll(t, r.Body)
+		for model, n := range calls {
+			if strings.Contains(body, `"model":"`+model+`"`) {
+				n.Add(1)
+			}
+		}
+		switch {
+		case strings.Contains(body, `"model":"fail"`):
+			errorStatus(w, http.StatusInternalServerError)
+		case strings.Contains(body, `"model":"limited"`):
+			w.Header().Set("Retry-After", "60")
+			errorStatus(w, http.StatusTooManyRequests)
+		default:
+			answer(w, r)
+		}
+	})
+	return up, calls
+}
+
+func targetIn(p providerStatus, model string) targetStatus {
+	for _, t := range p.Targets {
+		if t.Model == model {
+			return t
+		}
+	}
+	return targetStatus{}
+}
+
+// One model failing or rate-limited pauses that model only: the
+// provider's other model keeps answering, and /health says which.
+func TestOneModelsOutageLeavesTheProvidersOthers(t *testing.T) {
+	up, calls := modelUpstream(t)
+	p := openAIProvider(t, "shared", up.URL)
+	gw := gateway(t, Config{FailThreshold: 3, Cooldown: time.Hour, Routes: []Route{
+		route("bad", Target{Provider: p, Model: "fail"}),
+		route("busy", Target{Provider: p, Model: "limited"}),
+		route("good", Target{Provider: p, Model: "echo"}),
+	}})
+	for range 8 {
+		post(t, gw.URL+"/v1/chat/completions", `{"model":"bad","messages":[]}`)
+		post(t, gw.URL+"/v1/chat/completions", `{"model":"busy","messages":[]}`)
+	}
+	for _, body := range []string{`{"model":"good","messages":[]}`, `{"model":"good","stream":true,"messages":[]}`} {
+		if resp := post(t, gw.URL+"/v1/chat/completions", body); resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d", body, resp.StatusCode)
+		}
+	}
+	// The first two requests call twice (max_attempts is the targets + 1),
+	// the third's first failure opens the circuit, the other five are
+	// early trials, one call each. The 429 came once: the pause keeps the
+	// target out for its Retry-After, and is no failure.
+	if n := calls["fail"].Load(); n != 10 {
+		t.Errorf("the failing model was called %d times", n)
+	}
+	if n := calls["limited"].Load(); n != 1 {
+		t.Errorf("the rate-limited model was called %d times during its Retry-After", n)
+	}
+	resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"busy","messages":[]}`)
+	if ra, _ := strconv.Atoi(resp.Header.Get("Retry-After")); resp.StatusCode != 429 || ra < 58 || ra > 60 {
+		t.Errorf("a paused model: status %d, Retry-After %d", resp.StatusCode, ra)
+	}
+	status, h := healthOf(t, gw.URL)
+	pst := providerIn(h, "shared")
+	if status != 200 || h.Status != "degraded" || pst.Status != statusUp {
+		t.Errorf("/health %d %s, provider %+v", status, h.Status, pst)
+	}
+	if ts := targetIn(pst, "fail"); ts.Status != statusDown || ts.OpenUntil == nil {
+		t.Errorf("failing target: %+v", ts)
+	}
+	if ts := targetIn(pst, "limited"); ts.Status != statusPaused || ts.PausedUntil == nil || ts.ConsecutiveFailures != 0 {
+		t.Errorf("rate-limited target: %+v", ts)
+	}
+	if ts := targetIn(pst, "echo"); ts.Status != statusUp || ts.ConsecutiveFailures != 0 {
+		t.Errorf("good target: %+v", ts)
+	}
+}
+
+// A provider that cannot be reached at all is down as a whole: failures
+// to connect count on its own circuit, whatever model they were for.
+func TestUnreachableProviderIsDownForEveryModel(t *testing.T) {
+	p := openAIProvider(t, "gone", "http://127.0.0.1:1")
+	gw := gateway(t, Config{FailThreshold: 2, Cooldown: time.Hour, Routes: []Route{
+		route("a", Target{Provider: p, Model: "a"}),
+		route("b", Target{Provider: p, Model: "b"}),
+	}})
+	for range 2 {
+		if resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"a","messages":[]}`); resp.StatusCode != 502 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	_, h := healthOf(t, gw.URL)
+	if pst := providerIn(h, "gone"); pst.Status != statusDown || targetIn(pst, "b").Status != statusUp {
+		t.Errorf("provider %+v", pst)
+	}
+}
