@@ -16,10 +16,6 @@ const (
 	StoreRedis  = "redis"
 )
 
-// DefaultTokenReserve is reserved for the answer of a request without
-// max_tokens while a token limit applies.
-const DefaultTokenReserve = 1024
-
 // StoreConfig says where limit counters live.
 type StoreConfig struct {
 	// Type is `memory` (this Caddy process; counters survive config

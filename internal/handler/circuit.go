@@ -14,15 +14,11 @@ import (
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
-// Defaults of the circuit breaker.
 const (
-	// DefaultFailThreshold is the number of consecutive failures after
-	// which a provider's circuit opens (or, with breaking off, after which
-	// /health reports it down).
-	DefaultFailThreshold = 3
-	// DefaultCooldown is how long an open circuit keeps its provider out
-	// before a trial request may use it again.
-	DefaultCooldown = 10 * time.Second
+	// reportDownAfter is the number of consecutive failures after which
+	// /health reports a provider down while circuit breaking is off,
+	// though it is still called: the module's default fail_threshold.
+	reportDownAfter = 3
 
 	// trialLeaseMargin is added to the first-token timeout, which bounds
 	// the time until a trial call's outcome is known, to give the lease
@@ -312,14 +308,14 @@ func (s *providerHealth) readyIn(now time.Time) time.Duration {
 }
 
 // status is the provider's entry in /health at now. With circuit
-// breaking off it is down after DefaultFailThreshold failures in a row,
+// breaking off it is down after reportDownAfter failures in a row,
 // though still called.
 func (s *providerHealth) status(now time.Time) providerStatus {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := providerStatus{Name: s.name, Status: s.circuitState(now), ConsecutiveFailures: s.failures,
 		InFlight: s.inFlight.Load()}
-	if s.breaker.threshold == 0 && s.failures >= DefaultFailThreshold {
+	if s.breaker.threshold == 0 && s.failures >= reportDownAfter {
 		ps.Status = statusDown
 	}
 	if ps.Status == statusDown && !s.openUntil.IsZero() {
