@@ -101,29 +101,6 @@ type JWTConfig struct {
 	Leeway caddy.Duration `json:"leeway,omitempty"`
 }
 
-// LimitConfig is at most Limit units per Window.
-type LimitConfig struct {
-	// Limit is the number of requests or tokens allowed per window.
-	Limit int64 `json:"limit"`
-
-	// Window is the length of the fixed window, e.g. `1m`.
-	Window caddy.Duration `json:"window"`
-}
-
-func (l *LimitConfig) limit() *handler.Limit {
-	if l == nil {
-		return nil
-	}
-	return handler.NewLimit(l.Limit, time.Duration(l.Window))
-}
-
-func (l *LimitConfig) validate(what string) error {
-	if l != nil && (l.Limit <= 0 || l.Window <= 0) {
-		return fmt.Errorf("%s: the limit and the window must be positive", what)
-	}
-	return nil
-}
-
 func (a *AuthConfig) mode() string {
 	if a == nil || a.Mode == "" {
 		return AuthNone
