@@ -51,7 +51,13 @@ func provision(t *testing.T, input string) (*Gateway, error) {
 
 func TestParseErrors(t *testing.T) {
 	cases := map[string]struct{ input, want string }{
-		"unknown subdirective":    {"llm_gateway {\n\tbogus 1\n}", "unrecognized llm_gateway subdirective 'bogus'"},
+		"unknown subdirective":    {"llm_gateway {\n\tbogus 1\n}", "llm_gateway: unrecognized subdirective 'bogus' (known: auth, batch_concurrency, "},
+		"subdirective typo":       {"llm_gateway {\n\trate_limt 10 1m\n}", "llm_gateway: unrecognized subdirective 'rate_limt' (did you mean 'rate_limit'?)"},
+		"provider option typo":    {"llm_gateway {\n\tprovider openai {\n\t\tapi_kye k\n\t}\n}", "provider openai: unrecognized subdirective 'api_kye' (did you mean 'api_key'?)"},
+		"model option typo":       {"llm_gateway {\n\tmodel m a b {\n\t\tweigth a 2\n\t}\n}", "model m: unrecognized subdirective 'weigth' (did you mean 'weight'?)"},
+		"auth keys typo":          {"llm_gateway {\n\tauth keys {\n\t\tkye k1\n\t}\n}", "auth keys: unrecognized subdirective 'kye' (did you mean 'key'?)"},
+		"key option typo":         {"llm_gateway {\n\tauth keys {\n\t\tkey k1 ops {\n\t\t\tmodel m\n\t\t}\n\t}\n}", "auth key ops: unrecognized subdirective 'model' (did you mean 'models'?)"},
+		"auth jwt typo":           {"llm_gateway {\n\tauth jwt {\n\t\tisuer me\n\t}\n}", "auth jwt: unrecognized subdirective 'isuer' (did you mean 'issuer'?)"},
 		"unknown provider type":   {"llm_gateway {\n\tprovider x nope\n}", "unknown provider type 'nope' (known: anthropic, azure, "},
 		"provider without name":   {"llm_gateway {\n\tprovider\n}", "usage: provider <name> [<type>]"},
 		"provider option":         {"llm_gateway {\n\tprovider openai {\n\t\tfrobnicate\n\t}\n}", "provider openai: unrecognized subdirective 'frobnicate'"},
@@ -103,6 +109,19 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("error %q does not name the line", err)
 			}
 		})
+	}
+}
+
+// TestProviderLineErrorsPointAtIt: errors about a provider's own line
+// name that line, not the end of its block.
+func TestProviderLineErrorsPointAtIt(t *testing.T) {
+	for _, input := range []string{
+		"llm_gateway {\n\tprovider x nope {\n\t\tbase_url http://127.0.0.1:1\n\t}\n}",
+		"llm_gateway {\n\tprovider a b c {\n\t\tbase_url http://127.0.0.1:1\n\t}\n}",
+	} {
+		if _, err := parse(t, input); err == nil || !strings.HasSuffix(err.Error(), "at Testfile:2") {
+			t.Errorf("%q: error = %v, want it at Testfile:2", input, err)
+		}
 	}
 }
 
