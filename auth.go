@@ -139,7 +139,6 @@ func (a *AuthConfig) keyAuth() (*handler.KeyAuth, error) {
 	if len(a.Keys) == 0 {
 		return nil, fmt.Errorf("auth keys: no key configured")
 	}
-	repl := caddy.NewReplacer()
 	keys := make([]handler.APIKey, 0, len(a.Keys))
 	seen := make(map[[32]byte]bool)
 	for i, k := range a.Keys {
@@ -147,7 +146,11 @@ func (a *AuthConfig) keyAuth() (*handler.KeyAuth, error) {
 		if label == "" {
 			label = fmt.Sprintf("#%d", i+1)
 		}
-		digest, err := keyDigest(repl.ReplaceAll(k.Key, ""))
+		key, err := resolve(k.Key)
+		if err != nil {
+			return nil, fmt.Errorf("auth key %s: the key is empty: %w", label, err)
+		}
+		digest, err := keyDigest(key)
 		if err != nil {
 			return nil, fmt.Errorf("auth key %s: %w", label, err)
 		}
@@ -178,7 +181,7 @@ func keyDigest(key string) ([32]byte, error) {
 		return digest, nil
 	}
 	if key == "" {
-		return digest, fmt.Errorf("the key is empty (is its environment variable set?)")
+		return digest, fmt.Errorf("the key is empty")
 	}
 	return sha256.Sum256([]byte(key)), nil
 }
@@ -193,10 +196,11 @@ func (j *JWTConfig) verifier() (*jwtauth.Verifier, error) {
 	sources := 0
 	if j.Secret != "" {
 		sources++
-		cfg.Secret = []byte(caddy.NewReplacer().ReplaceAll(j.Secret, ""))
-		if len(cfg.Secret) == 0 {
-			return nil, fmt.Errorf("secret %s resolved to an empty value (is the environment variable set?)", j.Secret)
+		secret, err := resolve(j.Secret)
+		if err != nil {
+			return nil, fmt.Errorf("the secret is empty: %w", err)
 		}
+		cfg.Secret = []byte(secret)
 	}
 	var err error
 	if j.PublicKeyFile != "" {

@@ -124,7 +124,10 @@ func (s *StoreConfig) counter() (string, func() (caddy.Destructor, error), error
 	if s.Type != StoreRedis {
 		return "", nil, fmt.Errorf("rate_limit_store: unknown store %q (want memory or redis)", s.Type)
 	}
-	url := caddy.NewReplacer().ReplaceAll(s.URL, "")
+	url, err := resolve(s.URL)
+	if err != nil {
+		return "", nil, fmt.Errorf("rate_limit_store redis: the URL is empty: %w", err)
+	}
 	if url == "" {
 		return "", nil, fmt.Errorf("rate_limit_store redis: a URL is required, e.g. redis://127.0.0.1:6379/0")
 	}
