@@ -121,15 +121,10 @@ func New(cfg Config) (*Handler, error) {
 	return h, nil
 }
 
-// runnable refuses a Config built without the root module's defaults and
-// checks, which the pipeline could not run with: a route without targets,
-// a bound of zero, limits with nowhere to count.
+// runnable refuses a Config built without the root module's defaults,
+// which the pipeline could not run with: a bound left at zero would fail
+// every request it bounds, and limits need a store to count in.
 func (cfg *Config) runnable() error {
-	for _, r := range cfg.Routes {
-		if len(r.Targets) == 0 {
-			return fmt.Errorf("model %q has no targets", r.Name)
-		}
-	}
 	for _, f := range []struct {
 		name string
 		set  bool
