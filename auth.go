@@ -101,29 +101,6 @@ type JWTConfig struct {
 	Leeway caddy.Duration `json:"leeway,omitempty"`
 }
 
-// LimitConfig is at most Limit units per Window.
-type LimitConfig struct {
-	// Limit is the number of requests or tokens allowed per window.
-	Limit int64 `json:"limit"`
-
-	// Window is the length of the fixed window, e.g. `1m`.
-	Window caddy.Duration `json:"window"`
-}
-
-func (l *LimitConfig) limit() *handler.Limit {
-	if l == nil {
-		return nil
-	}
-	return handler.NewLimit(l.Limit, time.Duration(l.Window))
-}
-
-func (l *LimitConfig) validate(what string) error {
-	if l != nil && (l.Limit <= 0 || l.Window <= 0) {
-		return fmt.Errorf("%s: the limit and the window must be positive", what)
-	}
-	return nil
-}
-
 func (a *AuthConfig) mode() string {
 	if a == nil || a.Mode == "" {
 		return AuthNone
@@ -162,7 +139,6 @@ func (a *AuthConfig) keyAuth() (*handler.KeyAuth, error) {
 	if len(a.Keys) == 0 {
 		return nil, fmt.Errorf("auth keys: no key configured")
 	}
-	repl := caddy.NewReplacer()
 	keys := make([]handler.APIKey, 0, len(a.Keys))
 	seen := make(map[[32]byte]bool)
 	for i, k := range a.Keys {
@@ -170,7 +146,11 @@ func (a *AuthConfig) keyAuth() (*handler.KeyAuth, error) {
 		if label == "" {
 			label = fmt.Sprintf("#%d", i+1)
 		}
-		digest, err := keyDigest(repl.ReplaceAll(k.Key, ""))
+		key, err := resolve(k.Key)
+		if err != nil {
+			return nil, fmt.Errorf("auth key %s: the key is empty: %w", label, err)
+		}
+		digest, err := keyDigest(key)
 		if err != nil {
 			return nil, fmt.Errorf("auth key %s: %w", label, err)
 		}
@@ -201,7 +181,7 @@ func keyDigest(key string) ([32]byte, error) {
 		return digest, nil
 	}
 	if key == "" {
-		return digest, fmt.Errorf("the key is empty (is its environment variable set?)")
+		return digest, fmt.Errorf("the key is empty")
 	}
 	return sha256.Sum256([]byte(key)), nil
 }
@@ -216,10 +196,11 @@ func (j *JWTConfig) verifier() (*jwtauth.Verifier, error) {
 	sources := 0
 	if j.Secret != "" {
 		sources++
-		cfg.Secret = []byte(caddy.NewReplacer().ReplaceAll(j.Secret, ""))
-		if len(cfg.Secret) == 0 {
-			return nil, fmt.Errorf("secret %s resolved to an empty value (is the environment variable set?)", j.Secret)
+		secret, err := resolve(j.Secret)
+		if err != nil {
+			return nil, fmt.Errorf("the secret is empty: %w", err)
 		}
+		cfg.Secret = []byte(secret)
 	}
 	var err error
 	if j.PublicKeyFile != "" {

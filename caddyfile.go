@@ -85,17 +85,7 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}
-	options := g.caddyfileOptions()
-	for d.NextBlock(0) {
-		parse, ok := options[d.Val()]
-		if !ok {
-			return d.Errf("unrecognized llm_gateway subdirective '%s'", d.Val())
-		}
-		if err := parse(d); err != nil {
-			return err
-		}
-	}
-	return nil
+	return g.caddyfileOptions().Parse(d, "llm_gateway")
 }
 
 // caddyfileOptions maps the gateway block's subdirectives to their
@@ -136,11 +126,13 @@ func (g *Gateway) caddyfileOptions() providers.Options {
 // provider type's own parser.
 func (g *Gateway) parseProvider(d *caddyfile.Dispenser) error {
 	segment := d.NextSegment()
+	// Errors about the provider line point at it, not at the end of the
+	// segment where d now stands.
 	head := caddyfile.NewDispenser(segment)
 	head.Next()
 	args := head.RemainingArgs()
 	if len(args) < 1 || len(args) > 2 {
-		return d.Errf("usage: provider <name> [<type>] { ... }")
+		return head.Errf("usage: provider <name> [<type>] { ... }")
 	}
 	typ := args[0]
 	if len(args) == 2 {
@@ -148,11 +140,11 @@ func (g *Gateway) parseProvider(d *caddyfile.Dispenser) error {
 	}
 	mod, err := caddy.GetModule(providers.Namespace + "." + typ)
 	if err != nil {
-		return d.Errf("provider %s: unknown provider type '%s' (known: %s)", args[0], typ, strings.Join(providerTypes(), ", "))
+		return head.Errf("provider %s: unknown provider type '%s' (known: %s)", args[0], typ, strings.Join(providerTypes(), ", "))
 	}
 	unm, ok := mod.New().(caddyfile.Unmarshaler)
 	if !ok {
-		return d.Errf("provider type '%s' cannot be configured in a Caddyfile", typ)
+		return head.Errf("provider type '%s' cannot be configured in a Caddyfile", typ)
 	}
 	if err := unm.UnmarshalCaddyfile(caddyfile.NewDispenser(segment)); err != nil {
 		return err
@@ -202,15 +194,8 @@ func (g *Gateway) parseModel(d *caddyfile.Dispenser) error {
 			}
 		}
 	}
-	options := route.caddyfileOptions()
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		parse, ok := options[d.Val()]
-		if !ok {
-			return d.Errf("model %s: unrecognized subdirective '%s' (known: lb, weight)", route.Name, d.Val())
-		}
-		if err := parse(d); err != nil {
-			return err
-		}
+	if err := route.caddyfileOptions().Parse(d, "model "+route.Name); err != nil {
+		return err
 	}
 	g.Models = append(g.Models, route)
 	return nil

@@ -1,9 +1,6 @@
 package llmgateway
 
 import (
-	"strconv"
-
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
@@ -32,33 +29,39 @@ func (g *Gateway) parseAuth(d *caddyfile.Dispenser) error {
 		return g.parseKeys(d)
 	case AuthJWT:
 		g.Auth.JWT = new(JWTConfig)
-		return parseBlock(d, "auth jwt", g.Auth.JWT.caddyfileOptions())
+		return g.Auth.JWT.caddyfileOptions().Parse(d, "auth jwt")
 	}
 	return d.Errf("unknown auth mode '%s' (want %s, %s, %s or %s)", g.Auth.Mode, AuthNone, AuthKeys, AuthPassthrough, AuthJWT)
 }
 
+// parseKeys parses the block of `auth keys`.
 func (g *Gateway) parseKeys(d *caddyfile.Dispenser) error {
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		if d.Val() != "key" {
-			return d.Errf("unrecognized auth keys subdirective '%s'", d.Val())
-		}
-		var k KeyConfig
-		args := d.RemainingArgs()
-		if len(args) < 1 || len(args) > 2 {
-			return d.Err("usage: key <secret>|sha256:<hex> [<name>]")
-		}
-		k.Key = args[0]
-		if len(args) == 2 {
-			k.Name = args[1]
-		}
-		if err := parseBlock(d, "key", k.caddyfileOptions()); err != nil {
-			return err
-		}
-		g.Auth.Keys = append(g.Auth.Keys, k)
+	if err := (providers.Options{"key": g.parseKey}).Parse(d, "auth keys"); err != nil {
+		return err
 	}
 	if len(g.Auth.Keys) == 0 {
 		return d.Err("auth keys: add at least one `key <secret> [<name>]` line")
 	}
+	return nil
+}
+
+// parseKey parses `key <secret>|sha256:<hex> [<name>] [{ ... }]`.
+func (g *Gateway) parseKey(d *caddyfile.Dispenser) error {
+	var k KeyConfig
+	args := d.RemainingArgs()
+	if len(args) < 1 || len(args) > 2 {
+		return d.Err("usage: key <secret>|sha256:<hex> [<name>]")
+	}
+	k.Key = args[0]
+	block := "auth key"
+	if len(args) == 2 {
+		k.Name = args[1]
+		block += " " + k.Name
+	}
+	if err := k.caddyfileOptions().Parse(d, block); err != nil {
+		return err
+	}
+	g.Auth.Keys = append(g.Auth.Keys, k)
 	return nil
 }
 
@@ -90,70 +93,4 @@ func (j *JWTConfig) caddyfileOptions() providers.Options {
 		"models_claim":   func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &j.ModelsClaim) },
 		"leeway":         func(d *caddyfile.Dispenser) error { return providers.DurationArg(d, &j.Leeway) },
 	}
-}
-
-// parseBlock walks the block after the current line with an option table.
-func parseBlock(d *caddyfile.Dispenser, what string, options providers.Options) error {
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		parse, ok := options[d.Val()]
-		if !ok {
-			return d.Errf("unrecognized %s subdirective '%s'", what, d.Val())
-		}
-		if err := parse(d); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// parseLimit parses `<name> <n> <window>`.
-func parseLimit(d *caddyfile.Dispenser, dst **LimitConfig) error {
-	name := d.Val()
-	if *dst != nil {
-		return d.Errf("%s already specified", name)
-	}
-	var n, window string
-	if !d.Args(&n, &window) || d.NextArg() {
-		return d.Errf("usage: %s <n> <window>, e.g. %s 60 1m", name, name)
-	}
-	limit, err := strconv.ParseInt(n, 10, 64)
-	if err != nil || limit <= 0 {
-		return d.Errf("invalid %s count '%s': want a positive whole number", name, n)
-	}
-	dur, err := caddy.ParseDuration(window)
-	if err != nil || dur <= 0 {
-		return d.Errf("invalid %s window '%s': want a duration such as 1m or 1h", name, window)
-	}
-	*dst = &LimitConfig{Limit: limit, Window: caddy.Duration(dur)}
-	return nil
-}
-
-func (g *Gateway) parseTokenReserve(d *caddyfile.Dispenser) error {
-	var s string
-	if err := providers.OneArg(d, &s); err != nil {
-		return err
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return d.Errf("invalid token_reserve '%s': want a positive whole number", s)
-	}
-	g.TokenReserve = n
-	return nil
-}
-
-// parseStore parses `rate_limit_store memory` or `rate_limit_store redis <url>`.
-func (g *Gateway) parseStore(d *caddyfile.Dispenser) error {
-	if g.RateLimitStore != nil {
-		return d.Err("rate_limit_store already specified")
-	}
-	args := d.RemainingArgs()
-	switch {
-	case len(args) == 1 && args[0] == StoreMemory:
-		g.RateLimitStore = &StoreConfig{Type: StoreMemory}
-	case len(args) == 2 && args[0] == StoreRedis:
-		g.RateLimitStore = &StoreConfig{Type: StoreRedis, URL: args[1]}
-	default:
-		return d.Err("usage: rate_limit_store memory | rate_limit_store redis <url>")
-	}
-	return nil
 }

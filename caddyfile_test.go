@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +52,13 @@ func provision(t *testing.T, input string) (*Gateway, error) {
 
 func TestParseErrors(t *testing.T) {
 	cases := map[string]struct{ input, want string }{
-		"unknown subdirective":    {"llm_gateway {\n\tbogus 1\n}", "unrecognized llm_gateway subdirective 'bogus'"},
+		"unknown subdirective":    {"llm_gateway {\n\tbogus 1\n}", "llm_gateway: unrecognized subdirective 'bogus' (known: auth, batch_concurrency, "},
+		"subdirective typo":       {"llm_gateway {\n\trate_limt 10 1m\n}", "llm_gateway: unrecognized subdirective 'rate_limt' (did you mean 'rate_limit'?)"},
+		"provider option typo":    {"llm_gateway {\n\tprovider openai {\n\t\tapi_kye k\n\t}\n}", "provider openai: unrecognized subdirective 'api_kye' (did you mean 'api_key'?)"},
+		"model option typo":       {"llm_gateway {\n\tmodel m a b {\n\t\tweigth a 2\n\t}\n}", "model m: unrecognized subdirective 'weigth' (did you mean 'weight'?)"},
+		"auth keys typo":          {"llm_gateway {\n\tauth keys {\n\t\tkye k1\n\t}\n}", "auth keys: unrecognized subdirective 'kye' (did you mean 'key'?)"},
+		"key option typo":         {"llm_gateway {\n\tauth keys {\n\t\tkey k1 ops {\n\t\t\tmodel m\n\t\t}\n\t}\n}", "auth key ops: unrecognized subdirective 'model' (did you mean 'models'?)"},
+		"auth jwt typo":           {"llm_gateway {\n\tauth jwt {\n\t\tisuer me\n\t}\n}", "auth jwt: unrecognized subdirective 'isuer' (did you mean 'issuer'?)"},
 		"unknown provider type":   {"llm_gateway {\n\tprovider x nope\n}", "unknown provider type 'nope' (known: anthropic, azure, "},
 		"provider without name":   {"llm_gateway {\n\tprovider\n}", "usage: provider <name> [<type>]"},
 		"provider option":         {"llm_gateway {\n\tprovider openai {\n\t\tfrobnicate\n\t}\n}", "provider openai: unrecognized subdirective 'frobnicate'"},
@@ -103,6 +110,19 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("error %q does not name the line", err)
 			}
 		})
+	}
+}
+
+// TestProviderLineErrorsPointAtIt: errors about a provider's own line
+// name that line, not the end of its block.
+func TestProviderLineErrorsPointAtIt(t *testing.T) {
+	for _, input := range []string{
+		"llm_gateway {\n\tprovider x nope {\n\t\tbase_url http://127.0.0.1:1\n\t}\n}",
+		"llm_gateway {\n\tprovider a b c {\n\t\tbase_url http://127.0.0.1:1\n\t}\n}",
+	} {
+		if _, err := parse(t, input); err == nil || !strings.HasSuffix(err.Error(), "at Testfile:2") {
+			t.Errorf("%q: error = %v, want it at Testfile:2", input, err)
+		}
 	}
 }
 
@@ -175,6 +195,12 @@ func TestParseEveryOption(t *testing.T) {
 
 func TestProvisionErrors(t *testing.T) {
 	t.Setenv("EMPTY_KEY", "")
+	for _, name := range []string{"UNSET_KEY", "UNSET_REDIS_URL"} {
+		t.Setenv(name, "") // restored after the test
+		if err := os.Unsetenv(name); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cases := map[string]struct{ input, want string }{
 		"no provider": {"llm_gateway {\n}", "no provider configured"},
 		"unknown target provider": {"llm_gateway {\n\tprovider a mock\n\tmodel m azur/gpt-4o\n}",
@@ -184,10 +210,17 @@ func TestProvisionErrors(t *testing.T) {
 		"azure without api_version":    {"llm_gateway {\n\tprovider az azure {\n\t\tendpoint https://x.openai.azure.com\n\t}\n}", "azure needs api_version"},
 		"azure without endpoint":       {"llm_gateway {\n\tprovider az azure {\n\t\tapi_version 2024-10-21\n\t}\n}", "azure needs the resource endpoint"},
 		"malformed url":                {"llm_gateway {\n\tprovider o openai {\n\t\tbase_url api.openai.com/v1\n\t}\n}", "must be an absolute http:// or https:// URL"},
-		"empty env key":                {"llm_gateway {\n\tprovider m mock\n\tauth keys {\n\t\tkey {env.EMPTY_KEY} ops\n\t}\n}", "auth key ops: the key is empty"},
-		"empty provider key":           {"llm_gateway {\n\tprovider o openai {\n\t\tapi_key {env.EMPTY_KEY}\n\t}\n}", "api_key {env.EMPTY_KEY} resolved to an empty value"},
-		"empty endpoint":               {"llm_gateway {\n\tprovider az azure {\n\t\tendpoint {env.EMPTY_KEY}\n\t\tapi_version v1\n\t}\n}", "resolved to an empty value"},
-		"bad sha256":                   {"llm_gateway {\n\tprovider m mock\n\tauth keys {\n\t\tkey sha256:abc\n\t}\n}", "wants 64 hex digits"},
+		"empty env key": {"llm_gateway {\n\tprovider m mock\n\tauth keys {\n\t\tkey {env.EMPTY_KEY} ops\n\t}\n}",
+			"auth key ops: the key is empty: {env.EMPTY_KEY} resolved to an empty value: environment variable EMPTY_KEY is empty"},
+		"unset env key": {"llm_gateway {\n\tprovider m mock\n\tauth keys {\n\t\tkey {env.UNSET_KEY} ops\n\t}\n}",
+			"auth key ops: the key is empty: {env.UNSET_KEY} resolved to an empty value: environment variable UNSET_KEY is not set"},
+		"unset redis url": {"llm_gateway {\n\tprovider m mock\n\trate_limit 10 1m\n\trate_limit_store redis {env.UNSET_REDIS_URL}\n}",
+			"rate_limit_store redis: the URL is empty: {env.UNSET_REDIS_URL} resolved to an empty value: environment variable UNSET_REDIS_URL is not set"},
+		"empty jwt secret": {"llm_gateway {\n\tprovider m mock\n\tauth jwt {\n\t\tsecret {env.EMPTY_KEY}\n\t}\n}",
+			"auth jwt: the secret is empty: {env.EMPTY_KEY} resolved to an empty value: environment variable EMPTY_KEY is empty"},
+		"empty provider key": {"llm_gateway {\n\tprovider o openai {\n\t\tapi_key {env.EMPTY_KEY}\n\t}\n}", "api_key {env.EMPTY_KEY} resolved to an empty value"},
+		"empty endpoint":     {"llm_gateway {\n\tprovider az azure {\n\t\tendpoint {env.EMPTY_KEY}\n\t\tapi_version v1\n\t}\n}", "resolved to an empty value"},
+		"bad sha256":         {"llm_gateway {\n\tprovider m mock\n\tauth keys {\n\t\tkey sha256:abc\n\t}\n}", "wants 64 hex digits"},
 		"allow-list without route": {"llm_gateway {\n\tprovider m mock\n\tmodel a m\n\tauth keys {\n\t\tkey k1 ops {\n\t\t\tmodels b\n\t\t}\n\t}\n}",
 			`auth key ops: model "b" has no`},
 		"default_model without route": {"llm_gateway {\n\tprovider m mock\n\tmodel a m\n\tdefault_model b\n}", `default_model "b" has no`},

@@ -3,6 +3,7 @@ package llmgateway
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
@@ -16,10 +17,6 @@ const (
 	StoreRedis  = "redis"
 )
 
-// DefaultTokenReserve is reserved for the answer of a request without
-// max_tokens while a token limit applies.
-const DefaultTokenReserve = 1024
-
 // StoreConfig says where limit counters live.
 type StoreConfig struct {
 	// Type is `memory` (this Caddy process; counters survive config
@@ -30,6 +27,29 @@ type StoreConfig struct {
 	// URL is the Redis URL, e.g. `redis://:{env.REDIS_PASSWORD}@10.0.0.5:6379/0`
 	// (`rediss://` for TLS). Placeholders are resolved at start-up.
 	URL string `json:"url,omitempty"`
+}
+
+// LimitConfig is at most Limit units per Window.
+type LimitConfig struct {
+	// Limit is the number of requests or tokens allowed per window.
+	Limit int64 `json:"limit"`
+
+	// Window is the length of the fixed window, e.g. `1m`.
+	Window caddy.Duration `json:"window"`
+}
+
+func (l *LimitConfig) limit() *handler.Limit {
+	if l == nil {
+		return nil
+	}
+	return handler.NewLimit(l.Limit, time.Duration(l.Window))
+}
+
+func (l *LimitConfig) validate(what string) error {
+	if l != nil && (l.Limit <= 0 || l.Window <= 0) {
+		return fmt.Errorf("%s: the limit and the window must be positive", what)
+	}
+	return nil
 }
 
 // counters holds the limit stores, shared by every config that uses the
@@ -104,7 +124,10 @@ func (s *StoreConfig) counter() (string, func() (caddy.Destructor, error), error
 	if s.Type != StoreRedis {
 		return "", nil, fmt.Errorf("rate_limit_store: unknown store %q (want memory or redis)", s.Type)
 	}
-	url := caddy.NewReplacer().ReplaceAll(s.URL, "")
+	url, err := resolve(s.URL)
+	if err != nil {
+		return "", nil, fmt.Errorf("rate_limit_store redis: the URL is empty: %w", err)
+	}
 	if url == "" {
 		return "", nil, fmt.Errorf("rate_limit_store redis: a URL is required, e.g. redis://127.0.0.1:6379/0")
 	}

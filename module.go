@@ -27,10 +27,18 @@ func init() {
 	caddy.RegisterModule(Gateway{})
 }
 
-// Defaults for the request bounds.
+// The settings' defaults. Provision applies them, and only it: the
+// pipeline (internal/handler) takes every value as given.
 const (
-	DefaultMaxBody = 8 << 20
-	DefaultTimeout = 10 * time.Minute
+	DefaultMaxBody           = 8 << 20
+	DefaultTimeout           = 10 * time.Minute
+	DefaultTokenReserve      = 1024
+	DefaultFirstTokenTimeout = 60 * time.Second
+	DefaultStreamIdleTimeout = 5 * time.Minute
+	DefaultFailThreshold     = 3
+	DefaultCooldown          = 10 * time.Second
+	DefaultBatchConcurrency  = 4
+	DefaultBatchMax          = 32
 )
 
 // Gateway is an OpenAI-compatible LLM API gateway. It serves
@@ -233,33 +241,16 @@ func (Gateway) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision loads the providers and builds the request pipeline.
+// Provision applies the defaults, checks the settings, loads the
+// providers and builds the request pipeline. It is the one owner of the
+// settings' defaults and checks: the pipeline gets them ready to use.
 func (g *Gateway) Provision(ctx caddy.Context) error {
 	g.logger = ctx.Logger()
-	if g.MaxBody == 0 {
-		g.MaxBody = DefaultMaxBody
-	}
-	if g.Timeout == 0 {
-		g.Timeout = caddy.Duration(DefaultTimeout)
-	}
-	if g.TokenReserve == 0 {
-		g.TokenReserve = DefaultTokenReserve
-	}
-	if g.FirstTokenTimeout == 0 {
-		g.FirstTokenTimeout = caddy.Duration(handler.DefaultFirstTokenTimeout)
-	}
-	if g.StreamIdleTimeout == 0 {
-		g.StreamIdleTimeout = caddy.Duration(handler.DefaultStreamIdleTimeout)
-	}
-	if g.FailThreshold == nil {
-		threshold := handler.DefaultFailThreshold
-		g.FailThreshold = &threshold
-	}
-	if g.Cooldown == 0 {
-		g.Cooldown = caddy.Duration(handler.DefaultCooldown)
-	}
-	if err := handler.CheckPolicy(handler.Policy(g.LB)); err != nil {
-		return fmt.Errorf("lb: %w", err)
+	g.setDefaults()
+	// Caddy validates after Provision, but the pipeline built here must
+	// not see an invalid setting.
+	if err := g.Validate(); err != nil {
+		return err
 	}
 	mods, err := ctx.LoadModule(g, "ProvidersRaw")
 	if err != nil {
@@ -327,6 +318,22 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("building the gateway: %w", err)
 	}
 	return nil
+}
+
+// setDefaults gives every unset setting its default.
+func (g *Gateway) setDefaults() {
+	g.MaxBody = cmp.Or(g.MaxBody, DefaultMaxBody)
+	g.Timeout = cmp.Or(g.Timeout, caddy.Duration(DefaultTimeout))
+	g.TokenReserve = cmp.Or(g.TokenReserve, DefaultTokenReserve)
+	g.FirstTokenTimeout = cmp.Or(g.FirstTokenTimeout, caddy.Duration(DefaultFirstTokenTimeout))
+	g.StreamIdleTimeout = cmp.Or(g.StreamIdleTimeout, caddy.Duration(DefaultStreamIdleTimeout))
+	g.Cooldown = cmp.Or(g.Cooldown, caddy.Duration(DefaultCooldown))
+	g.BatchConcurrency = cmp.Or(g.BatchConcurrency, DefaultBatchConcurrency)
+	g.BatchMax = cmp.Or(g.BatchMax, DefaultBatchMax)
+	if g.FailThreshold == nil {
+		threshold := DefaultFailThreshold
+		g.FailThreshold = &threshold
+	}
 }
 
 // routes resolves the configured model routes against the providers.
@@ -428,8 +435,13 @@ func (g *Gateway) checkPassthroughKeys() error {
 	return nil
 }
 
-// Validate checks the request bounds.
+// Validate checks the settings that need no provider: the bounds, and
+// the load-balancing policy. Provision runs it before it builds the
+// pipeline.
 func (g *Gateway) Validate() error {
+	if err := handler.CheckPolicy(handler.Policy(g.LB)); err != nil {
+		return fmt.Errorf("lb: %w", err)
+	}
 	for _, f := range []struct {
 		name  string
 		value int64

@@ -1,18 +1,85 @@
 package providers
 
 import (
+	"maps"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/dustin/go-humanize"
 )
 
-// Options maps a provider block's subdirectives to their parsers. Each
-// parser starts with the dispenser at the subdirective's name.
+// Options maps the subdirectives of a Caddyfile block to their parsers.
+// Each parser starts with the dispenser at the subdirective's name.
 type Options map[string]func(d *caddyfile.Dispenser) error
+
+// Parse walks the block that follows the current line, handing each
+// subdirective to its parser. block names the block in errors, such as
+// `llm_gateway` or `provider openai`; an unknown subdirective's error
+// suggests the block's closest option, or lists them all.
+func (o Options) Parse(d *caddyfile.Dispenser, block string) error {
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		parse, ok := o[d.Val()]
+		if !ok {
+			return d.Errf("%s: unrecognized subdirective '%s'%s", block, d.Val(), o.hint(d.Val()))
+		}
+		if err := parse(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hint ends the error of an unknown subdirective: the option it is most
+// likely a typo of, else every option of the block.
+func (o Options) hint(unknown string) string {
+	names := slices.Sorted(maps.Keys(o))
+	if len(names) == 0 {
+		return ""
+	}
+	closest, distance := "", 0
+	for _, name := range names {
+		if d := editDistance(unknown, name); closest == "" || d < distance {
+			closest, distance = name, d
+		}
+	}
+	// A third of the letters wrong is still recognisably the word;
+	// more would suggest an unrelated option.
+	if distance <= max(1, len(unknown)/3) {
+		return " (did you mean '" + closest + "'?)"
+	}
+	return " (known: " + strings.Join(names, ", ") + ")"
+}
+
+// editDistance is the number of letters to insert, delete, replace or
+// swap with their neighbour to turn a into b (the optimal string
+// alignment distance).
+func editDistance(a, b string) int {
+	// Three rows of the table: the last two and the one being filled.
+	older, prev, cur := make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			replace := prev[j-1]
+			if a[i-1] != b[j-1] {
+				replace++
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, replace)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], older[j-2]+1)
+			}
+		}
+		older, prev, cur = prev, cur, older
+	}
+	return prev[len(b)]
+}
 
 // OptionsDocumenter is implemented by every provider type: its Caddyfile
 // options, from the same table its parser uses, so the README reference
@@ -64,20 +131,9 @@ func ParseBlock(d *caddyfile.Dispenser, b *Base, own Options) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}
-	base := b.BaseOptions()
-	for d.NextBlock(0) {
-		parse, ok := own[d.Val()]
-		if !ok {
-			parse, ok = base[d.Val()]
-		}
-		if !ok {
-			return d.Errf("provider %s: unrecognized subdirective '%s'", b.Name, d.Val())
-		}
-		if err := parse(d); err != nil {
-			return err
-		}
-	}
-	return nil
+	options := b.BaseOptions()
+	maps.Copy(options, own)
+	return options.Parse(d, "provider "+b.Name)
 }
 
 // OneArg reads exactly one argument into dst, refusing a second setting of

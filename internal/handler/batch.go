@@ -13,14 +13,6 @@ import (
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
-// Defaults of the batch endpoint.
-const (
-	// DefaultBatchConcurrency is how many items of one batch run at once.
-	DefaultBatchConcurrency = 4
-	// DefaultBatchMax is the most items one batch may hold.
-	DefaultBatchMax = 32
-)
-
 // batchRequest is the body of /api/v1/batch/generate.
 type batchRequest struct {
 	// Model is used by the items that name none.

@@ -56,8 +56,8 @@ func BenchmarkStream(b *testing.B) {
 
 func benchmarkServeBody(b *testing.B, cfg Config, body string) {
 	cfg.Routes = []Route{route(Wildcard, Target{Provider: &cannedProvider{Base: providers.Base{Name: "canned"}}})}
-	cfg.MaxBody, cfg.Timeout, cfg.Logger = 1<<20, time.Minute, zap.NewNop()
-	h, err := New(cfg)
+	cfg.Logger = zap.NewNop()
+	h, err := New(ready(cfg))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,15 +9,11 @@ import (
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
-// Defaults of the circuit breaker.
 const (
-	// DefaultFailThreshold is the number of consecutive failures after
-	// which a target's circuit opens (or, with breaking off, after which
-	// /health reports it down).
-	DefaultFailThreshold = 3
-	// DefaultCooldown is how long an open circuit keeps its target out
-	// before a trial request may use it again.
-	DefaultCooldown = 10 * time.Second
+	// reportDownAfter is the number of consecutive failures after which
+	// /health reports a target down while circuit breaking is off,
+	// though it is still called: the module's default fail_threshold.
+	reportDownAfter = 3
 
 	// trialLeaseMargin is added to the first-token timeout, which bounds
 	// the time until a trial call's outcome is known, to give the lease
@@ -221,13 +217,13 @@ type circuitStatus struct {
 }
 
 // status is the circuit's entry in /health at now. With circuit breaking
-// off it is down after DefaultFailThreshold failures in a row, though
-// still called.
+// off it is down after reportDownAfter failures in a row, though still
+// called.
 func (c *circuit) status(now time.Time) (s circuitStatus, pausedUntil *time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s = circuitStatus{Status: c.state(now), ConsecutiveFailures: c.failures}
-	if c.breaker.threshold == 0 && c.failures >= DefaultFailThreshold {
+	if c.breaker.threshold == 0 && c.failures >= reportDownAfter {
 		s.Status = statusDown
 	}
 	if s.Status == statusDown && !c.openUntil.IsZero() {

@@ -6,7 +6,6 @@ package handler
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -19,13 +18,16 @@ import (
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
-// Config is everything the pipeline needs; the Caddy module builds it from
-// its own configuration.
+// Config is everything the pipeline needs, every value ready for use: the
+// root module (llmgateway.Gateway) owns the settings. Its Provision applies
+// their defaults and checks them, under their Caddyfile names, and its
+// field docs are their reference; New only refuses a Config the pipeline
+// could not run with.
 type Config struct {
 	// Routes in configuration order; a route named Wildcard catches every
 	// other model.
 	Routes []Route
-	// DefaultModel is used for requests that name no model.
+	// DefaultModel is used for requests that name no model; "" for none.
 	DefaultModel string
 	// MaxBody bounds request bodies, in bytes.
 	MaxBody int64
@@ -34,47 +36,45 @@ type Config struct {
 	// stream that has begun runs on as long as its upstream keeps sending.
 	Timeout time.Duration
 	// MaxAttempts is the most upstream calls one request makes, across all
-	// of its route's targets. Default: the route's number of targets + 1.
+	// of its route's targets; 0 for the route's number of targets + 1.
 	MaxAttempts int
 	// FirstTokenTimeout bounds each upstream call until its answer begins:
 	// the response headers of a non-streamed answer, the first event of a
 	// stream. When it fires the call counts as a timeout, tried again like
-	// one. Default: DefaultFirstTokenTimeout.
+	// one.
 	FirstTokenTimeout time.Duration
 	// StreamIdleTimeout is the longest silence between two events of a
 	// stream once it has begun; when exceeded the stream ends with an
-	// upstream_timeout error event. Default: DefaultStreamIdleTimeout.
+	// upstream_timeout error event.
 	StreamIdleTimeout time.Duration
 	// Keepalive is the interval of SSE comment lines sent to a streaming
-	// client while no upstream event has come yet; the first one goes out
-	// one interval after the request went upstream. Default: 0 (none).
+	// client while no upstream event has come yet, the first one interval
+	// after the request went upstream; 0 for none.
 	Keepalive time.Duration
 	// FailThreshold is the number of consecutive failed requests (see
 	// retryable) after which a provider's circuit opens: it is skipped
 	// until Cooldown has passed, then one trial request may call it, whose
-	// success closes the circuit and whose failure opens it again.
-	// Default: 0, no circuit breaking.
+	// success closes the circuit and whose failure opens it again. 0 turns
+	// circuit breaking off.
 	FailThreshold int
-	// Cooldown is how long an open circuit stays open. Default:
-	// DefaultCooldown.
+	// Cooldown is how long an open circuit stays open.
 	Cooldown time.Duration
 	// ProbeInterval is how often each provider is probed by listing its
 	// models with its own key: a success closes its circuit, a failure
 	// counts like a failed request. Providers that list models from their
-	// configuration, or that use each caller's key, are not probed.
-	// Default: 0 (no probes).
+	// configuration, or that use each caller's key, are not probed. 0 for
+	// no probes.
 	ProbeInterval time.Duration
 	// Auth identifies callers; nil lets everyone in, identified by IP.
 	Auth Authenticator
 	// Limits are the default per-caller limits.
 	Limits Limits
-	// Logger receives one line per request.
+	// Logger receives one line per request; nil for none.
 	Logger *zap.Logger
 	// BatchConcurrency bounds the items of one `/api/v1/batch/generate`
-	// request that run at once. Default: DefaultBatchConcurrency.
+	// request that run at once.
 	BatchConcurrency int
-	// BatchMax is the most items one batch may hold. Default:
-	// DefaultBatchMax.
+	// BatchMax is the most items one batch may hold.
 	BatchMax int
 }
 
@@ -90,56 +90,13 @@ type Handler struct {
 	storeErrorLogged atomic.Int64
 }
 
-// New checks cfg and returns a Handler.
+// New returns a Handler serving cfg.
 func New(cfg Config) (*Handler, error) {
-	if len(cfg.Routes) == 0 {
-		return nil, errors.New("no model routes")
-	}
-	for _, r := range cfg.Routes {
-		if len(r.Targets) == 0 {
-			return nil, fmt.Errorf("model %q has no targets", r.Name)
-		}
-		if err := CheckPolicy(r.Policy); err != nil {
-			return nil, fmt.Errorf("model %q: %w", r.Name, err)
-		}
-		for _, t := range r.Targets {
-			if t.Weight < 0 {
-				return nil, fmt.Errorf("model %q: a target's weight must not be negative", r.Name)
-			}
-		}
-	}
-	if cfg.MaxBody <= 0 {
-		return nil, errors.New("max body size must be positive")
-	}
-	if cfg.Timeout <= 0 {
-		return nil, errors.New("timeout must be positive")
-	}
-	if cfg.MaxAttempts < 0 || cfg.FirstTokenTimeout < 0 || cfg.StreamIdleTimeout < 0 || cfg.Keepalive < 0 {
-		return nil, errors.New("max attempts, timeouts and keepalive must not be negative")
-	}
-	if cfg.FailThreshold < 0 || cfg.Cooldown < 0 || cfg.ProbeInterval < 0 {
-		return nil, errors.New("fail threshold, cooldown and probe interval must not be negative")
-	}
-	if cfg.Cooldown == 0 {
-		cfg.Cooldown = DefaultCooldown
-	}
-	if cfg.FirstTokenTimeout == 0 {
-		cfg.FirstTokenTimeout = DefaultFirstTokenTimeout
-	}
-	if cfg.StreamIdleTimeout == 0 {
-		cfg.StreamIdleTimeout = DefaultStreamIdleTimeout
-	}
-	if (cfg.Limits.Requests != nil || cfg.Limits.Tokens != nil) && cfg.Limits.Counter == nil {
-		return nil, errors.New("limits need a counter store")
+	if err := cfg.runnable(); err != nil {
+		return nil, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
-	}
-	if cfg.BatchConcurrency <= 0 {
-		cfg.BatchConcurrency = DefaultBatchConcurrency
-	}
-	if cfg.BatchMax <= 0 {
-		cfg.BatchMax = DefaultBatchMax
 	}
 	_, passthrough := cfg.Auth.(PassthroughAuth)
 	health := newHealthBook(breaker{threshold: cfg.FailThreshold, cooldown: cfg.Cooldown,
@@ -170,6 +127,29 @@ func New(cfg Config) (*Handler, error) {
 		h.startProbes()
 	}
 	return h, nil
+}
+
+// runnable refuses a Config built without the root module's defaults,
+// which the pipeline could not run with: a bound left at zero would fail
+// every request it bounds, and limits need a store to count in.
+func (cfg *Config) runnable() error {
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"MaxBody", cfg.MaxBody > 0},
+		{"Timeout", cfg.Timeout > 0},
+		{"FirstTokenTimeout", cfg.FirstTokenTimeout > 0},
+		{"StreamIdleTimeout", cfg.StreamIdleTimeout > 0},
+		{"BatchConcurrency", cfg.BatchConcurrency > 0},
+		{"BatchMax", cfg.BatchMax > 0},
+		{"Limits.Counter", cfg.Limits.Counter != nil || (cfg.Limits.Requests == nil && cfg.Limits.Tokens == nil)},
+	} {
+		if !f.set {
+			return fmt.Errorf("the pipeline's %s is not set", f.name)
+		}
+	}
+	return nil
 }
 
 // Close stops the handler's background work: the probes, and its

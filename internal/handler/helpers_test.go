@@ -3,6 +3,7 @@ package handler
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"io"
 	"net/http"
@@ -82,17 +83,25 @@ func azureProvider(t *testing.T, name, endpoint, version string, deployments map
 	return p
 }
 
+// ready gives the bounds a test leaves unset the values the root module's
+// Provision would, its defaults (a smaller body bound and timeout here),
+// so a test names only what it is about. Circuit breaking stays off.
+func ready(cfg Config) Config {
+	cfg.MaxBody = cmp.Or(cfg.MaxBody, 1<<20)
+	cfg.Timeout = cmp.Or(cfg.Timeout, time.Minute)
+	cfg.FirstTokenTimeout = cmp.Or(cfg.FirstTokenTimeout, 60*time.Second)
+	cfg.StreamIdleTimeout = cmp.Or(cfg.StreamIdleTimeout, 5*time.Minute)
+	cfg.Cooldown = cmp.Or(cfg.Cooldown, 10*time.Second)
+	cfg.BatchConcurrency = cmp.Or(cfg.BatchConcurrency, 4)
+	cfg.BatchMax = cmp.Or(cfg.BatchMax, 32)
+	return cfg
+}
+
 // gateway serves a Handler over real HTTP, so flushing and client
 // disconnects behave as in production.
 func gateway(t *testing.T, cfg Config) *httptest.Server {
 	t.Helper()
-	if cfg.MaxBody == 0 {
-		cfg.MaxBody = 1 << 20
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = time.Minute
-	}
-	h, err := New(cfg)
+	h, err := New(ready(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}

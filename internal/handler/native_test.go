@@ -271,15 +271,15 @@ func TestHealthTracksProviders(t *testing.T) {
 		t.Fatalf("fresh: %d %+v", status, h)
 	}
 	failing.Store(true)
-	for range DefaultFailThreshold - 1 {
+	for range reportDownAfter - 1 {
 		chat()
 	}
-	if _, h := health(); h.Providers[0].Status != "up" || h.Providers[0].ConsecutiveFailures != DefaultFailThreshold-1 || h.Providers[0].LastErrorAt == nil {
-		t.Fatalf("after %d failures: %+v", DefaultFailThreshold-1, h.Providers[0])
+	if _, h := health(); h.Providers[0].Status != "up" || h.Providers[0].ConsecutiveFailures != reportDownAfter-1 || h.Providers[0].LastErrorAt == nil {
+		t.Fatalf("after %d failures: %+v", reportDownAfter-1, h.Providers[0])
 	}
 	chat()
 	if status, h := health(); status != 503 || h.Status != "unhealthy" || h.Providers[0].Status != "down" {
-		t.Fatalf("after %d failures: %d %+v", DefaultFailThreshold, status, h)
+		t.Fatalf("after %d failures: %d %+v", reportDownAfter, status, h)
 	}
 	failing.Store(false)
 	chat()

@@ -53,11 +53,11 @@ func TestProbesOpenAndCloseACircuit(t *testing.T) {
 }
 
 func TestProbesSkipUnprobeableProviders(t *testing.T) {
-	h, err := New(Config{MaxBody: 1, Timeout: time.Minute, Auth: PassthroughAuth{}, Routes: []Route{route("m",
+	h, err := New(ready(Config{MaxBody: 1, Auth: PassthroughAuth{}, Routes: []Route{route("m",
 		Target{Provider: openAIProvider(t, "own-key", "http://127.0.0.1:1")},
 		Target{Provider: openAIProviderWithKey(t, "caller-key", "http://127.0.0.1:1", "")},
 		Target{Provider: openAIProviderWithKey(t, "always-caller", "http://127.0.0.1:1", providers.KeyPassthrough)},
-		Target{Provider: azureProvider(t, "configured-list", "https://x.openai.azure.com", "2024-10-21", nil)})}})
+		Target{Provider: azureProvider(t, "configured-list", "https://x.openai.azure.com", "2024-10-21", nil)})}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +77,8 @@ func TestCloseStopsTheProbes(t *testing.T) {
 	var probes atomic.Int32
 	up := modelsUpstream(t, &failing, &probes)
 	p := openAIProvider(t, "stopped", up.URL)
-	h, err := New(Config{MaxBody: 1, Timeout: time.Minute, ProbeInterval: 5 * time.Millisecond,
-		Routes: []Route{route("m", Target{Provider: p})}})
+	h, err := New(ready(Config{MaxBody: 1, ProbeInterval: 5 * time.Millisecond,
+		Routes: []Route{route("m", Target{Provider: p})}}))
 	if err != nil {
 		t.Fatal(err)
 	}

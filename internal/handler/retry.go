@@ -11,14 +11,10 @@ import (
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
-// Defaults of the retry and timeout settings.
+// backoffBase and backoffCap bound the pause between two tries of the
+// same target: a random duration in [0, min(cap, base·2^(n-1))) before
+// its nth retry ("full jitter").
 const (
-	DefaultFirstTokenTimeout = 60 * time.Second
-	DefaultStreamIdleTimeout = 5 * time.Minute
-
-	// backoffBase and backoffCap bound the pause between two tries of the
-	// same target: a random duration in [0, min(cap, base·2^(n-1))) before
-	// its nth retry ("full jitter").
 	backoffBase = 100 * time.Millisecond
 	backoffCap  = 2 * time.Second
 )
