@@ -2,11 +2,16 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A site address written for one host answers every other host with
@@ -96,5 +101,49 @@ func TestPrefixPatternRoutesDatedNames(t *testing.T) {
 	want := []string{"claude-3-5-haiku-20241022"}
 	if !slices.Equal(ids, want) {
 		t.Errorf("/v1/models lists %v, want %v", ids, want)
+	}
+}
+
+// The client is told only that the upstream could not be reached; the
+// log line says where and why.
+func TestLogNamesTheUnreachableUpstreamsHostAndCause(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	host := closed.Listener.Addr().String()
+	closed.Close()
+	logFile := filepath.Join(t.TempDir(), "gateway.log")
+	tester := caddyTester(t)
+	tester.InitServer(testGlobals("\tlog {\n\t\toutput file "+logFile+"\n\t\tformat json\n\t}\n")+`
+http://localhost:9080 {
+	llm_gateway {
+		provider vllm openai {
+			base_url http://`+host+`/v1
+		}
+	}
+}
+`, "caddyfile")
+	resp, body := do(t, http.MethodPost, "/v1/chat/completions", `{"model":"llama","messages":[{"role":"user","content":"hi"}]}`, nil)
+	if resp.StatusCode != http.StatusBadGateway || strings.Contains(body, host) {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	// The line is written once the answer is out: the client may read the
+	// answer first.
+	var line map[string]any
+	var raw []byte
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for deadline := time.Now().Add(10 * time.Second); line == nil && time.Now().Before(deadline); <-tick.C {
+		raw, _ = os.ReadFile(logFile)
+		for _, l := range strings.Split(string(raw), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "handled request" && m["provider"] == "vllm" {
+				line = m
+			}
+		}
+	}
+	if line == nil {
+		t.Fatalf("no log line for the request:\n%s", raw)
+	}
+	if line["upstream_host"] != host || !strings.HasPrefix(fmt.Sprint(line["cause"]), "connection refused") {
+		t.Errorf("the log line does not say where and why: %v", line)
 	}
 }

@@ -6,10 +6,18 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
+
+// noteCause keeps the cause of a failed call's error for the log line.
+func (x *exchange) noteCause(err error) {
+	if cause, _ := failureCause(err); cause != "" {
+		x.failureCause = cause
+	}
+}
 
 // failureCause says in a few words why a call got no answer from its
 // upstream, for the log (never the client, to whom addresses are none of
@@ -35,7 +43,8 @@ func failureCause(err error) (cause string, unreachable bool) {
 	if v, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
 		return "TLS certificate not accepted: " + certProblem(v.Err), true
 	}
-	if _, ok := errors.AsType[tls.RecordHeaderError](err); ok {
+	// net/http turns the handshake's RecordHeaderError into a text.
+	if _, ok := errors.AsType[tls.RecordHeaderError](err); ok || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
 		return "TLS handshake failed: the upstream does not speak TLS on that port (base_url https:// for an http:// server?)", true
 	}
 	if _, ok := errors.AsType[tls.AlertError](err); ok {

@@ -43,10 +43,10 @@ func TestCircuitOpensSkipsAndTakesOneTrial(t *testing.T) {
 	if !s.failed(t0, true) {
 		t.Fatal("the third failure did not open the circuit")
 	}
-	if _, ok := s.admit(t0.Add(10*time.Second - time.Nanosecond), false); ok {
+	if _, ok := s.admit(t0.Add(10*time.Second-time.Nanosecond), false); ok {
 		t.Fatal("admitted during the cooldown")
 	}
-	if got := wait(s, t0.Add(4 * time.Second)); got != 6*time.Second {
+	if got := wait(s, t0.Add(4*time.Second)); got != 6*time.Second {
 		t.Errorf("ready in %v, want 6s", got)
 	}
 	// A late failure of a call made before it opened changes nothing.
@@ -73,7 +73,7 @@ func TestCircuitOpensSkipsAndTakesOneTrial(t *testing.T) {
 		t.Fatal("the failed trial did not re-open the circuit")
 	}
 	s.endTrial(lease)
-	if _, ok := s.admit(half.Add(10 * time.Second), false); ok {
+	if _, ok := s.admit(half.Add(10*time.Second), false); ok {
 		t.Fatal("admitted before the second cooldown ended")
 	}
 	if st, _ := s.status(half.Add(2 * time.Second)); st.Status != statusDown || st.OpenUntil == nil || !st.OpenUntil.Equal(half.Add(11*time.Second).UTC()) {
@@ -81,7 +81,7 @@ func TestCircuitOpensSkipsAndTakesOneTrial(t *testing.T) {
 	}
 
 	// The next trial succeeds: closed, everyone admitted without a lease.
-	lease, ok = s.admit(half.Add(11 * time.Second), false)
+	lease, ok = s.admit(half.Add(11*time.Second), false)
 	if !ok || lease == 0 {
 		t.Fatal("the second trial was refused")
 	}
@@ -90,7 +90,7 @@ func TestCircuitOpensSkipsAndTakesOneTrial(t *testing.T) {
 	}
 	s.endTrial(lease)
 	for range 3 {
-		if lease, ok := s.admit(half.Add(12 * time.Second), false); !ok || lease != 0 {
+		if lease, ok := s.admit(half.Add(12*time.Second), false); !ok || lease != 0 {
 			t.Fatalf("closed circuit: lease %d, admitted %v", lease, ok)
 		}
 	}
@@ -109,7 +109,7 @@ func TestTrialLeaseExpires(t *testing.T) {
 		t.Fatal("the trial was refused")
 	}
 	// Its request never reports back.
-	if _, ok := s.admit(half.Add(s.breaker.lease - time.Nanosecond), false); ok {
+	if _, ok := s.admit(half.Add(s.breaker.lease-time.Nanosecond), false); ok {
 		t.Fatal("a second trial before the lease ended")
 	}
 	second, ok := s.admit(half.Add(s.breaker.lease), false)

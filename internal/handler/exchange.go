@@ -18,6 +18,8 @@ type exchange struct {
 	route         string // the route that served it: a public name or "*"
 	provider      string // the last provider tried
 	upstreamModel string
+	upstreamHost  string // the host of the last provider tried
+	failureCause  string // why the last failed call got no answer, for the log
 	stream        bool
 	attempts      int
 	status        int

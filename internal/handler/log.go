@@ -64,6 +64,10 @@ func (h *Handler) logRequest(r *http.Request, x *exchange, duration time.Duratio
 	if x.streamError != "" {
 		fields = append(fields, zap.String("stream_error", x.streamError))
 	}
+	if x.failureCause != "" {
+		// What the client's message leaves out: where, and why.
+		fields = append(fields, zap.String("upstream_host", x.upstreamHost), zap.String("cause", x.failureCause))
+	}
 	ce.Write(fields...)
 }
 

@@ -182,7 +182,7 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 		}
 		calls++
 		x.attempts++
-		x.provider, x.upstreamModel = name, model
+		x.provider, x.upstreamModel, x.upstreamHost = name, model, t.Provider.Config().URL().Host
 		call := &providers.Call{Op: op, Model: model, ClientModel: in.model, Body: body, Stream: in.stream, RequestHeader: r.Header}
 		if t.Provider.Config().UsesCallerKey(h.passthrough) {
 			if x.caller.upstreamKey == "" {
@@ -206,6 +206,7 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 		t.health.inFlight.Add(-1)
 
 		last = h.attemptError(r.Context(), a.ctx, name, err)
+		x.noteCause(err)
 		a.cancel(nil)
 		if errors.Is(context.Cause(a.ctx), errFirstToken) && last.Status != statusClientClosed {
 			// Sends that fail on their own are counted by trackedProvider.
@@ -238,8 +239,9 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 		}
 		if calls < maxAttempts {
 			h.cfg.Logger.Warn("upstream failed, trying again",
-				zap.String("model", in.model), zap.String("provider", name),
-				zap.Int("attempt", x.attempts), zap.Int("status", last.Status), zap.String("error", last.Message))
+				zap.String("model", in.model), zap.String("provider", name), zap.String("upstream_host", x.upstreamHost),
+				zap.Int("attempt", x.attempts), zap.Int("status", last.Status), zap.String("error", last.Message),
+				zap.String("cause", x.failureCause))
 		}
 	}
 	if last == nil {

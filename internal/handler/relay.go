@@ -131,6 +131,7 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 		if err != nil {
 			chunk, done = nil, true
 			if !errors.Is(err, io.EOF) {
+				x.noteCause(err)
 				h.endWithError(out, r, x, h.attemptError(r.Context(), a.ctx, x.provider, err))
 				break
 			}
