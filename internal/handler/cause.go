@@ -12,6 +12,15 @@ import (
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
+// hostOf is the host and port p calls, or empty for a provider with no
+// upstream of its own (mock).
+func hostOf(p providers.Provider) string {
+	if u := p.Config().URL(); u != nil {
+		return u.Host
+	}
+	return ""
+}
+
 // noteCause keeps the cause of a failed call's error for the log line.
 func (x *exchange) noteCause(err error) {
 	if cause, _ := failureCause(err); cause != "" {

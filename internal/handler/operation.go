@@ -182,7 +182,7 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 		}
 		calls++
 		x.attempts++
-		x.provider, x.upstreamModel, x.upstreamHost = name, model, t.Provider.Config().URL().Host
+		x.provider, x.upstreamModel, x.upstreamHost = name, model, hostOf(t.Provider)
 		call := &providers.Call{Op: op, Model: model, ClientModel: in.model, Body: body, Stream: in.stream, RequestHeader: r.Header}
 		if t.Provider.Config().UsesCallerKey(h.passthrough) {
 			if x.caller.upstreamKey == "" {
