@@ -146,7 +146,7 @@ var busyAttempts = regexp.MustCompile(`llm_gateway_upstream_attempts_total\{outc
 // failures in /health, and no way of ending a stream keeps a slot.
 func TestMaxConcurrentThroughCaddy(t *testing.T) {
 	slow := newHeldUpstream(t)
-	spare := fakeOpenAI(t, nil)
+	spare := fakeOpenAI(t)
 	startGateway(t, `		provider slow openai {
 			base_url `+slow.URL+`
 			api_key sk-upstream
