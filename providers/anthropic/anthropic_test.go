@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
@@ -86,22 +85,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var got Anthropic
-			err := got.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one mentioning %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			gotJSON, _ := json.Marshal(got)
-			wantJSON, _ := json.Marshal(tc.want)
-			if string(gotJSON) != string(wantJSON) {
-				t.Errorf("got %s\nwant %s", gotJSON, wantJSON)
-			}
+			providertest.CheckCaddyfile(t, tc.input, new(Anthropic), tc.want, tc.wantErr)
 		})
 	}
 	// The documented option table is the parser's.

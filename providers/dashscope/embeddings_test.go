@@ -71,19 +71,7 @@ func TestEmbeddingsBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out struct {
-		Data []struct {
-			Index     int
-			Embedding []float64
-		}
-		Usage struct {
-			PromptTokens int `json:"prompt_tokens"`
-		}
-	}
-	body, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(body, &out); err != nil {
-		t.Fatal(err)
-	}
+	out := providertest.ReadEmbeddings(t, resp)
 	if len(out.Data) != 23 || out.Usage.PromptTokens != 69 {
 		t.Fatalf("%d vectors, %d tokens", len(out.Data), out.Usage.PromptTokens)
 	}

@@ -72,18 +72,7 @@ func TestEmbeddingsBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out struct {
-		Data []struct {
-			Index     int
-			Embedding []float64
-		}
-		Usage struct {
-			PromptTokens int `json:"prompt_tokens"`
-		}
-	}
-	if err := json.Unmarshal(providertest.ReadAnswer(t, resp), &out); err != nil {
-		t.Fatal(err)
-	}
+	out := providertest.ReadEmbeddings(t, resp)
 	if fake.Count() != 2 || len(out.Data) != 150 || out.Usage.PromptTokens != 150 {
 		t.Fatalf("%d upstream calls, %d vectors, usage %d", fake.Count(), len(out.Data), out.Usage.PromptTokens)
 	}

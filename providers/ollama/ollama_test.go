@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
@@ -116,21 +115,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var o Ollama
-			err := o.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
-			if tc.want == "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want one mentioning %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _ := json.Marshal(&o)
-			if providertest.Canonical(t, got) != providertest.Canonical(t, []byte(tc.want)) {
-				t.Errorf("config = %s\nwant %s", got, tc.want)
-			}
+			providertest.CheckCaddyfile(t, tc.input, new(Ollama), json.RawMessage(tc.want), tc.err)
 		})
 	}
 }

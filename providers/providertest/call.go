@@ -36,6 +36,27 @@ func ReadAnswer(t testing.TB, resp *providers.Response) []byte {
 	return b
 }
 
+// An EmbeddingList is an OpenAI embeddings answer, decoded.
+type EmbeddingList struct {
+	Data []struct {
+		Index     int       `json:"index"`
+		Embedding []float64 `json:"embedding"`
+	} `json:"data"`
+	Usage struct {
+		PromptTokens int `json:"prompt_tokens"`
+	} `json:"usage"`
+}
+
+// ReadEmbeddings reads a whole embeddings answer, closes it and decodes it.
+func ReadEmbeddings(t testing.TB, resp *providers.Response) EmbeddingList {
+	t.Helper()
+	var list EmbeddingList
+	if err := json.Unmarshal(ReadAnswer(t, resp), &list); err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
 // Provision readies p as Caddy does, Provision then Validate when p has
 // one, and cleans it up when the test ends.
 func Provision[P caddy.Provisioner](t testing.TB, p P) P {

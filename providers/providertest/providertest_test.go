@@ -2,6 +2,7 @@ package providertest
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
@@ -133,6 +136,26 @@ func TestGolden(t *testing.T) {
 	if got := string(ReadFile(t, path)); got != "{\n  \"z\": 1,\n  \"a\": 2\n}\n" {
 		t.Errorf("-update wrote %q", got)
 	}
+}
+
+// word is a provider block of one argument.
+type word struct {
+	Word string `json:"word"`
+}
+
+func (w *word) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next()
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	w.Word = d.Val()
+	return nil
+}
+
+func TestCheckCaddyfile(t *testing.T) {
+	CheckCaddyfile(t, "provider hello", new(word), word{"hello"}, "")
+	CheckCaddyfile(t, "provider hello", new(word), json.RawMessage(`{"word":"hello"}`), "")
+	CheckCaddyfile(t, "provider", new(word), nil, "argument")
 }
 
 func TestSetMembers(t *testing.T) {
