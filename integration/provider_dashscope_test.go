@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -231,41 +232,14 @@ func TestDashScopeProvider(t *testing.T) {
 			t.Errorf("history upstream: %+v", got.Input.Messages)
 		}
 
-		stream, err := c.CreateChatCompletionStream(ctx, openai.ChatCompletionRequest{Model: "qwen", Messages: ask, Tools: weatherTools, Stream: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer stream.Close()
+		text, calls, finish, _ := readStream(t, c, openai.ChatCompletionRequest{Model: "qwen", Messages: ask, Tools: weatherTools, Stream: true})
 		type call struct{ id, name, args string }
-		calls := map[int]*call{}
-		var text strings.Builder
-		var finish openai.FinishReason
-		for {
-			chunk, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("recv: %v", err)
-			}
-			d := chunk.Choices[0].Delta
-			text.WriteString(d.Content)
-			for _, tc := range d.ToolCalls {
-				if tc.Index == nil {
-					t.Fatalf("tool-call delta without index: %+v", tc)
-				}
-				if calls[*tc.Index] == nil {
-					calls[*tc.Index] = &call{id: tc.ID, name: tc.Function.Name}
-				}
-				calls[*tc.Index].args += tc.Function.Arguments
-			}
-			if chunk.Choices[0].FinishReason != "" {
-				finish = chunk.Choices[0].FinishReason
-			}
+		var got []call
+		for _, tc := range calls {
+			got = append(got, call{tc.ID, tc.Function.Name, tc.Function.Arguments})
 		}
-		if text.String() != "Checking." || finish != "tool_calls" || len(calls) != 2 ||
-			*calls[0] != (call{"call_w1", "get_weather", `{"city":"Hangzhou"}`}) || *calls[1] != (call{"call_t2", "get_time", "{}"}) {
-			t.Errorf("text %q, finish %q, calls %+v %+v", text.String(), finish, calls[0], calls[1])
+		if text != "Checking." || finish != "tool_calls" || !slices.Equal(got, []call{{"call_w1", "get_weather", `{"city":"Hangzhou"}`}, {"call_t2", "get_time", "{}"}}) {
+			t.Errorf("text %q, finish %q, calls %+v", text, finish, got)
 		}
 	})
 

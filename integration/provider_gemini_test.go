@@ -176,41 +176,11 @@ func TestGeminiProviderToolCalls(t *testing.T) {
 		t.Errorf("upstream got %+v", sent)
 	}
 
-	stream, err := c.CreateChatCompletionStream(ctx, openai.ChatCompletionRequest{Model: "flash", Messages: messages, Tools: geminiTools, Stream: true})
-	if err != nil {
-		t.Fatalf("stream: %v", err)
-	}
-	defer stream.Close()
-	var text strings.Builder
-	calls := map[int]*openai.ToolCall{}
-	var finish openai.FinishReason
-	for {
-		chunk, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("stream recv: %v", err)
-		}
-		d := chunk.Choices[0].Delta
-		text.WriteString(d.Content)
-		for _, tc := range d.ToolCalls {
-			if tc.Index == nil {
-				t.Fatalf("tool call delta without index: %+v", tc)
-			}
-			if calls[*tc.Index] == nil {
-				calls[*tc.Index] = &openai.ToolCall{ID: tc.ID, Function: openai.FunctionCall{Name: tc.Function.Name}}
-			}
-			calls[*tc.Index].Function.Arguments += tc.Function.Arguments
-		}
-		if chunk.Choices[0].FinishReason != "" {
-			finish = chunk.Choices[0].FinishReason
-		}
-	}
-	if text.String() != "Checking." || finish != openai.FinishReasonToolCalls || len(calls) != 2 ||
+	text, calls, finish, _ := readStream(t, c, openai.ChatCompletionRequest{Model: "flash", Messages: messages, Tools: geminiTools, Stream: true})
+	if text != "Checking." || finish != openai.FinishReasonToolCalls || len(calls) != 2 ||
 		calls[0].Function.Name != "get_weather" || calls[0].Function.Arguments != `{"city":"Paris"}` ||
 		calls[1].Function.Name != "get_time" || calls[1].Function.Arguments != "{}" || calls[0].ID == "" || calls[1].ID == "" {
-		t.Errorf("streamed text %q, finish %q, calls %+v %+v", text.String(), finish, calls[0], calls[1])
+		t.Errorf("streamed text %q, finish %q, calls %+v", text, finish, calls)
 	}
 }
 

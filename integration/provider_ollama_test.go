@@ -177,51 +177,10 @@ func TestOllamaProvider(t *testing.T) {
 	})
 
 	t.Run("streamed tool call", func(t *testing.T) {
-		stream, err := c.CreateChatCompletionStream(ctx, openai.ChatCompletionRequest{Model: "fast", Messages: messages, Tools: tools, Stream: true,
+		text, calls, finish, usage := readStream(t, c, openai.ChatCompletionRequest{Model: "fast", Messages: messages, Tools: tools, Stream: true,
 			StreamOptions: &openai.StreamOptions{IncludeUsage: true}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer stream.Close()
-		var text strings.Builder
-		var calls []openai.ToolCall
-		var finish openai.FinishReason
-		var usage *openai.Usage
-		for {
-			chunk, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("recv: %v", err)
-			}
-			if chunk.Usage != nil {
-				usage = chunk.Usage
-			}
-			if len(chunk.Choices) == 0 {
-				continue
-			}
-			d := chunk.Choices[0].Delta
-			text.WriteString(d.Content)
-			for _, tc := range d.ToolCalls {
-				if tc.Index == nil {
-					t.Fatal("tool call delta without index")
-				}
-				for len(calls) <= *tc.Index {
-					calls = append(calls, openai.ToolCall{})
-				}
-				call := &calls[*tc.Index]
-				if tc.ID != "" {
-					call.ID, call.Type, call.Function.Name = tc.ID, tc.Type, tc.Function.Name
-				}
-				call.Function.Arguments += tc.Function.Arguments
-			}
-			if chunk.Choices[0].FinishReason != "" {
-				finish = chunk.Choices[0].FinishReason
-			}
-		}
-		if text.String() != "Checking." || finish != openai.FinishReasonToolCalls || len(calls) != 2 {
-			t.Fatalf("text %q, finish %q, calls %+v", text.String(), finish, calls)
+		if text != "Checking." || finish != openai.FinishReasonToolCalls || len(calls) != 2 {
+			t.Fatalf("text %q, finish %q, calls %+v", text, finish, calls)
 		}
 		for i, tc := range calls {
 			if tc.Function != wantCalls[i] || !strings.HasPrefix(tc.ID, "call_") {
