@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
@@ -58,13 +57,7 @@ func TestUpstreamErrors(t *testing.T) {
 				if e.Status != tc.wantStatus || e.Type != tc.wantType || e.Code != tc.wantCode {
 					t.Errorf("stream=%v: got %d %s code=%q, want %d %s code=%q (%s)", stream, e.Status, e.Type, e.Code, tc.wantStatus, tc.wantType, tc.wantCode, e.Message)
 				}
-				if e.Message == "" || strings.Contains(e.Message, testKey) || strings.Contains(e.Message, up.URL) {
-					t.Errorf("message %q is empty or leaks the key or URL", e.Message)
-				}
-				out, _ := e.MarshalJSON()
-				if err := openaischema.Validate(openaischema.Error, out); err != nil {
-					t.Errorf("%v\n%s", err, out)
-				}
+				providertest.CheckError(t, e, testKey, up.URL)
 				if e.Header.Get("X-Request-Id") != providertest.AnthropicRequestID {
 					t.Errorf("X-Request-Id = %q", e.Header.Get("X-Request-Id"))
 				}

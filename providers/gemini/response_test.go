@@ -50,10 +50,7 @@ func TestBlockedPromptIsContentFilter(t *testing.T) {
 		!strings.Contains(e.Message, "PROHIBITED_CONTENT") {
 		t.Fatalf("got %v", err)
 	}
-	body, _ := e.MarshalJSON()
-	if err := openaischema.Validate(openaischema.Error, body); err != nil {
-		t.Error(err)
-	}
+	providertest.CheckError(t, e)
 }
 
 func TestUnusableAnswers(t *testing.T) {

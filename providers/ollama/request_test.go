@@ -128,10 +128,7 @@ func TestRequestRefused(t *testing.T) {
 				t.Errorf("error = %d %s param=%q code=%q (%s), want 400 invalid_request_error param=%q code=%q",
 					e.Status, e.Type, e.Param, e.Code, e.Message, tc.param, tc.code)
 			}
-			body, _ := e.MarshalJSON()
-			if err := openaischema.Validate(openaischema.Error, body); err != nil {
-				t.Error(err)
-			}
+			providertest.CheckError(t, e)
 		})
 	}
 	if n := up.Count(); n != 0 {

@@ -3,10 +3,12 @@ package providertest
 import (
 	"encoding/json"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
@@ -34,6 +36,25 @@ func ReadAnswer(t testing.TB, resp *providers.Response) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// CheckError checks a failed call's error as the client gets it: a
+// message that quotes none of secrets (keys, the upstream's URL), in
+// OpenAI's error shape.
+func CheckError(t testing.TB, e *providers.Error, secrets ...string) {
+	t.Helper()
+	if e.Message == "" {
+		t.Errorf("error %d %s %q has no message", e.Status, e.Type, e.Code)
+	}
+	for _, secret := range secrets {
+		if strings.Contains(e.Message, secret) {
+			t.Errorf("message %q quotes %q", e.Message, secret)
+		}
+	}
+	body, _ := e.MarshalJSON()
+	if err := openaischema.Validate(openaischema.Error, body); err != nil {
+		t.Errorf("%v\n%s", err, body)
+	}
 }
 
 // An EmbeddingList is an OpenAI embeddings answer, decoded.
