@@ -1,8 +1,10 @@
 // Package providertest is the test kit of the provider packages and of the
-// gateway's integration tests, in the style of net/http/httptest: a fake
-// upstream that records what it receives and answers scripted replies in
-// each provider's wire format, golden files, canonical JSON, and draining
-// and checking the OpenAI chunk streams the providers make.
+// gateway's integration tests, in the style of net/http/httptest: an
+// Upstream that records what it receives and answers scripted replies in
+// each provider's wire format (Anthropic, DashScope, Gemini, Ollama,
+// OpenAI), golden files with -update, canonical JSON, draining and
+// checking the OpenAI answers and chunk streams the providers make, and
+// the stream benchmarks and fuzz seeds every translating provider runs.
 package providertest
 
 import (
