@@ -6,15 +6,14 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 // heldUpstream streams an OpenAI answer whose end waits for release. The
@@ -22,10 +21,9 @@ import (
 // connection after the first chunk, "broken" sends an error event,
 // "silent" sends nothing until the client leaves.
 type heldUpstream struct {
-	*httptest.Server
-	requests atomic.Int64
-	arrived  chan string // the model of each request, as it arrives
-	release  chan struct{}
+	*providertest.Upstream
+	arrived chan string // the model of each request, as it arrives
+	release chan struct{}
 }
 
 const heldChunk = `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"hi"},"logprobs":null,"finish_reason":null}]}` + "\n\n"
@@ -33,44 +31,26 @@ const heldChunk = `data: {"id":"c","object":"chat.completion.chunk","created":1,
 func newHeldUpstream(t *testing.T) *heldUpstream {
 	t.Helper()
 	u := &heldUpstream{arrived: make(chan string, 256), release: make(chan struct{})}
-	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u.requests.Add(1)
+	silence := make(chan struct{}) // never closed: a silent stream waits for its client to leave
+	u.Upstream = providertest.NewUpstream(t, providertest.Script(func(r *http.Request) providertest.Reply {
 		var req struct {
 			Model  string `json:"model"`
 			Stream bool   `json:"stream"`
 		}
 		_ = json.NewDecoder(r.Body).Decode(&req)
 		u.arrived <- req.Model
-		if !req.Stream {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = io.WriteString(w, `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"whole","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)
-			return
+		switch {
+		case !req.Stream:
+			return providertest.OpenAI.JSON(http.StatusOK, `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"whole","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)
+		case req.Model == "silent":
+			return providertest.OpenAI.Stream("").PauseAfter(0, silence)
+		case req.Model == "cut":
+			return providertest.OpenAI.Stream(heldChunk).Cut()
+		case req.Model == "broken":
+			return providertest.OpenAI.Stream(heldChunk + providertest.OpenAIEvent(`{"error":{"message":"boom","type":"server_error"}}`))
 		}
-		w.Header().Set("Content-Type", "text/event-stream")
-		if req.Model == "silent" {
-			<-r.Context().Done()
-			return
-		}
-		_, _ = io.WriteString(w, heldChunk)
-		w.(http.Flusher).Flush()
-		switch req.Model {
-		case "cut":
-			conn, _, err := http.NewResponseController(w).Hijack()
-			if err == nil {
-				conn.Close()
-			}
-			return
-		case "broken":
-			_, _ = io.WriteString(w, `data: {"error":{"message":"boom","type":"server_error"}}`+"\n\n")
-			return
-		}
-		select {
-		case <-u.release:
-			_, _ = io.WriteString(w, "data: [DONE]\n\n")
-		case <-r.Context().Done():
-		}
+		return providertest.OpenAI.Stream(heldChunk+providertest.OpenAIEvent("[DONE]")).PauseAfter(1, u.release)
 	}))
-	t.Cleanup(u.Close)
 	return u
 }
 
@@ -146,7 +126,7 @@ var busyAttempts = regexp.MustCompile(`llm_gateway_upstream_attempts_total\{outc
 // failures in /health, and no way of ending a stream keeps a slot.
 func TestMaxConcurrentThroughCaddy(t *testing.T) {
 	slow := newHeldUpstream(t)
-	spare := fakeOpenAI(t, nil)
+	spare := fakeOpenAI(t)
 	startGateway(t, `		provider slow openai {
 			base_url `+slow.URL+`
 			api_key sk-upstream
@@ -165,7 +145,7 @@ func TestMaxConcurrentThroughCaddy(t *testing.T) {
 
 	_, leave1 := openStream(t, client, "only")
 	_, leave2 := openStream(t, client, "only")
-	before := slow.requests.Load()
+	before := slow.Count()
 
 	got := chat(t, client, gatewayURL, "only", nil)
 	if got.status != http.StatusServiceUnavailable || !strings.Contains(got.body, `"code":"provider_busy"`) || got.header.Get("Retry-After") != "1" {
@@ -177,7 +157,7 @@ func TestMaxConcurrentThroughCaddy(t *testing.T) {
 	if got := chat(t, client, gatewayURL, "either", nil); got.status != http.StatusOK || !strings.Contains(got.body, "Hello from upstream.") {
 		t.Errorf("the next target did not serve: %d %s", got.status, got.body)
 	}
-	if n := slow.requests.Load(); n != before {
+	if n := slow.Count(); n != before {
 		t.Errorf("%d refused calls reached the busy upstream", n-before)
 	}
 	if _, failures := gatewayHealth(t); failures["slow"] != 0 {

@@ -16,6 +16,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 const (
@@ -25,45 +26,30 @@ const (
 
 // fakeOpenAI is an upstream speaking OpenAI's wire format. It streams the
 // words of its answer one event each and reports usage when asked.
-func fakeOpenAI(t *testing.T, seen chan<- *http.Request) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if seen != nil {
-			r2 := r.Clone(context.Background())
-			r2.Body = io.NopCloser(strings.NewReader(string(body)))
-			seen <- r2
-		}
-		if r.Header.Get("Authorization") != "Bearer sk-upstream" {
-			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = io.WriteString(w, `{"error":{"message":"Incorrect API key provided: sk-up***am.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`)
-			return
-		}
-		if !strings.Contains(string(body), `"stream":true`) {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = io.WriteString(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1735689600,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from upstream.","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}`)
-			return
-		}
-		w.Header().Set("Content-Type", "text/event-stream")
-		chunk := func(delta, finish string) string {
-			return `data: {"id":"chatcmpl-2","object":"chat.completion.chunk","created":1735689600,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"delta":` + delta + `,"logprobs":null,"finish_reason":` + finish + `}],"usage":null}` + "\n\n"
-		}
-		events := []string{chunk(`{"role":"assistant","content":""}`, "null")}
-		for _, word := range []string{"Hello ", "from ", "upstream."} {
-			events = append(events, chunk(`{"content":"`+word+`"}`, "null"))
-		}
-		events = append(events, chunk(`{}`, `"stop"`))
-		if strings.Contains(string(body), `"include_usage":true`) {
-			events = append(events, `data: {"id":"chatcmpl-2","object":"chat.completion.chunk","created":1735689600,"model":"gpt-4o-mini-2024-07-18","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}`+"\n\n")
-		}
-		events = append(events, "data: [DONE]\n\n")
-		for _, e := range events {
-			_, _ = io.WriteString(w, e)
-			w.(http.Flusher).Flush()
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+func fakeOpenAI(t *testing.T) *providertest.Upstream {
+	return providertest.NewUpstream(t, providertest.Script(openAIAPI))
+}
+
+func openAIAPI(r *http.Request) providertest.Reply {
+	body, _ := io.ReadAll(r.Body)
+	if r.Header.Get("Authorization") != "Bearer sk-upstream" {
+		return providertest.OpenAI.JSON(http.StatusUnauthorized, providertest.OpenAIError("Incorrect API key provided: sk-up***am.", "invalid_request_error", "invalid_api_key"))
+	}
+	if !strings.Contains(string(body), `"stream":true`) {
+		return providertest.OpenAI.JSON(http.StatusOK, `{"id":"chatcmpl-1","object":"chat.completion","created":1735689600,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from upstream.","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}`)
+	}
+	chunk := func(delta, finish string) string {
+		return providertest.OpenAIEvent(`{"id":"chatcmpl-2","object":"chat.completion.chunk","created":1735689600,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"delta":` + delta + `,"logprobs":null,"finish_reason":` + finish + `}],"usage":null}`)
+	}
+	sse := chunk(`{"role":"assistant","content":""}`, "null")
+	for _, word := range []string{"Hello ", "from ", "upstream."} {
+		sse += chunk(`{"content":"`+word+`"}`, "null")
+	}
+	sse += chunk(`{}`, `"stop"`)
+	if strings.Contains(string(body), `"include_usage":true`) {
+		sse += providertest.OpenAIEvent(`{"id":"chatcmpl-2","object":"chat.completion.chunk","created":1735689600,"model":"gpt-4o-mini-2024-07-18","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}`)
+	}
+	return providertest.OpenAI.Stream(sse + providertest.OpenAIEvent("[DONE]"))
 }
 
 // testGlobals is the global options block of the test Caddy, with extra
@@ -156,8 +142,7 @@ func client(key string) *openai.Client {
 }
 
 func TestGoOpenAIClient(t *testing.T) {
-	seen := make(chan *http.Request, 16)
-	up := fakeOpenAI(t, seen)
+	up := fakeOpenAI(t)
 	startGateway(t, openAIBlock(up.URL))
 	c := client(clientKey)
 	ctx := context.Background()
@@ -170,8 +155,8 @@ func TestGoOpenAIClient(t *testing.T) {
 	if resp.Choices[0].Message.Content != "Hello from upstream." || resp.Usage.TotalTokens != 12 {
 		t.Errorf("chat answer = %+v", resp)
 	}
-	if r := <-seen; r.URL.Path != "/v1/chat/completions" || r.Header.Get("Authorization") != "Bearer sk-upstream" {
-		t.Errorf("upstream saw %s with %q", r.URL.Path, r.Header.Get("Authorization"))
+	if r := up.Last(t); r.Path != "/v1/chat/completions" || r.Header.Get("Authorization") != "Bearer sk-upstream" {
+		t.Errorf("upstream saw %s with %q", r.Path, r.Header.Get("Authorization"))
 	}
 
 	for _, includeUsage := range []bool{false, true} {
@@ -204,7 +189,6 @@ func TestGoOpenAIClient(t *testing.T) {
 			text.WriteString(chunk.Choices[0].Delta.Content)
 		}
 		stream.Close()
-		<-seen
 		if text.String() != "Hello from upstream." {
 			t.Errorf("streamed text = %q", text.String())
 		}
@@ -232,7 +216,7 @@ func TestGoOpenAIClient(t *testing.T) {
 // TestOutputMatchesOpenAISchemas checks every kind of body the gateway
 // writes against OpenAI's published OpenAPI schemas.
 func TestOutputMatchesOpenAISchemas(t *testing.T) {
-	up := fakeOpenAI(t, nil)
+	up := fakeOpenAI(t)
 	tester := startGateway(t, openAIBlock(up.URL))
 	cases := []struct {
 		name, method, path, body, schema string

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,8 @@ import (
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/spf13/pflag"
+
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 // The secrets of the hygiene test. Their letters are random, so that any
@@ -39,57 +40,42 @@ func maskKey(key string) string { return key[:5] + "***" + key[len(key)-4:] }
 // 401, which quotes the key masked. Model "breaks" streams one chunk and
 // drops the connection; model "quotes" is refused with a 400 that quotes
 // the key whole.
-func hygieneUpstream(t *testing.T) *httptest.Server {
+func hygieneUpstream(t *testing.T) *providertest.Upstream {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return providertest.NewUpstream(t, providertest.Script(func(r *http.Request) providertest.Reply {
 		body, _ := io.ReadAll(r.Body)
 		key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if key != hygieneUpstreamKey && key != hygieneCallerKey {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			fmt.Fprintf(w, `{"error":{"message":"Incorrect API key provided: %s. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`, maskKey(key))
-			return
+			return providertest.OpenAI.JSON(http.StatusUnauthorized, providertest.OpenAIError("Incorrect API key provided: "+maskKey(key)+
+				". You can find your API key at https://platform.openai.com/account/api-keys.", "invalid_request_error", "invalid_api_key"))
 		}
-		w.Header().Set("Content-Type", "application/json")
 		switch {
 		case strings.Contains(string(body), `"model":"quotes"`):
-			w.WriteHeader(http.StatusBadRequest)
-			fmt.Fprintf(w, `{"error":{"message":"The key %s may not use this model.","type":"invalid_request_error","param":"model","code":null}}`, key)
+			return providertest.OpenAI.JSON(http.StatusBadRequest, fmt.Sprintf(`{"error":{"message":"The key %s may not use this model.","type":"invalid_request_error","param":"model","code":null}}`, key))
 		case strings.HasSuffix(r.URL.Path, "/models"):
-			_, _ = io.WriteString(w, `{"object":"list","data":[{"id":"m","object":"model","created":1,"owned_by":"o"}]}`)
+			return providertest.OpenAI.JSON(http.StatusOK, `{"object":"list","data":[{"id":"m","object":"model","created":1,"owned_by":"o"}]}`)
 		case strings.HasSuffix(r.URL.Path, "/embeddings"):
-			_, _ = io.WriteString(w, `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1]}],"model":"m","usage":{"prompt_tokens":1,"total_tokens":1}}`)
+			return providertest.OpenAI.JSON(http.StatusOK, `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1]}],"model":"m","usage":{"prompt_tokens":1,"total_tokens":1}}`)
 		case strings.HasSuffix(r.URL.Path, "/completions") && !strings.HasSuffix(r.URL.Path, "/chat/completions"):
-			_, _ = io.WriteString(w, `{"id":"c","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":"ok","logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)
+			return providertest.OpenAI.JSON(http.StatusOK, `{"id":"c","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":"ok","logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)
+		case strings.Contains(string(body), `"stream":true`) && strings.Contains(string(body), `"model":"breaks"`):
+			return providertest.OpenAI.Stream(heldChunk).Cut()
 		case strings.Contains(string(body), `"stream":true`):
-			w.Header().Set("Content-Type", "text/event-stream")
-			_, _ = io.WriteString(w, heldChunk)
-			w.(http.Flusher).Flush()
-			if strings.Contains(string(body), `"model":"breaks"`) {
-				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-					conn.Close()
-				}
-				return
-			}
-			_, _ = io.WriteString(w, `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`+"\n\ndata: [DONE]\n\n")
-		default:
-			_, _ = io.WriteString(w, `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)
+			return providertest.OpenAI.Stream(heldChunk +
+				providertest.OpenAIEvent(`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`) +
+				providertest.OpenAIEvent("[DONE]"))
 		}
+		return providertest.OpenAI.JSON(http.StatusOK, `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)
 	}))
-	t.Cleanup(srv.Close)
-	return srv
 }
 
 // refusingOllama refuses every call with a message that quotes the key
 // whole, as a careless upstream might.
-func refusingOllama(t *testing.T) *httptest.Server {
+func refusingOllama(t *testing.T) *providertest.Upstream {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusForbidden)
-		fmt.Fprintf(w, `{"error":"key %s is not allowed here"}`, r.Header.Get("Authorization"))
+	return providertest.NewUpstream(t, providertest.Script(func(r *http.Request) providertest.Reply {
+		return providertest.Ollama.JSON(http.StatusForbidden, providertest.OllamaError("key "+r.Header.Get("Authorization")+" is not allowed here"))
 	}))
-	t.Cleanup(srv.Close)
-	return srv
 }
 
 func hygieneCaddyfile(logFile, upURL, ollamaURL string) string {

@@ -77,7 +77,7 @@ func do(t *testing.T, method, path, body string, header map[string]string) (*htt
 var auth = map[string]string{"Authorization": "Bearer " + clientKey}
 
 func TestNativeAPIThroughCaddy(t *testing.T) {
-	up := fakeOpenAI(t, nil)
+	up := fakeOpenAI(t)
 	startGateway(t, openAIBlock(up.URL))
 	cases := []struct {
 		name, method, path, body string
@@ -200,7 +200,7 @@ func TestBatchThroughCaddy(t *testing.T) {
 // TestEveryMetricSeries makes one request of each kind and checks that
 // /metrics shows every series design.md lists.
 func TestEveryMetricSeries(t *testing.T) {
-	up := fakeOpenAI(t, nil)
+	up := fakeOpenAI(t)
 	startGateway(t, openAIBlock(up.URL)+`
 		provider down openai {
 			base_url http://127.0.0.1:1/v1

@@ -4,97 +4,60 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	_ "github.com/llmgateway/caddy-llm-gateway/providers/anthropic"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 const anthropicUpstreamKey = "sk-ant-upstream"
 
-// fakeAnthropicAPI speaks Anthropic's Messages API: it answers with text,
-// or with two parallel tool calls when tools are offered and no tool
-// result has come back yet, streamed as Anthropic streams when asked; the
-// model claude-overloaded answers 529.
-type fakeAnthropicAPI struct {
-	*httptest.Server
-	mu     sync.Mutex
-	bodies []map[string]any
+// newFakeAnthropicAPI is an upstream speaking Anthropic's Messages API: it
+// answers with text, or with two parallel tool calls when tools are
+// offered and no tool result has come back yet, streamed as Anthropic
+// streams when asked; the model claude-overloaded answers 529.
+func newFakeAnthropicAPI(t *testing.T) *providertest.Upstream {
+	return providertest.NewUpstream(t, providertest.Script(anthropicAPI))
 }
 
-func newFakeAnthropicAPI(t *testing.T) *fakeAnthropicAPI {
-	f := &fakeAnthropicAPI{}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
-	return f
-}
-
-func (f *fakeAnthropicAPI) lastBody() map[string]any {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.bodies) == 0 {
-		return nil
+func anthropicAPI(r *http.Request) providertest.Reply {
+	fail := func(status int, typ, msg string) providertest.Reply {
+		return providertest.Anthropic.JSON(status, providertest.AnthropicError(typ, msg))
 	}
-	return f.bodies[len(f.bodies)-1]
-}
-
-func anthropicError(w http.ResponseWriter, status int, typ, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, `{"type":"error","error":{"type":%q,"message":%q},"request_id":"req_011CErr"}`, typ, msg)
-}
-
-func (f *fakeAnthropicAPI) serve(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Request-Id", "req_011CTest")
 	if r.Header.Get("X-Api-Key") != anthropicUpstreamKey || r.Header.Get("Anthropic-Version") != "2023-06-01" {
-		anthropicError(w, http.StatusUnauthorized, "authentication_error", "invalid x-api-key")
-		return
+		return fail(http.StatusUnauthorized, "authentication_error", "invalid x-api-key")
 	}
 	if r.Method == http.MethodGet && r.URL.Path == "/v1/models" {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"data":[{"type":"model","id":"claude-opus-4-1-20250805","display_name":"Claude Opus 4.1","created_at":"2025-08-05T00:00:00Z"}],"has_more":false,"first_id":"claude-opus-4-1-20250805","last_id":"claude-opus-4-1-20250805"}`)
-		return
+		return providertest.Anthropic.JSON(http.StatusOK, `{"data":[{"type":"model","id":"claude-opus-4-1-20250805","display_name":"Claude Opus 4.1","created_at":"2025-08-05T00:00:00Z"}],"has_more":false,"first_id":"claude-opus-4-1-20250805","last_id":"claude-opus-4-1-20250805"}`)
 	}
 	if r.Method != http.MethodPost || r.URL.Path != "/v1/messages" {
-		anthropicError(w, http.StatusNotFound, "not_found_error", "Not found")
-		return
+		return fail(http.StatusNotFound, "not_found_error", "Not found")
 	}
 	var body map[string]any
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		anthropicError(w, http.StatusBadRequest, "invalid_request_error", "invalid JSON")
-		return
+		return fail(http.StatusBadRequest, "invalid_request_error", "invalid JSON")
 	}
-	f.mu.Lock()
-	f.bodies = append(f.bodies, body)
-	f.mu.Unlock()
 	if _, ok := body["max_tokens"].(float64); !ok {
-		anthropicError(w, http.StatusBadRequest, "invalid_request_error", "max_tokens: Field required")
-		return
+		return fail(http.StatusBadRequest, "invalid_request_error", "max_tokens: Field required")
 	}
 	if body["model"] == "claude-overloaded" {
-		anthropicError(w, 529, "overloaded_error", "Overloaded")
-		return
+		return fail(529, "overloaded_error", "Overloaded")
 	}
 	_, hasTools := body["tools"]
 	callTools := hasTools && !lastIsToolResult(body)
 	if body["stream"] == true {
-		anthropicStream(w, callTools)
-		return
+		return providertest.Anthropic.Stream(anthropicStream(callTools))
 	}
-	w.Header().Set("Content-Type", "application/json")
 	if callTools {
-		_, _ = io.WriteString(w, `{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Checking."},{"type":"tool_use","id":"toolu_01","name":"get_weather","input":{"city":"Paris"}},{"type":"tool_use","id":"toolu_02","name":"get_time","input":{}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":20,"output_tokens":7,"cache_creation_input_tokens":0,"cache_read_input_tokens":5}}`)
-		return
+		return providertest.Anthropic.JSON(http.StatusOK, `{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Checking."},{"type":"tool_use","id":"toolu_01","name":"get_weather","input":{"city":"Paris"}},{"type":"tool_use","id":"toolu_02","name":"get_time","input":{}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":20,"output_tokens":7,"cache_creation_input_tokens":0,"cache_read_input_tokens":5}}`)
 	}
-	_, _ = io.WriteString(w, `{"id":"msg_02","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Hello from Claude."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":20,"output_tokens":7,"cache_creation_input_tokens":0,"cache_read_input_tokens":5}}`)
+	return providertest.Anthropic.JSON(http.StatusOK, `{"id":"msg_02","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Hello from Claude."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":20,"output_tokens":7,"cache_creation_input_tokens":0,"cache_read_input_tokens":5}}`)
 }
 
 // lastIsToolResult reports whether the conversation ends with tool results.
@@ -113,8 +76,9 @@ func lastIsToolResult(body map[string]any) bool {
 	return false
 }
 
-func anthropicStream(w http.ResponseWriter, callTools bool) {
-	w.Header().Set("Content-Type", "text/event-stream")
+// anthropicStream is the answer streamed: text, or a text and two tool
+// calls whose arguments come in pieces.
+func anthropicStream(callTools bool) string {
 	events := []string{
 		`message_start`, `{"type":"message_start","message":{"id":"msg_03","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":20,"output_tokens":1,"cache_creation_input_tokens":0,"cache_read_input_tokens":5}}}`,
 		`content_block_start`, `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`,
@@ -144,10 +108,11 @@ func anthropicStream(w http.ResponseWriter, callTools bool) {
 		`message_delta`, `{"type":"message_delta","delta":{"stop_reason":"`+stop+`","stop_sequence":null},"usage":{"output_tokens":7}}`,
 		`message_stop`, `{"type":"message_stop"}`,
 	)
+	var sse strings.Builder
 	for i := 0; i < len(events); i += 2 {
-		fmt.Fprintf(w, "event: %s\ndata: %s\n\n", events[i], events[i+1])
-		w.(http.Flusher).Flush()
+		sse.WriteString(providertest.AnthropicEvent(events[i], events[i+1]))
 	}
+	return sse.String()
 }
 
 func anthropicBlock(upstreamURL string) string {
@@ -191,7 +156,7 @@ func TestAnthropicProvider(t *testing.T) {
 		if u := resp.Usage; u.PromptTokens != 25 || u.CompletionTokens != 7 || u.TotalTokens != 32 || u.PromptTokensDetails == nil || u.PromptTokensDetails.CachedTokens != 5 {
 			t.Errorf("usage = %+v", u)
 		}
-		body := up.lastBody()
+		body := lastBody(t, up)
 		if body["model"] != "claude-sonnet-4-5" || body["system"] != "Be brief." || body["max_tokens"] != float64(1000) {
 			t.Errorf("upstream body = %v", body)
 		}
@@ -237,7 +202,7 @@ func TestAnthropicProvider(t *testing.T) {
 		if resp.Choices[0].Message.Content != "Hello from Claude." {
 			t.Errorf("answer after the tool results = %+v", resp)
 		}
-		sent, _ := json.Marshal(up.lastBody()["messages"])
+		sent, _ := json.Marshal(lastBody(t, up)["messages"])
 		want := `[{"content":[{"text":"Weather and time in Paris?","type":"text"}],"role":"user"},` +
 			`{"content":[{"text":"Checking.","type":"text"},{"id":"toolu_01","input":{"city":"Paris"},"name":"get_weather","type":"tool_use"},{"id":"toolu_02","input":{},"name":"get_time","type":"tool_use"}],"role":"assistant"},` +
 			`{"content":[{"content":"{\"temp_c\":18}","tool_use_id":"toolu_01","type":"tool_result"},{"content":"14:05","tool_use_id":"toolu_02","type":"tool_result"}],"role":"user"}]`
@@ -325,13 +290,10 @@ func TestAnthropicProvider(t *testing.T) {
 					t.Error("a 503 without Retry-After")
 				}
 				// Anthropic's request-id reaches the client as the upstream's id.
-				if h := resp.Header; tc.status == 200 && h.Get("X-Upstream-Request-Id") != "req_011CTest" && h.Get("X-Request-Id") != "req_011CTest" {
+				if h := resp.Header; tc.status == 200 && h.Get("X-Upstream-Request-Id") != providertest.AnthropicRequestID && h.Get("X-Request-Id") != providertest.AnthropicRequestID {
 					t.Errorf("X-Request-Id %q, X-Upstream-Request-Id %q", h.Get("X-Request-Id"), h.Get("X-Upstream-Request-Id"))
 				}
 			})
 		}
 	})
 }
-
-// anthropicReadStream reads a streamed answer with go-openai, assembling
-// text and tool calls the way clients do (by tool-call index).

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	_ "github.com/llmgateway/caddy-llm-gateway/providers/dashscope"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 const (
@@ -39,109 +40,106 @@ type dashScopeRequest struct {
 	} `json:"parameters"`
 }
 
-// fakeDashScope speaks DashScope's native API: `{code,message,request_id}`
-// errors, and events as `id:`, `event:result`, `:HTTP_STATUS/200`,
-// `data:{...}` with cumulative usage and no end marker. The last user
-// message steers it: "too long" → context overflow, "busy" → throttling,
-// "moderate" → an error event mid-stream; with tools it calls two tools.
-func fakeDashScope(t *testing.T, seen chan<- dashScopeRequest) *httptest.Server {
+// newFakeDashScope is an upstream speaking DashScope's native API: errors
+// in its `{code,message,request_id}` shape, and event streams with
+// cumulative usage and no end marker. The last user message steers it:
+// "too long" → context overflow, "busy" → throttling, "moderate" → an
+// error event mid-stream; with tools it calls two tools.
+func newFakeDashScope(t *testing.T) *providertest.Upstream {
+	return providertest.NewUpstream(t, providertest.Script(dashScopeAPI))
+}
+
+func dashScopeAPI(r *http.Request) providertest.Reply {
+	var req dashScopeRequest
+	_ = json.NewDecoder(r.Body).Decode(&req)
+	fail := func(status int, code, message string) providertest.Reply {
+		return providertest.DashScope.JSON(status, providertest.DashScopeError(code, message))
+	}
+	switch auth := r.Header.Get("Authorization"); {
+	case r.URL.Path != "/api/v1/services/aigc/text-generation/generation":
+		return fail(404, "InvalidURL", "Invalid URL provided in your request.")
+	case auth != "Bearer "+dashScopeKey && auth != "Bearer "+dashScopeCallerKey:
+		return fail(401, "InvalidApiKey", "Invalid API-key provided.")
+	case req.Parameters.ResultFormat != "message":
+		return fail(400, "InvalidParameter", "result_format must be message for this test")
+	}
+	last := ""
+	if n := len(req.Input.Messages); n > 0 {
+		last, _ = req.Input.Messages[n-1].Content.(string)
+	}
+	switch {
+	case strings.Contains(last, "too long"):
+		return fail(400, "InvalidParameter", "Range of input length should be [1, 129024]")
+	case strings.Contains(last, "busy"):
+		return fail(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later.")
+	}
+	type frame struct{ message, finish string }
+	var frames []frame
+	switch {
+	case len(req.Parameters.Tools) > 0 && req.Input.Messages[len(req.Input.Messages)-1].Role == "user":
+		frames = []frame{
+			{`{"role":"assistant","content":"Checking."}`, "null"},
+			{`{"role":"assistant","content":"","tool_calls":[{"index":0,"id":"call_w1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":"}}]}`, "null"},
+			{`{"role":"assistant","content":"","tool_calls":[{"index":0,"id":"","type":"function","function":{"name":"","arguments":"\"Hangzhou\"}"}}]}`, "null"},
+			{`{"role":"assistant","content":"","tool_calls":[{"index":1,"id":"call_t2","type":"function","function":{"name":"get_time","arguments":""}}]}`, "tool_calls"},
+		}
+	case strings.Contains(last, "moderate"):
+		frames = []frame{{`{"role":"assistant","content":"Once upon"}`, "null"}}
+	default:
+		frames = []frame{
+			{`{"role":"assistant","content":"你好"}`, "null"},
+			{`{"role":"assistant","content":"，"}`, "null"},
+			{`{"role":"assistant","content":"世界！"}`, "stop"},
+		}
+	}
+	usage := func(i int) string {
+		return fmt.Sprintf(`{"input_tokens":30,"output_tokens":%d,"total_tokens":%d}`, 3*(i+1), 30+3*(i+1))
+	}
+	if r.Header.Get("X-DashScope-SSE") != "enable" {
+		// A whole answer: the frames joined.
+		var text strings.Builder
+		var calls []string
+		for _, f := range frames {
+			var m struct {
+				Content   string            `json:"content"`
+				ToolCalls []json.RawMessage `json:"tool_calls"`
+			}
+			_ = json.Unmarshal([]byte(f.message), &m)
+			text.WriteString(m.Content)
+			for _, c := range m.ToolCalls {
+				calls = append(calls, string(c))
+			}
+		}
+		msg := fmt.Sprintf(`{"role":"assistant","content":%q}`, text.String())
+		if len(calls) > 0 {
+			msg = `{"role":"assistant","content":"Checking.","tool_calls":[{"index":0,"id":"call_w1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Hangzhou\"}"}},{"index":1,"id":"call_t2","type":"function","function":{"name":"get_time","arguments":""}}]}`
+		}
+		return providertest.DashScope.JSON(http.StatusOK, fmt.Sprintf(`{"output":{"choices":[{"finish_reason":%q,"message":%s}]},"usage":%s,"request_id":"ds-req-1"}`,
+			frames[len(frames)-1].finish, msg, usage(len(frames)-1)))
+	}
+	if !req.Parameters.IncrementalOutput {
+		return fail(400, "InvalidParameter", "this test wants incremental_output")
+	}
+	var sse strings.Builder
+	for i, f := range frames {
+		sse.WriteString(providertest.DashScopeEvent(i+1, fmt.Sprintf(`{"output":{"choices":[{"message":%s,"finish_reason":%q}]},"usage":%s,"request_id":"ds-req-1"}`,
+			f.message, f.finish, usage(i))))
+	}
+	if strings.Contains(last, "moderate") {
+		sse.WriteString(providertest.DashScopeErrorEvent(len(frames)+1, 400,
+			`{"code":"DataInspectionFailed","message":"Output data may contain inappropriate content.","request_id":"ds-req-1"}`))
+	}
+	return providertest.DashScope.Stream(sse.String())
+}
+
+// lastDashScope is the latest request up received.
+func lastDashScope(t *testing.T, up *providertest.Upstream) dashScopeRequest {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req dashScopeRequest
-		_ = json.NewDecoder(r.Body).Decode(&req)
-		if seen != nil {
-			seen <- req
-		}
-		fail := func(status int, code, message string) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(status)
-			fmt.Fprintf(w, `{"code":%q,"message":%q,"request_id":"ds-err-1"}`, code, message)
-		}
-		switch auth := r.Header.Get("Authorization"); {
-		case r.URL.Path != "/api/v1/services/aigc/text-generation/generation":
-			fail(404, "InvalidURL", "Invalid URL provided in your request.")
-			return
-		case auth != "Bearer "+dashScopeKey && auth != "Bearer "+dashScopeCallerKey:
-			fail(401, "InvalidApiKey", "Invalid API-key provided.")
-			return
-		case req.Parameters.ResultFormat != "message":
-			fail(400, "InvalidParameter", "result_format must be message for this test")
-			return
-		}
-		last := ""
-		if n := len(req.Input.Messages); n > 0 {
-			last, _ = req.Input.Messages[n-1].Content.(string)
-		}
-		switch {
-		case strings.Contains(last, "too long"):
-			fail(400, "InvalidParameter", "Range of input length should be [1, 129024]")
-			return
-		case strings.Contains(last, "busy"):
-			fail(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later.")
-			return
-		}
-		type frame struct{ message, finish string }
-		var frames []frame
-		switch {
-		case len(req.Parameters.Tools) > 0 && req.Input.Messages[len(req.Input.Messages)-1].Role == "user":
-			frames = []frame{
-				{`{"role":"assistant","content":"Checking."}`, "null"},
-				{`{"role":"assistant","content":"","tool_calls":[{"index":0,"id":"call_w1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":"}}]}`, "null"},
-				{`{"role":"assistant","content":"","tool_calls":[{"index":0,"id":"","type":"function","function":{"name":"","arguments":"\"Hangzhou\"}"}}]}`, "null"},
-				{`{"role":"assistant","content":"","tool_calls":[{"index":1,"id":"call_t2","type":"function","function":{"name":"get_time","arguments":""}}]}`, "tool_calls"},
-			}
-		case strings.Contains(last, "moderate"):
-			frames = []frame{{`{"role":"assistant","content":"Once upon"}`, "null"}}
-		default:
-			frames = []frame{
-				{`{"role":"assistant","content":"你好"}`, "null"},
-				{`{"role":"assistant","content":"，"}`, "null"},
-				{`{"role":"assistant","content":"世界！"}`, "stop"},
-			}
-		}
-		usage := func(i int) string {
-			return fmt.Sprintf(`{"input_tokens":30,"output_tokens":%d,"total_tokens":%d}`, 3*(i+1), 30+3*(i+1))
-		}
-		if r.Header.Get("X-DashScope-SSE") != "enable" {
-			// A whole answer: the frames joined.
-			var text strings.Builder
-			var calls []string
-			for _, f := range frames {
-				var m struct {
-					Content   string            `json:"content"`
-					ToolCalls []json.RawMessage `json:"tool_calls"`
-				}
-				_ = json.Unmarshal([]byte(f.message), &m)
-				text.WriteString(m.Content)
-				for _, c := range m.ToolCalls {
-					calls = append(calls, string(c))
-				}
-			}
-			msg := fmt.Sprintf(`{"role":"assistant","content":%q}`, text.String())
-			if len(calls) > 0 {
-				msg = `{"role":"assistant","content":"Checking.","tool_calls":[{"index":0,"id":"call_w1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Hangzhou\"}"}},{"index":1,"id":"call_t2","type":"function","function":{"name":"get_time","arguments":""}}]}`
-			}
-			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(w, `{"output":{"choices":[{"finish_reason":%q,"message":%s}]},"usage":%s,"request_id":"ds-req-1"}`,
-				frames[len(frames)-1].finish, msg, usage(len(frames)-1))
-			return
-		}
-		if !req.Parameters.IncrementalOutput {
-			fail(400, "InvalidParameter", "this test wants incremental_output")
-			return
-		}
-		w.Header().Set("Content-Type", "text/event-stream;charset=UTF-8")
-		for i, f := range frames {
-			fmt.Fprintf(w, "id:%d\nevent:result\n:HTTP_STATUS/200\ndata:{\"output\":{\"choices\":[{\"message\":%s,\"finish_reason\":%q}]},\"usage\":%s,\"request_id\":\"ds-req-1\"}\n\n",
-				i+1, f.message, f.finish, usage(i))
-			w.(http.Flusher).Flush()
-		}
-		if strings.Contains(last, "moderate") {
-			fmt.Fprintf(w, "id:%d\nevent:error\n:HTTP_STATUS/400\ndata:{\"code\":\"DataInspectionFailed\",\"message\":\"Output data may contain inappropriate content.\",\"request_id\":\"ds-req-1\"}\n\n", len(frames)+1)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	var req dashScopeRequest
+	if err := json.Unmarshal(up.Last(t).Body, &req); err != nil {
+		t.Fatal(err)
+	}
+	return req
 }
 
 func dashScopeBlock(upstreamURL, apiKey string) string {
@@ -159,8 +157,7 @@ var weatherTools = []openai.Tool{
 }
 
 func TestDashScopeProvider(t *testing.T) {
-	seen := make(chan dashScopeRequest, 64)
-	up := fakeDashScope(t, seen)
+	up := newFakeDashScope(t)
 	startGateway(t, dashScopeBlock(up.URL, dashScopeKey))
 	c := client("")
 	ctx := context.Background()
@@ -186,7 +183,7 @@ func TestDashScopeProvider(t *testing.T) {
 		if resp.ID != "chatcmpl-ds-req-1" || (h.Get("X-Request-Id") != "ds-req-1" && h.Get("X-Upstream-Request-Id") != "ds-req-1") {
 			t.Errorf("id %q, X-Request-Id %q, X-Upstream-Request-Id %q", resp.ID, h.Get("X-Request-Id"), h.Get("X-Upstream-Request-Id"))
 		}
-		if got := <-seen; got.Model != "qwen-plus" || got.Input.Messages[0].Role != "system" {
+		if got := lastDashScope(t, up); got.Model != "qwen-plus" || got.Input.Messages[0].Role != "system" {
 			t.Errorf("upstream got %+v", got)
 		}
 	})
@@ -198,7 +195,7 @@ func TestDashScopeProvider(t *testing.T) {
 				req.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
 			}
 			text, _, finish, usage := readStream(t, c, req)
-			if got := <-seen; got.Model != "farui-plus" || !got.Parameters.IncrementalOutput {
+			if got := lastDashScope(t, up); got.Model != "farui-plus" || !got.Parameters.IncrementalOutput {
 				t.Errorf("upstream got %+v", got)
 			}
 			if text != "你好，世界！" || finish != "stop" {
@@ -217,7 +214,6 @@ func TestDashScopeProvider(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		<-seen
 		msg := resp.Choices[0].Message
 		if resp.Choices[0].FinishReason != "tool_calls" || len(msg.ToolCalls) != 2 ||
 			msg.ToolCalls[0].ID != "call_w1" || msg.ToolCalls[0].Function.Name != "get_weather" || msg.ToolCalls[0].Function.Arguments != `{"city":"Hangzhou"}` ||
@@ -232,46 +228,18 @@ func TestDashScopeProvider(t *testing.T) {
 		if _, err := c.CreateChatCompletion(ctx, openai.ChatCompletionRequest{Model: "qwen", Messages: history, Tools: weatherTools}); err != nil {
 			t.Fatal(err)
 		}
-		if got := <-seen; len(got.Input.Messages) != 4 || got.Input.Messages[3].Role != "tool" {
+		if got := lastDashScope(t, up); len(got.Input.Messages) != 4 || got.Input.Messages[3].Role != "tool" {
 			t.Errorf("history upstream: %+v", got.Input.Messages)
 		}
 
-		stream, err := c.CreateChatCompletionStream(ctx, openai.ChatCompletionRequest{Model: "qwen", Messages: ask, Tools: weatherTools, Stream: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer stream.Close()
+		text, calls, finish, _ := readStream(t, c, openai.ChatCompletionRequest{Model: "qwen", Messages: ask, Tools: weatherTools, Stream: true})
 		type call struct{ id, name, args string }
-		calls := map[int]*call{}
-		var text strings.Builder
-		var finish openai.FinishReason
-		for {
-			chunk, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("recv: %v", err)
-			}
-			d := chunk.Choices[0].Delta
-			text.WriteString(d.Content)
-			for _, tc := range d.ToolCalls {
-				if tc.Index == nil {
-					t.Fatalf("tool-call delta without index: %+v", tc)
-				}
-				if calls[*tc.Index] == nil {
-					calls[*tc.Index] = &call{id: tc.ID, name: tc.Function.Name}
-				}
-				calls[*tc.Index].args += tc.Function.Arguments
-			}
-			if chunk.Choices[0].FinishReason != "" {
-				finish = chunk.Choices[0].FinishReason
-			}
+		var got []call
+		for _, tc := range calls {
+			got = append(got, call{tc.ID, tc.Function.Name, tc.Function.Arguments})
 		}
-		<-seen
-		if text.String() != "Checking." || finish != "tool_calls" || len(calls) != 2 ||
-			*calls[0] != (call{"call_w1", "get_weather", `{"city":"Hangzhou"}`}) || *calls[1] != (call{"call_t2", "get_time", "{}"}) {
-			t.Errorf("text %q, finish %q, calls %+v %+v", text.String(), finish, calls[0], calls[1])
+		if text != "Checking." || finish != "tool_calls" || !slices.Equal(got, []call{{"call_w1", "get_weather", `{"city":"Hangzhou"}`}, {"call_t2", "get_time", "{}"}}) {
+			t.Errorf("text %q, finish %q, calls %+v", text, finish, got)
 		}
 	})
 
@@ -295,7 +263,6 @@ func TestDashScopeProvider(t *testing.T) {
 			} else {
 				_, err = c.CreateChatCompletion(ctx, req)
 			}
-			<-seen
 			var apiErr *openai.APIError
 			if !errors.As(err, &apiErr) || apiErr.HTTPStatusCode != tc.status || apiErr.Code != tc.code {
 				t.Errorf("%q stream=%v: %v", tc.text, tc.stream, err)
@@ -326,7 +293,6 @@ func TestDashScopeProvider(t *testing.T) {
 			}
 			text.WriteString(chunk.Choices[0].Delta.Content)
 		}
-		<-seen
 		if text.String() != "Once upon" {
 			t.Errorf("text before the error: %q", text.String())
 		}
@@ -347,7 +313,6 @@ func TestDashScopeProvider(t *testing.T) {
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			<-seen
 			if tc.schema == "stream" {
 				err = openaischema.ValidateStream(body)
 			} else {
@@ -363,10 +328,11 @@ func TestDashScopeProvider(t *testing.T) {
 	})
 }
 
-// TestDashScopePassthrough is seed 003's public gateway: no key on the
-// server, each caller's own DashScope key goes upstream.
+// TestDashScopePassthrough runs the gateway as the public DashScope
+// service: no key on the server, each caller's own DashScope key goes
+// upstream.
 func TestDashScopePassthrough(t *testing.T) {
-	up := fakeDashScope(t, nil)
+	up := newFakeDashScope(t)
 	startGateway(t, dashScopeBlock(up.URL, "passthrough"))
 	ctx := context.Background()
 	msgs := []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleUser, Content: "你好！"}}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -14,67 +13,53 @@ import (
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	_ "github.com/llmgateway/caddy-llm-gateway/providers/gemini"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 const geminiUpstreamKey = "AIzaSy-gemini-upstream"
 
-// geminiSeen is one request the fake Gemini upstream received.
-type geminiSeen struct {
-	path, query, key string
-	body             []byte
+// newFakeGeminiAPI is an upstream speaking Gemini's wire format:
+// generateContent answers, streamGenerateContent?alt=sse events framed
+// with CRLF and ended by a plain close, Google's error envelope. The model
+// `gemini-quota` is always over quota; a request with tools gets two
+// function calls, the first with a thought signature.
+func newFakeGeminiAPI(t *testing.T) *providertest.Upstream {
+	return providertest.NewUpstream(t, providertest.Script(geminiAPI))
 }
 
-// fakeGeminiAPI speaks Gemini's wire format: generateContent answers,
-// streamGenerateContent?alt=sse events framed with CRLF and ended by a
-// plain close, Google's error envelope. The model `gemini-quota` is always
-// over quota; a request with tools gets two function calls, the first
-// with a thought signature.
-func fakeGeminiAPI(t *testing.T, seen chan<- geminiSeen) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if seen != nil {
-			seen <- geminiSeen{path: r.URL.Path, query: r.URL.RawQuery, key: r.Header.Get("x-goog-api-key"), body: body}
-		}
-		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-		if r.Header.Get("x-goog-api-key") != geminiUpstreamKey {
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = io.WriteString(w, `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}`)
-			return
-		}
-		if strings.Contains(r.URL.Path, "gemini-quota") {
-			w.WriteHeader(http.StatusTooManyRequests)
-			_, _ = io.WriteString(w, `{"error":{"code":429,"message":"You exceeded your current quota, please check your plan and billing details.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"7s"}]}}`)
-			return
-		}
-		tools := strings.Contains(string(body), `"functionDeclarations"`)
-		if strings.HasSuffix(r.URL.Path, ":generateContent") {
-			if tools {
-				_, _ = io.WriteString(w, `{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}},"thoughtSignature":"Cv8B+/+/AQI="},{"functionCall":{"name":"get_time"}}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":30,"candidatesTokenCount":10,"totalTokenCount":40}}`)
-				return
-			}
-			_, _ = io.WriteString(w, `{"candidates":[{"content":{"role":"model","parts":[{"text":"Hello from Gemini."}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":4,"thoughtsTokenCount":2,"totalTokenCount":15},"modelVersion":"gemini-2.5-flash","responseId":"x1"}`)
-			return
-		}
-		w.Header().Set("Content-Type", "text/event-stream")
-		events := []string{
-			`{"candidates":[{"content":{"role":"model","parts":[{"text":"Hello "}]},"index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":1,"thoughtsTokenCount":2,"totalTokenCount":12}}`,
-			`{"candidates":[{"content":{"role":"model","parts":[{"text":"from "}]},"index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":2,"thoughtsTokenCount":2,"totalTokenCount":13}}`,
-			`{"candidates":[{"content":{"role":"model","parts":[{"text":"Gemini."}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":4,"thoughtsTokenCount":2,"totalTokenCount":15}}`,
-		}
+func geminiAPI(r *http.Request) providertest.Reply {
+	body, _ := io.ReadAll(r.Body)
+	if r.Header.Get("x-goog-api-key") != geminiUpstreamKey {
+		return providertest.Gemini.JSON(http.StatusBadRequest, providertest.GoogleError(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.",
+			`[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]`))
+	}
+	if strings.Contains(r.URL.Path, "gemini-quota") {
+		return providertest.Gemini.JSON(http.StatusTooManyRequests, providertest.GoogleError(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota, please check your plan and billing details.",
+			`[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"7s"}]`))
+	}
+	tools := strings.Contains(string(body), `"functionDeclarations"`)
+	if strings.HasSuffix(r.URL.Path, ":generateContent") {
 		if tools {
-			events = []string{
-				`{"candidates":[{"content":{"role":"model","parts":[{"text":"Checking."}]},"index":0}],"usageMetadata":{"promptTokenCount":30,"candidatesTokenCount":2,"totalTokenCount":32}}`,
-				`{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}},"thoughtSignature":"Cv8B+/+/AQI="},{"functionCall":{"name":"get_time"}}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":30,"candidatesTokenCount":10,"totalTokenCount":40}}`,
-			}
+			return providertest.Gemini.JSON(http.StatusOK, `{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}},"thoughtSignature":"Cv8B+/+/AQI="},{"functionCall":{"name":"get_time"}}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":30,"candidatesTokenCount":10,"totalTokenCount":40}}`)
 		}
-		for _, e := range events {
-			_, _ = io.WriteString(w, "data: "+e+"\r\n\r\n")
-			w.(http.Flusher).Flush()
+		return providertest.Gemini.JSON(http.StatusOK, `{"candidates":[{"content":{"role":"model","parts":[{"text":"Hello from Gemini."}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":4,"thoughtsTokenCount":2,"totalTokenCount":15},"modelVersion":"gemini-2.5-flash","responseId":"x1"}`)
+	}
+	events := []string{
+		`{"candidates":[{"content":{"role":"model","parts":[{"text":"Hello "}]},"index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":1,"thoughtsTokenCount":2,"totalTokenCount":12}}`,
+		`{"candidates":[{"content":{"role":"model","parts":[{"text":"from "}]},"index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":2,"thoughtsTokenCount":2,"totalTokenCount":13}}`,
+		`{"candidates":[{"content":{"role":"model","parts":[{"text":"Gemini."}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":4,"thoughtsTokenCount":2,"totalTokenCount":15}}`,
+	}
+	if tools {
+		events = []string{
+			`{"candidates":[{"content":{"role":"model","parts":[{"text":"Checking."}]},"index":0}],"usageMetadata":{"promptTokenCount":30,"candidatesTokenCount":2,"totalTokenCount":32}}`,
+			`{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}},"thoughtSignature":"Cv8B+/+/AQI="},{"functionCall":{"name":"get_time"}}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":30,"candidatesTokenCount":10,"totalTokenCount":40}}`,
 		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	}
+	var sse strings.Builder
+	for _, e := range events {
+		sse.WriteString(providertest.GeminiEvent(e))
+	}
+	return providertest.Gemini.Stream(sse.String())
 }
 
 func geminiBlock(upstreamURL string) string {
@@ -101,8 +86,7 @@ var geminiTools = []openai.Tool{
 }
 
 func TestGeminiProviderChatAndStream(t *testing.T) {
-	seen := make(chan geminiSeen, 16)
-	up := fakeGeminiAPI(t, seen)
+	up := newFakeGeminiAPI(t)
 	startGateway(t, geminiBlock(up.URL))
 	c := client(clientKey)
 	ctx := context.Background()
@@ -122,12 +106,12 @@ func TestGeminiProviderChatAndStream(t *testing.T) {
 		u.CompletionTokensDetails == nil || u.CompletionTokensDetails.ReasoningTokens != 2 {
 		t.Errorf("usage = %+v", u)
 	}
-	r := <-seen
-	if r.path != "/v1beta/models/gemini-2.5-flash:generateContent" || r.key != geminiUpstreamKey || r.query != "" {
-		t.Errorf("upstream saw %s?%s with key %q", r.path, r.query, r.key)
+	r := up.Last(t)
+	if key := r.Header.Get("X-Goog-Api-Key"); r.Path != "/v1beta/models/gemini-2.5-flash:generateContent" || key != geminiUpstreamKey || r.Query != "" {
+		t.Errorf("upstream saw %s?%s with key %q", r.Path, r.Query, key)
 	}
-	if !strings.Contains(string(r.body), `"systemInstruction":{"parts":[{"text":"Be brief."}]}`) || !strings.Contains(string(r.body), `"temperature":0.5`) {
-		t.Errorf("upstream body = %s", r.body)
+	if !strings.Contains(string(r.Body), `"systemInstruction":{"parts":[{"text":"Be brief."}]}`) || !strings.Contains(string(r.Body), `"temperature":0.5`) {
+		t.Errorf("upstream body = %s", r.Body)
 	}
 
 	for _, includeUsage := range []bool{false, true} {
@@ -136,9 +120,9 @@ func TestGeminiProviderChatAndStream(t *testing.T) {
 			req.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
 		}
 		text, _, finish, usage := readStream(t, c, req)
-		r := <-seen
-		if r.path != "/v1beta/models/gemini-2.5-flash:streamGenerateContent" || r.query != "alt=sse" {
-			t.Errorf("upstream saw %s?%s", r.path, r.query)
+		r := up.Last(t)
+		if r.Path != "/v1beta/models/gemini-2.5-flash:streamGenerateContent" || r.Query != "alt=sse" {
+			t.Errorf("upstream saw %s?%s", r.Path, r.Query)
 		}
 		if text != "Hello from Gemini." || finish != openai.FinishReasonStop {
 			t.Errorf("streamed %q, finish %q", text, finish)
@@ -151,8 +135,7 @@ func TestGeminiProviderChatAndStream(t *testing.T) {
 }
 
 func TestGeminiProviderToolCalls(t *testing.T) {
-	seen := make(chan geminiSeen, 16)
-	up := fakeGeminiAPI(t, seen)
+	up := newFakeGeminiAPI(t)
 	startGateway(t, geminiBlock(up.URL))
 	c := client(clientKey)
 	ctx := context.Background()
@@ -162,7 +145,6 @@ func TestGeminiProviderToolCalls(t *testing.T) {
 	if err != nil {
 		t.Fatalf("chat: %v", err)
 	}
-	<-seen
 	msg := resp.Choices[0].Message
 	if resp.Choices[0].FinishReason != openai.FinishReasonToolCalls || len(msg.ToolCalls) != 2 ||
 		msg.ToolCalls[0].Function.Name != "get_weather" || msg.ToolCalls[0].Function.Arguments != `{"city":"Paris"}` ||
@@ -185,7 +167,7 @@ func TestGeminiProviderToolCalls(t *testing.T) {
 			Parts []map[string]json.RawMessage
 		}
 	}
-	if err := json.Unmarshal((<-seen).body, &sent); err != nil {
+	if err := json.Unmarshal(up.Last(t).Body, &sent); err != nil {
 		t.Fatal(err)
 	}
 	if len(sent.Contents) != 3 || sent.Contents[1].Role != "model" || string(sent.Contents[1].Parts[0]["thoughtSignature"]) != `"Cv8B+/+/AQI="` ||
@@ -194,47 +176,16 @@ func TestGeminiProviderToolCalls(t *testing.T) {
 		t.Errorf("upstream got %+v", sent)
 	}
 
-	stream, err := c.CreateChatCompletionStream(ctx, openai.ChatCompletionRequest{Model: "flash", Messages: messages, Tools: geminiTools, Stream: true})
-	if err != nil {
-		t.Fatalf("stream: %v", err)
-	}
-	defer stream.Close()
-	var text strings.Builder
-	calls := map[int]*openai.ToolCall{}
-	var finish openai.FinishReason
-	for {
-		chunk, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("stream recv: %v", err)
-		}
-		d := chunk.Choices[0].Delta
-		text.WriteString(d.Content)
-		for _, tc := range d.ToolCalls {
-			if tc.Index == nil {
-				t.Fatalf("tool call delta without index: %+v", tc)
-			}
-			if calls[*tc.Index] == nil {
-				calls[*tc.Index] = &openai.ToolCall{ID: tc.ID, Function: openai.FunctionCall{Name: tc.Function.Name}}
-			}
-			calls[*tc.Index].Function.Arguments += tc.Function.Arguments
-		}
-		if chunk.Choices[0].FinishReason != "" {
-			finish = chunk.Choices[0].FinishReason
-		}
-	}
-	<-seen
-	if text.String() != "Checking." || finish != openai.FinishReasonToolCalls || len(calls) != 2 ||
+	text, calls, finish, _ := readStream(t, c, openai.ChatCompletionRequest{Model: "flash", Messages: messages, Tools: geminiTools, Stream: true})
+	if text != "Checking." || finish != openai.FinishReasonToolCalls || len(calls) != 2 ||
 		calls[0].Function.Name != "get_weather" || calls[0].Function.Arguments != `{"city":"Paris"}` ||
 		calls[1].Function.Name != "get_time" || calls[1].Function.Arguments != "{}" || calls[0].ID == "" || calls[1].ID == "" {
-		t.Errorf("streamed text %q, finish %q, calls %+v %+v", text.String(), finish, calls[0], calls[1])
+		t.Errorf("streamed text %q, finish %q, calls %+v", text, finish, calls)
 	}
 }
 
 func TestGeminiProviderErrors(t *testing.T) {
-	up := fakeGeminiAPI(t, nil)
+	up := newFakeGeminiAPI(t)
 	startGateway(t, geminiBlock(up.URL))
 	c := client(clientKey)
 	ctx := context.Background()

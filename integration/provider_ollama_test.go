@@ -6,42 +6,22 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	_ "github.com/llmgateway/caddy-llm-gateway/providers/ollama"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
-// fakeOllamaNative speaks Ollama's native API: /api/chat and
-// /api/generate answer one JSON object with "stream":false and NDJSON
-// lines otherwise (Ollama's default), /api/embed, /api/tags. Model
-// "broken" fails mid-stream; unknown models get Ollama's 404.
-type fakeOllamaNative struct {
-	*httptest.Server
-	mu     sync.Mutex
-	bodies []map[string]any
-}
-
-func newFakeOllamaNative(t *testing.T) *fakeOllamaNative {
-	t.Helper()
-	f := &fakeOllamaNative{}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
-	return f
-}
-
-func (f *fakeOllamaNative) lastBody() map[string]any {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.bodies) == 0 {
-		return nil
-	}
-	return f.bodies[len(f.bodies)-1]
+// newFakeOllamaNative is an upstream speaking Ollama's native API:
+// /api/chat and /api/generate answer one JSON object with "stream":false
+// and NDJSON lines otherwise (Ollama's default), /api/embed, /api/tags.
+// Model "broken" fails mid-stream; unknown models get Ollama's 404.
+func newFakeOllamaNative(t *testing.T) *providertest.Upstream {
+	return providertest.NewUpstream(t, providertest.Script(ollamaNative))
 }
 
 const (
@@ -49,42 +29,29 @@ const (
 	ollamaToolsMsg = `{"role":"assistant","content":"","tool_calls":[{"function":{"index":0,"name":"get_weather","arguments":{"city":"Tokyo"}}},{"function":{"index":0,"name":"get_time","arguments":{}}}]}`
 )
 
-func (f *fakeOllamaNative) serve(w http.ResponseWriter, r *http.Request) {
+func ollamaNative(r *http.Request) providertest.Reply {
 	if r.Method == http.MethodGet && r.URL.Path == "/api/tags" {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		_, _ = io.WriteString(w, `{"models":[{"name":"llama3.2:latest","model":"llama3.2:latest","modified_at":"2025-07-07T20:22:19Z","size":2019393189,"digest":"a8","details":{"format":"gguf","family":"llama","parameter_size":"3.2B","quantization_level":"Q4_K_M"}}]}`)
-		return
+		return providertest.Ollama.JSON(http.StatusOK, `{"models":[{"name":"llama3.2:latest","model":"llama3.2:latest","modified_at":"2025-07-07T20:22:19Z","size":2019393189,"digest":"a8","details":{"format":"gguf","family":"llama","parameter_size":"3.2B","quantization_level":"Q4_K_M"}}]}`)
 	}
 	var body map[string]any
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = io.WriteString(w, `{"error":"invalid JSON"}`)
-		return
+		return providertest.Ollama.JSON(http.StatusBadRequest, providertest.OllamaError("invalid JSON"))
 	}
-	f.mu.Lock()
-	f.bodies = append(f.bodies, body)
-	f.mu.Unlock()
 	model, _ := body["model"].(string)
 	stream := true // Ollama's default
 	if s, ok := body["stream"].(bool); ok {
 		stream = s
 	}
 	if model != "llama3.2" && model != "nomic-embed-text" && model != "broken" {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = io.WriteString(w, `{"error":"model '`+model+`' not found"}`)
-		return
+		return providertest.Ollama.JSON(http.StatusNotFound, providertest.OllamaError("model '"+model+"' not found"))
 	}
 	var lines []string
 	switch r.URL.Path {
 	case "/api/embed":
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		_, _ = io.WriteString(w, `{"model":"nomic-embed-text","embeddings":[[0.5,-0.5],[0.25,0.75]],"prompt_eval_count":4}`)
-		return
+		return providertest.Ollama.JSON(http.StatusOK, `{"model":"nomic-embed-text","embeddings":[[0.5,-0.5],[0.25,0.75]],"prompt_eval_count":4}`)
 	case "/api/generate":
 		if !stream {
-			lines = []string{`{"model":"llama3.2","response":"Hello from Ollama.","done":true,"done_reason":"stop","prompt_eval_count":9,"eval_count":3}`}
-			break
+			return providertest.Ollama.JSON(http.StatusOK, `{"model":"llama3.2","response":"Hello from Ollama.","done":true,"done_reason":"stop","prompt_eval_count":9,"eval_count":3}`)
 		}
 		lines = []string{`{"model":"llama3.2","response":"Hello ","done":false}`, `{"model":"llama3.2","response":"from Ollama.","done":false}`,
 			`{"model":"llama3.2","response":"","done":true,"done_reason":"stop","prompt_eval_count":9,"eval_count":3}`}
@@ -92,33 +59,23 @@ func (f *fakeOllamaNative) serve(w http.ResponseWriter, r *http.Request) {
 		_, tools := body["tools"]
 		switch {
 		case model == "broken":
-			lines = []string{`{"model":"broken","message":{"role":"assistant","content":"Hel"},"done":false}`, `{"error":"an error was encountered while running the model: unexpected EOF"}`}
+			lines = []string{`{"model":"broken","message":{"role":"assistant","content":"Hel"},"done":false}`, providertest.OllamaError("an error was encountered while running the model: unexpected EOF")}
 		case tools && !stream:
-			lines = []string{`{"model":"llama3.2","message":` + ollamaToolsMsg + `,"done":true,"done_reason":"stop","prompt_eval_count":20,"eval_count":10}`}
+			return providertest.Ollama.JSON(http.StatusOK, `{"model":"llama3.2","message":`+ollamaToolsMsg+`,"done":true,"done_reason":"stop","prompt_eval_count":20,"eval_count":10}`)
 		case tools:
 			lines = []string{`{"model":"llama3.2","message":{"role":"assistant","content":"Checking."},"done":false}`,
 				`{"model":"llama3.2","message":` + ollamaToolsMsg + `,"done":false}`,
 				`{"model":"llama3.2","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":20,"eval_count":10}`}
 		case !stream:
-			lines = []string{`{"model":"llama3.2","message":{"role":"assistant","content":"Hello from Ollama."},"done":true,"done_reason":"stop","prompt_eval_count":9,"eval_count":3}`}
+			return providertest.Ollama.JSON(http.StatusOK, `{"model":"llama3.2","message":{"role":"assistant","content":"Hello from Ollama."},"done":true,"done_reason":"stop","prompt_eval_count":9,"eval_count":3}`)
 		default:
 			lines = []string{`{"model":"llama3.2","message":{"role":"assistant","content":"Hello "},"done":false}`,
 				`{"model":"llama3.2","message":{"role":"assistant","content":"from Ollama."},"done":false}`, ollamaDone}
 		}
 	default:
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = io.WriteString(w, "404 page not found")
-		return
+		return providertest.Ollama.JSON(http.StatusNotFound, "404 page not found")
 	}
-	if stream {
-		w.Header().Set("Content-Type", "application/x-ndjson")
-	} else {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	}
-	for _, l := range lines {
-		_, _ = io.WriteString(w, l+"\n")
-		w.(http.Flusher).Flush()
-	}
+	return providertest.Ollama.Stream(strings.Join(lines, "\n") + "\n")
 }
 
 func ollamaBlock(upstreamURL string) string {
@@ -154,7 +111,7 @@ func TestOllamaProvider(t *testing.T) {
 		if resp.Usage.PromptTokens != 9 || resp.Usage.CompletionTokens != 3 || resp.Usage.TotalTokens != 12 {
 			t.Errorf("usage = %+v", resp.Usage)
 		}
-		body := up.lastBody()
+		body := lastBody(t, up)
 		if body["stream"] != false || body["model"] != "llama3.2" || body["keep_alive"] != "10m" {
 			t.Errorf("upstream body = %v", body)
 		}
@@ -173,7 +130,7 @@ func TestOllamaProvider(t *testing.T) {
 			if includeUsage != (usage != nil) || (usage != nil && (usage.PromptTokens != 9 || usage.TotalTokens != 12)) {
 				t.Errorf("include_usage=%v: usage = %+v", includeUsage, usage)
 			}
-			if body := up.lastBody(); body["stream"] != true {
+			if body := lastBody(t, up); body["stream"] != true {
 				t.Errorf("upstream stream = %v", body["stream"])
 			}
 		}
@@ -212,7 +169,7 @@ func TestOllamaProvider(t *testing.T) {
 		if _, err := c.CreateChatCompletion(ctx, openai.ChatCompletionRequest{Model: "fast", Messages: history}); err != nil {
 			t.Fatal(err)
 		}
-		sent, _ := json.Marshal(up.lastBody()["messages"])
+		sent, _ := json.Marshal(lastBody(t, up)["messages"])
 		want := `[{"content":"Say hello.","role":"user"},{"content":"","role":"assistant","tool_calls":[{"function":{"arguments":{"city":"Tokyo"},"name":"get_weather"}},{"function":{"arguments":{},"name":"get_time"}}]},{"content":"{\"temp_c\":22}","role":"tool","tool_name":"get_weather"},{"content":"09:30","role":"tool","tool_name":"get_time"}]`
 		if string(sent) != want {
 			t.Errorf("history sent upstream:\n got: %s\nwant: %s", sent, want)
@@ -220,51 +177,10 @@ func TestOllamaProvider(t *testing.T) {
 	})
 
 	t.Run("streamed tool call", func(t *testing.T) {
-		stream, err := c.CreateChatCompletionStream(ctx, openai.ChatCompletionRequest{Model: "fast", Messages: messages, Tools: tools, Stream: true,
+		text, calls, finish, usage := readStream(t, c, openai.ChatCompletionRequest{Model: "fast", Messages: messages, Tools: tools, Stream: true,
 			StreamOptions: &openai.StreamOptions{IncludeUsage: true}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer stream.Close()
-		var text strings.Builder
-		var calls []openai.ToolCall
-		var finish openai.FinishReason
-		var usage *openai.Usage
-		for {
-			chunk, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("recv: %v", err)
-			}
-			if chunk.Usage != nil {
-				usage = chunk.Usage
-			}
-			if len(chunk.Choices) == 0 {
-				continue
-			}
-			d := chunk.Choices[0].Delta
-			text.WriteString(d.Content)
-			for _, tc := range d.ToolCalls {
-				if tc.Index == nil {
-					t.Fatal("tool call delta without index")
-				}
-				for len(calls) <= *tc.Index {
-					calls = append(calls, openai.ToolCall{})
-				}
-				call := &calls[*tc.Index]
-				if tc.ID != "" {
-					call.ID, call.Type, call.Function.Name = tc.ID, tc.Type, tc.Function.Name
-				}
-				call.Function.Arguments += tc.Function.Arguments
-			}
-			if chunk.Choices[0].FinishReason != "" {
-				finish = chunk.Choices[0].FinishReason
-			}
-		}
-		if text.String() != "Checking." || finish != openai.FinishReasonToolCalls || len(calls) != 2 {
-			t.Fatalf("text %q, finish %q, calls %+v", text.String(), finish, calls)
+		if text != "Checking." || finish != openai.FinishReasonToolCalls || len(calls) != 2 {
+			t.Fatalf("text %q, finish %q, calls %+v", text, finish, calls)
 		}
 		for i, tc := range calls {
 			if tc.Function != wantCalls[i] || !strings.HasPrefix(tc.ID, "call_") {

@@ -21,7 +21,7 @@ func TestTranslatingProvidersAnswerAlike(t *testing.T) {
 	anthropicUp := newFakeAnthropicAPI(t)
 	ollamaUp := newFakeOllamaNative(t)
 	block := `		provider ali dashscope {
-			base_url ` + fakeDashScope(t, nil).URL + `
+			base_url ` + newFakeDashScope(t).URL + `
 			api_key ` + dashScopeKey + `
 		}
 		provider claude anthropic {
@@ -29,7 +29,7 @@ func TestTranslatingProvidersAnswerAlike(t *testing.T) {
 			api_key ` + anthropicUpstreamKey + `
 		}
 		provider gem gemini {
-			base_url ` + fakeGeminiAPI(t, nil).URL + `
+			base_url ` + newFakeGeminiAPI(t).URL + `
 			api_key ` + geminiUpstreamKey + `
 		}
 		provider local ollama {

@@ -98,9 +98,6 @@ func (a *Anthropic) Validate() error {
 	return nil
 }
 
-// Cleanup releases idle upstream connections.
-func (a *Anthropic) Cleanup() error { return a.Base.Cleanup() }
-
 // Send translates the call, sends it to /v1/messages and translates the
 // answer back.
 func (a *Anthropic) Send(ctx context.Context, call *providers.Call) (*providers.Response, error) {

@@ -4,16 +4,58 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
+
+const (
+	testKey   = "sk-ant-test-key"
+	testModel = "claude-sonnet-4-5"
+)
+
+// newAnthropic returns a provisioned provider in front of the upstream at
+// url.
+func newAnthropic(t *testing.T, url string) *Anthropic {
+	t.Helper()
+	return providertest.Provision(t, &Anthropic{Base: providers.Base{Name: "claude", BaseURL: url, APIKey: testKey,
+		Header: http.Header{"Anthropic-Beta": {"interleaved-thinking-2025-05-14"}}}})
+}
+
+// chatCall is the call the handler makes for an OpenAI chat body sent to
+// the public model "claude".
+func chatCall(t *testing.T, body []byte) *providers.Call {
+	t.Helper()
+	call := providertest.NewCall(t, providers.Chat, body, "claude")
+	call.Model = testModel
+	return call
+}
+
+func send(t *testing.T, a *Anthropic, body []byte) (*providers.Response, error) {
+	t.Helper()
+	return a.Send(t.Context(), chatCall(t, body))
+}
+
+// normalise replaces the per-answer id and creation time, which are
+// random and clock-bound, with fixed values, keeping the member order.
+func normalise(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var head struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		t.Fatalf("invalid JSON %s: %v", b, err)
+	}
+	if !strings.HasPrefix(head.ID, "chatcmpl-") {
+		t.Errorf("id %q is not a chatcmpl- id", head.ID)
+	}
+	return providertest.SetMembers(t, b, "id", `"chatcmpl-test"`, "created", "1700000000")
+}
 
 func TestUnmarshalCaddyfile(t *testing.T) {
 	cases := []struct {
@@ -43,22 +85,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var got Anthropic
-			err := got.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one mentioning %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			gotJSON, _ := json.Marshal(got)
-			wantJSON, _ := json.Marshal(tc.want)
-			if string(gotJSON) != string(wantJSON) {
-				t.Errorf("got %s\nwant %s", gotJSON, wantJSON)
-			}
+			providertest.CheckCaddyfile(t, tc.input, new(Anthropic), tc.want, tc.wantErr)
 		})
 	}
 	// The documented option table is the parser's.
@@ -105,37 +132,35 @@ func TestProvision(t *testing.T) {
 }
 
 func TestVersionOptionAndMaxTokensDefault(t *testing.T) {
-	f := newFake(t)
-	a := &Anthropic{Base: providers.Base{Name: "c", BaseURL: f.srv.URL, APIKey: testKey,
+	up := providertest.NewUpstream(t, providertest.Anthropic.JSON(http.StatusOK, minimalMessage))
+	a := &Anthropic{Base: providers.Base{Name: "c", BaseURL: up.URL, APIKey: testKey,
 		Header: http.Header{"anthropic-version": {"2000-01-01"}}}, Version: "2099-01-01", MaxTokens: 777}
 	if err := a.Provision(caddy.Context{}); err != nil {
 		t.Fatal(err)
 	}
-	f.answer(http.StatusOK, nil, []byte(minimalMessage))
 	resp, err := send(t, a, []byte(simpleRequest))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = resp.Close()
-	got := f.last(t)
-	if v := got.header.Values("Anthropic-Version"); len(v) != 1 || v[0] != "2099-01-01" {
+	got := up.Last(t)
+	if v := got.Header.Values("Anthropic-Version"); len(v) != 1 || v[0] != "2099-01-01" {
 		t.Errorf("anthropic-version = %q, want the version option's alone", v)
 	}
-	if !strings.Contains(string(got.body), `"max_tokens":777`) {
-		t.Errorf("body %s lacks the configured max_tokens", got.body)
+	if !strings.Contains(string(got.Body), `"max_tokens":777`) {
+		t.Errorf("body %s lacks the configured max_tokens", got.Body)
 	}
 }
 
 func TestCallerKeyPassthrough(t *testing.T) {
-	f := newFake(t)
-	a := &Anthropic{Base: providers.Base{Name: "c", BaseURL: f.srv.URL, APIKey: providers.KeyPassthrough}}
+	up := providertest.NewUpstream(t, providertest.Anthropic.JSON(http.StatusOK, minimalMessage))
+	a := &Anthropic{Base: providers.Base{Name: "c", BaseURL: up.URL, APIKey: providers.KeyPassthrough}}
 	if err := a.Provision(caddy.Context{}); err != nil {
 		t.Fatal(err)
 	}
 	if !a.UsesCallerKey(false) {
 		t.Fatal("api_key passthrough does not use the caller's key")
 	}
-	f.answer(http.StatusOK, nil, []byte(minimalMessage))
 	call := chatCall(t, []byte(simpleRequest))
 	call.CallerKey = "sk-ant-callers-own"
 	resp, err := a.Send(t.Context(), call)
@@ -143,14 +168,14 @@ func TestCallerKeyPassthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = resp.Close()
-	if got := f.last(t).header; got.Get("X-Api-Key") != "sk-ant-callers-own" || got.Get("Authorization") != "" {
+	if got := up.Last(t).Header; got.Get("X-Api-Key") != "sk-ant-callers-own" || got.Get("Authorization") != "" {
 		t.Errorf("upstream headers %v", got)
 	}
 }
 
 func TestOtherOperationsRefused(t *testing.T) {
-	f := newFake(t)
-	a := provider(t, f)
+	up := providertest.NewUpstream(t, nil)
+	a := newAnthropic(t, up.URL)
 	for op, body := range map[providers.Operation]string{
 		providers.Embeddings:  `{"model":"m","input":"hello"}`,
 		providers.Completions: `{"model":"m","prompt":"hello"}`,
@@ -161,32 +186,23 @@ func TestOtherOperationsRefused(t *testing.T) {
 			t.Errorf("%s: got %v", op, err)
 		}
 	}
-	if f.count() != 0 {
+	if up.Count() != 0 {
 		t.Error("a refused operation reached the upstream")
 	}
 }
 
 func TestListModels(t *testing.T) {
-	var queries []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	up := providertest.NewUpstream(t, providertest.Script(func(r *http.Request) providertest.Reply {
 		if r.URL.Path != "/v1/models" || r.Header.Get("X-Api-Key") != testKey || r.Header.Get("Anthropic-Version") != DefaultVersion {
-			w.WriteHeader(http.StatusNotFound)
-			_, _ = w.Write([]byte(errorBody("not_found_error", "Not found")))
-			return
+			return providertest.Anthropic.JSON(http.StatusNotFound, providertest.AnthropicError("not_found_error", "Not found"))
 		}
-		queries = append(queries, r.URL.RawQuery)
-		w.Header().Set("Content-Type", "application/json")
+		page := `{"data":[{"type":"model","id":"claude-3-5-haiku-20241022","display_name":"Claude Haiku 3.5","created_at":"2024-10-22T00:00:00Z"}],"has_more":false,"first_id":"claude-3-5-haiku-20241022","last_id":"claude-3-5-haiku-20241022"}`
 		if r.URL.Query().Get("after_id") == "" {
-			_, _ = w.Write([]byte(`{"data":[{"type":"model","id":"claude-sonnet-4-5-20250929","display_name":"Claude Sonnet 4.5","created_at":"2025-09-29T00:00:00Z"}],"has_more":true,"first_id":"claude-sonnet-4-5-20250929","last_id":"claude-sonnet-4-5-20250929"}`))
-			return
+			page = `{"data":[{"type":"model","id":"claude-sonnet-4-5-20250929","display_name":"Claude Sonnet 4.5","created_at":"2025-09-29T00:00:00Z"}],"has_more":true,"first_id":"claude-sonnet-4-5-20250929","last_id":"claude-sonnet-4-5-20250929"}`
 		}
-		_, _ = w.Write([]byte(`{"data":[{"type":"model","id":"claude-3-5-haiku-20241022","display_name":"Claude Haiku 3.5","created_at":"2024-10-22T00:00:00Z"}],"has_more":false,"first_id":"claude-3-5-haiku-20241022","last_id":"claude-3-5-haiku-20241022"}`))
+		return providertest.Anthropic.JSON(http.StatusOK, page)
 	}))
-	t.Cleanup(srv.Close)
-	a := &Anthropic{Base: providers.Base{Name: "claude", BaseURL: srv.URL, APIKey: testKey}}
-	if err := a.Provision(caddy.Context{}); err != nil {
-		t.Fatal(err)
-	}
+	a := providertest.Provision(t, &Anthropic{Base: providers.Base{Name: "claude", BaseURL: up.URL, APIKey: testKey}})
 	models, err := a.ListModels(t.Context(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -198,15 +214,15 @@ func TestListModels(t *testing.T) {
 	if len(models) != len(want) || models[0] != want[0] || models[1] != want[1] {
 		t.Errorf("models = %+v", models)
 	}
-	if len(queries) != 2 || queries[0] != "limit=1000" || queries[1] != "limit=1000&after_id=claude-sonnet-4-5-20250929" {
-		t.Errorf("queries = %q", queries)
+	if seen := up.Requests(); len(seen) != 2 || seen[0].Query != "limit=1000" || seen[1].Query != "limit=1000&after_id=claude-sonnet-4-5-20250929" {
+		t.Errorf("requests = %+v", seen)
 	}
 	list, _ := json.Marshal(map[string]any{"object": "list", "data": models})
 	if err := openaischema.Validate(openaischema.ModelList, list); err != nil {
 		t.Error(err)
 	}
 
-	broken := &Anthropic{Base: providers.Base{Name: "claude", BaseURL: srv.URL + "/elsewhere", APIKey: testKey}}
+	broken := &Anthropic{Base: providers.Base{Name: "claude", BaseURL: up.URL + "/elsewhere", APIKey: testKey}}
 	if err := broken.Provision(caddy.Context{}); err != nil {
 		t.Fatal(err)
 	}

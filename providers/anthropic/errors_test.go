@@ -7,13 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
-
-func errorBody(typ, msg string) string {
-	return `{"type":"error","error":{"type":"` + typ + `","message":"` + msg + `"},"request_id":"req_011CSHoE"}`
-}
 
 // TestUpstreamErrors maps every status and error type Anthropic answers
 // with to the client's status, OpenAI type and code.
@@ -26,28 +22,28 @@ func TestUpstreamErrors(t *testing.T) {
 		wantType   string
 		wantCode   string
 	}{
-		{"invalid request", 400, errorBody("invalid_request_error", "max_tokens: Field required"), 400, "invalid_request_error", ""},
-		{"prompt too long", 400, errorBody("invalid_request_error", "prompt is too long: 212000 tokens > 200000 maximum"), 400, "invalid_request_error", "context_length_exceeded"},
-		{"input and max_tokens too long", 400, errorBody("invalid_request_error", "input length and `max_tokens` exceed context limit: 188240 + 21333 > 200000, decrease input length or `max_tokens` and try again"), 400, "invalid_request_error", "context_length_exceeded"},
-		{"authentication", 401, errorBody("authentication_error", "invalid x-api-key"), 401, "authentication_error", "invalid_api_key"},
-		{"billing", 402, errorBody("billing_error", "Your credit balance is too low"), 402, "invalid_request_error", "insufficient_quota"},
-		{"permission", 403, errorBody("permission_error", "Your API key does not have permission"), 403, "permission_error", "permission_error"},
-		{"model not found", 404, errorBody("not_found_error", "model: claude-9"), 404, "invalid_request_error", "model_not_found"},
-		{"not found", 404, errorBody("not_found_error", "Not found"), 404, "invalid_request_error", "not_found_error"},
-		{"request too large", 413, errorBody("request_too_large", "Request exceeds the maximum allowed number of bytes."), 413, "invalid_request_error", "request_too_large"},
-		{"rate limit", 429, errorBody("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit"), 429, "rate_limit_error", "rate_limit_exceeded"},
-		{"api error", 500, errorBody("api_error", "Internal server error"), 500, "server_error", "api_error"},
-		{"timeout", 504, errorBody("timeout_error", "Request timed out"), 504, "server_error", "timeout_error"},
-		{"overloaded 529", 529, errorBody("overloaded_error", "Overloaded"), 503, "server_error", "overloaded"},
+		{"invalid request", 400, providertest.AnthropicError("invalid_request_error", "max_tokens: Field required"), 400, "invalid_request_error", ""},
+		{"prompt too long", 400, providertest.AnthropicError("invalid_request_error", "prompt is too long: 212000 tokens > 200000 maximum"), 400, "invalid_request_error", "context_length_exceeded"},
+		{"input and max_tokens too long", 400, providertest.AnthropicError("invalid_request_error", "input length and `max_tokens` exceed context limit: 188240 + 21333 > 200000, decrease input length or `max_tokens` and try again"), 400, "invalid_request_error", "context_length_exceeded"},
+		{"authentication", 401, providertest.AnthropicError("authentication_error", "invalid x-api-key"), 401, "authentication_error", "invalid_api_key"},
+		{"billing", 402, providertest.AnthropicError("billing_error", "Your credit balance is too low"), 402, "invalid_request_error", "insufficient_quota"},
+		{"permission", 403, providertest.AnthropicError("permission_error", "Your API key does not have permission"), 403, "permission_error", "permission_error"},
+		{"model not found", 404, providertest.AnthropicError("not_found_error", "model: claude-9"), 404, "invalid_request_error", "model_not_found"},
+		{"not found", 404, providertest.AnthropicError("not_found_error", "Not found"), 404, "invalid_request_error", "not_found_error"},
+		{"request too large", 413, providertest.AnthropicError("request_too_large", "Request exceeds the maximum allowed number of bytes."), 413, "invalid_request_error", "request_too_large"},
+		{"rate limit", 429, providertest.AnthropicError("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit"), 429, "rate_limit_error", "rate_limit_exceeded"},
+		{"api error", 500, providertest.AnthropicError("api_error", "Internal server error"), 500, "server_error", "api_error"},
+		{"timeout", 504, providertest.AnthropicError("timeout_error", "Request timed out"), 504, "server_error", "timeout_error"},
+		{"overloaded 529", 529, providertest.AnthropicError("overloaded_error", "Overloaded"), 503, "server_error", "overloaded"},
 		{"529 without a body", 529, ``, 503, "server_error", "overloaded"},
-		{"unknown type", 409, errorBody("conflict_error", "conflict"), 409, "invalid_request_error", "conflict_error"},
+		{"unknown type", 409, providertest.AnthropicError("conflict_error", "conflict"), 409, "invalid_request_error", "conflict_error"},
 		{"proxy HTML page", 502, `<html><body>Bad Gateway</body></html>`, 502, "server_error", ""},
 	}
-	f := newFake(t)
-	a := provider(t, f)
+	up := providertest.NewUpstream(t, nil)
+	a := newAnthropic(t, up.URL)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f.answer(tc.status, nil, []byte(tc.body))
+			up.Reply(providertest.Anthropic.JSON(tc.status, tc.body))
 			for _, stream := range []bool{false, true} {
 				body := simpleRequest
 				if stream {
@@ -61,14 +57,8 @@ func TestUpstreamErrors(t *testing.T) {
 				if e.Status != tc.wantStatus || e.Type != tc.wantType || e.Code != tc.wantCode {
 					t.Errorf("stream=%v: got %d %s code=%q, want %d %s code=%q (%s)", stream, e.Status, e.Type, e.Code, tc.wantStatus, tc.wantType, tc.wantCode, e.Message)
 				}
-				if e.Message == "" || strings.Contains(e.Message, testKey) || strings.Contains(e.Message, f.srv.URL) {
-					t.Errorf("message %q is empty or leaks the key or URL", e.Message)
-				}
-				out, _ := e.MarshalJSON()
-				if err := openaischema.Validate(openaischema.Error, out); err != nil {
-					t.Errorf("%v\n%s", err, out)
-				}
-				if e.Header.Get("X-Request-Id") != "req_011CTest" {
+				providertest.CheckError(t, e, testKey, up.URL)
+				if e.Header.Get("X-Request-Id") != providertest.AnthropicRequestID {
 					t.Errorf("X-Request-Id = %q", e.Header.Get("X-Request-Id"))
 				}
 			}
@@ -97,7 +87,7 @@ func TestStreamErrorTypes(t *testing.T) {
 		{"brand_new_error", 502, "brand_new_error"},
 	}
 	for _, tc := range cases {
-		sse := "event: error\ndata: " + errorBody(tc.typ, "failed") + "\n\n"
+		sse := "event: error\ndata: " + providertest.AnthropicError(tc.typ, "failed") + "\n\n"
 		_, err := streamOf(t, streamRequest, []byte(sse))
 		var e *providers.Error
 		if !errors.As(err, &e) || e.Status != tc.wantStatus || e.Code != tc.wantCode || e.Message != "failed" {
@@ -129,7 +119,7 @@ func TestRetryAfter(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.header.Get("Retry-After") != "" {
-				e := parseError(429, tc.header, []byte(errorBody("rate_limit_error", "slow down")))
+				e := parseError(429, tc.header, []byte(providertest.AnthropicError("rate_limit_error", "slow down")))
 				if e.RetryAfter != tc.want {
 					t.Errorf("RetryAfter = %v, want %v", e.RetryAfter, tc.want)
 				}
@@ -142,7 +132,7 @@ func TestRetryAfter(t *testing.T) {
 	}
 	// Through the parser, with the real clock.
 	h := http.Header{"Anthropic-Ratelimit-Tokens-Remaining": {"0"}, "Anthropic-Ratelimit-Tokens-Reset": {time.Now().Add(time.Minute).Format(time.RFC3339)}}
-	if e := parseError(429, h, []byte(errorBody("rate_limit_error", "x"))); e.RetryAfter < 50*time.Second || e.RetryAfter > time.Minute {
+	if e := parseError(429, h, []byte(providertest.AnthropicError("rate_limit_error", "x"))); e.RetryAfter < 50*time.Second || e.RetryAfter > time.Minute {
 		t.Errorf("RetryAfter from the reset header = %v", e.RetryAfter)
 	}
 }
@@ -188,9 +178,8 @@ func TestRelayHeader(t *testing.T) {
 // TestAuthErrorHidesUpstreamText relies on Base to replace the upstream's
 // message, which may quote part of the key.
 func TestAuthErrorHidesUpstreamText(t *testing.T) {
-	f := newFake(t)
-	a := provider(t, f)
-	f.answer(401, nil, []byte(errorBody("authentication_error", "invalid x-api-key sk-ant-te***")))
+	up := providertest.NewUpstream(t, providertest.Anthropic.JSON(401, providertest.AnthropicError("authentication_error", "invalid x-api-key sk-ant-te***")))
+	a := newAnthropic(t, up.URL)
 	_, err := send(t, a, []byte(simpleRequest))
 	var e *providers.Error
 	if !errors.As(err, &e) || strings.Contains(e.Message, "sk-ant") || e.Code != "invalid_api_key" {

@@ -7,9 +7,9 @@ import (
 	"io"
 	"testing"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/fuzzseed"
 	"github.com/llmgateway/caddy-llm-gateway/internal/sse"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
 
@@ -17,7 +17,7 @@ import (
 // translator: it must never panic or loop, every chunk it emits must be
 // JSON, and it must end with io.EOF only after a finish chunk.
 func FuzzAnthropicStream(f *testing.F) {
-	for _, b := range fuzzseed.Files(f, "testdata/stream/*.sse") {
+	for _, b := range providertest.Seeds(f, "testdata/stream/*.sse") {
 		f.Add(b, false)
 		f.Add(b, true)
 		f.Add(b[:len(b)/2], false)
@@ -58,7 +58,7 @@ func FuzzAnthropicStream(f *testing.F) {
 // into a Messages request: it must refuse them with an error or make a
 // request that encodes as JSON, never panic.
 func FuzzRequest(f *testing.F) {
-	for _, b := range fuzzseed.Files(f, "testdata/request/*.openai.json") {
+	for _, b := range providertest.Seeds(f, "testdata/request/*.openai.json") {
 		f.Add(b)
 	}
 	a := &Anthropic{Base: providers.Base{Name: "claude"}, MaxTokens: DefaultMaxTokens}

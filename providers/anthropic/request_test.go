@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 const (
@@ -28,29 +29,27 @@ func TestRequestGolden(t *testing.T) {
 	for _, in := range files {
 		name := strings.TrimSuffix(filepath.Base(in), ".openai.json")
 		t.Run(name, func(t *testing.T) {
-			f := newFake(t)
-			a := provider(t, f)
-			body := readFile(t, in)
+			up := providertest.NewUpstream(t, providertest.Anthropic.JSON(http.StatusOK, minimalMessage))
+			a := newAnthropic(t, up.URL)
+			body := providertest.ReadFile(t, in)
 			call := chatCall(t, body)
 			if call.Stream {
-				f.answer(http.StatusOK, nil, []byte(minimalStream))
-			} else {
-				f.answer(http.StatusOK, nil, []byte(minimalMessage))
+				up.Reply(providertest.Anthropic.Stream(minimalStream))
 			}
 			resp, err := a.Send(t.Context(), call)
 			if err != nil {
 				t.Fatalf("send: %v", err)
 			}
 			if call.Stream {
-				if _, err := drain(t, resp.Stream); err != nil {
+				if _, err := providertest.Drain(t, resp.Stream); err != nil {
 					t.Fatal(err)
 				}
 			} else {
 				_ = resp.Close()
 			}
-			got := f.last(t)
-			if got.method != http.MethodPost || got.path != "/v1/messages" || got.query != "" {
-				t.Errorf("upstream saw %s %s?%s, want POST /v1/messages", got.method, got.path, got.query)
+			got := up.Last(t)
+			if got.Method != http.MethodPost || got.Path != "/v1/messages" || got.Query != "" {
+				t.Errorf("upstream saw %s %s?%s, want POST /v1/messages", got.Method, got.Path, got.Query)
 			}
 			wantHeader := map[string]string{
 				"X-Api-Key":         testKey,
@@ -63,11 +62,11 @@ func TestRequestGolden(t *testing.T) {
 				wantHeader["Accept"] = "text/event-stream"
 			}
 			for k, v := range wantHeader {
-				if got.header.Get(k) != v {
-					t.Errorf("header %s = %q, want %q", k, got.header.Get(k), v)
+				if got.Header.Get(k) != v {
+					t.Errorf("header %s = %q, want %q", k, got.Header.Get(k), v)
 				}
 			}
-			golden(t, filepath.Join("testdata/request", name+".anthropic.json"), pretty(t, got.body))
+			providertest.Golden(t, filepath.Join("testdata/request", name+".anthropic.json"), got.Body)
 		})
 	}
 }
@@ -98,12 +97,11 @@ func TestRequestRefused(t *testing.T) {
 		{"only system messages", `{"model":"m","messages":[{"role":"system","content":"be nice"},{"role":"user","content":""}]}`, "messages", "invalid_value"},
 		{"stop of the wrong type", `{"model":"m","stop":5,` + user + `}`, "stop", "invalid_value"},
 	}
-	f := newFake(t)
-	a := provider(t, f)
-	f.answer(http.StatusOK, nil, []byte(minimalMessage))
+	up := providertest.NewUpstream(t, providertest.Anthropic.JSON(http.StatusOK, minimalMessage))
+	a := newAnthropic(t, up.URL)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := f.count()
+			before := up.Count()
 			_, err := send(t, a, []byte(tc.body))
 			var e *providers.Error
 			if !errors.As(err, &e) {
@@ -113,7 +111,7 @@ func TestRequestRefused(t *testing.T) {
 				t.Errorf("got %d %s param=%q code=%q (%s), want 400 invalid_request_error param=%q code=%q",
 					e.Status, e.Type, e.Param, e.Code, e.Message, tc.param, tc.code)
 			}
-			if f.count() != before {
+			if up.Count() != before {
 				t.Error("the request reached the upstream")
 			}
 		})
@@ -123,16 +121,14 @@ func TestRequestRefused(t *testing.T) {
 // nativeRequest sends body and returns the upstream request as a map.
 func nativeRequest(t *testing.T, body string) map[string]json.RawMessage {
 	t.Helper()
-	f := newFake(t)
-	a := provider(t, f)
-	f.answer(http.StatusOK, nil, []byte(minimalMessage))
-	resp, err := send(t, a, []byte(body))
+	up := providertest.NewUpstream(t, providertest.Anthropic.JSON(http.StatusOK, minimalMessage))
+	resp, err := send(t, newAnthropic(t, up.URL), []byte(body))
 	if err != nil {
 		t.Fatalf("send: %v", err)
 	}
 	_ = resp.Close()
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(f.last(t).body, &m); err != nil {
+	if err := json.Unmarshal(up.Last(t).Body, &m); err != nil {
 		t.Fatal(err)
 	}
 	return m
@@ -163,7 +159,7 @@ func TestToolChoice(t *testing.T) {
 				}
 				return
 			}
-			if got == nil || !sameJSON(t, got, []byte(tc.want)) {
+			if got == nil || providertest.Canonical(t, got) != providertest.Canonical(t, []byte(tc.want)) {
 				t.Errorf("tool_choice = %s, want %s", got, tc.want)
 			}
 		})

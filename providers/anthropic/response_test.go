@@ -12,6 +12,7 @@ import (
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
 
@@ -28,9 +29,9 @@ func TestResponseGolden(t *testing.T) {
 	for _, in := range files {
 		name := strings.TrimSuffix(filepath.Base(in), ".anthropic.json")
 		t.Run(name, func(t *testing.T) {
-			f := newFake(t)
-			a := provider(t, f)
-			f.answer(http.StatusOK, http.Header{"Anthropic-Ratelimit-Requests-Remaining": {"49"}}, readFile(t, in))
+			up := providertest.NewUpstream(t, providertest.Anthropic.JSON(http.StatusOK, string(providertest.ReadFile(t, in))).
+				With("Anthropic-Ratelimit-Requests-Remaining", "49"))
+			a := newAnthropic(t, up.URL)
 			req := []byte(simpleRequest)
 			if b, err := os.ReadFile(filepath.Join("testdata/response", name+".request.json")); err == nil {
 				req = b
@@ -50,10 +51,10 @@ func TestResponseGolden(t *testing.T) {
 			if err := openaischema.Validate(openaischema.ChatCompletion, body); err != nil {
 				t.Errorf("%v\n%s", err, body)
 			}
-			if resp.Header.Get("X-Request-Id") != "req_011CTest" || resp.Header.Get("X-Ratelimit-Remaining-Requests") != "49" {
+			if resp.Header.Get("X-Request-Id") != providertest.AnthropicRequestID || resp.Header.Get("X-Ratelimit-Remaining-Requests") != "49" {
 				t.Errorf("relayed headers = %v", resp.Header)
 			}
-			golden(t, filepath.Join("testdata/response", name+".openai.json"), pretty(t, normalise(t, body)))
+			providertest.Golden(t, filepath.Join("testdata/response", name+".openai.json"), normalise(t, body))
 		})
 	}
 }
@@ -129,10 +130,8 @@ func TestUnreadableAnswer(t *testing.T) {
 		"array of messages": `[]`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			f := newFake(t)
-			a := provider(t, f)
-			f.answer(http.StatusOK, nil, []byte(body))
-			_, err := send(t, a, []byte(simpleRequest))
+			up := providertest.NewUpstream(t, providertest.Anthropic.JSON(http.StatusOK, body))
+			_, err := send(t, newAnthropic(t, up.URL), []byte(simpleRequest))
 			var e *providers.Error
 			if !errors.As(err, &e) || e.Status < 500 {
 				t.Fatalf("got %v, want a 5xx *providers.Error", err)

@@ -2,7 +2,6 @@ package anthropic
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -10,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 const streamRequest = `{"model":"claude","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`
@@ -20,45 +19,24 @@ const streamRequest = `{"model":"claude","stream":true,"stream_options":{"includ
 // reads the whole translated stream.
 func streamOf(t *testing.T, request string, sse []byte) ([][]byte, error) {
 	t.Helper()
-	f := newFake(t)
-	a := provider(t, f)
-	f.answer(http.StatusOK, nil, sse)
-	resp, err := send(t, a, []byte(request))
+	up := providertest.NewUpstream(t, providertest.Anthropic.Stream(string(sse)))
+	resp, err := send(t, newAnthropic(t, up.URL), []byte(request))
 	if err != nil {
 		return nil, err
 	}
 	if resp.Stream == nil || resp.Body != nil {
 		t.Fatal("a streamed call must answer with a Stream only")
 	}
-	return drain(t, resp.Stream)
+	return providertest.Drain(t, resp.Stream)
 }
 
 // checkChunks validates the chunks as the client would receive them and
 // requires one id, created and model for all of them.
-func checkChunks(t *testing.T, chunks [][]byte, tail string) {
+func checkChunks(t *testing.T, chunks [][]byte, end error) {
 	t.Helper()
-	if err := openaischema.ValidateStream(sseBody(chunks, tail)); err != nil {
-		t.Errorf("%v\n%s", err, sseBody(chunks, tail))
-	}
-	type identity struct {
-		ID      string `json:"id"`
-		Created int64  `json:"created"`
-		Model   string `json:"model"`
-	}
-	var first identity
-	for i, c := range chunks {
-		var id identity
-		if err := json.Unmarshal(c, &id); err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			first = id
-		} else if id != first {
-			t.Errorf("chunk %d has identity %+v, the first had %+v", i, id, first)
-		}
-	}
-	if first.Model != "claude" {
-		t.Errorf("model = %q, want the client's model name", first.Model)
+	providertest.ValidateStream(t, chunks, end)
+	if model := providertest.SameIdentity(t, chunks).Model; model != "claude" {
+		t.Errorf("model = %q, want the client's model name", model)
 	}
 }
 
@@ -77,17 +55,17 @@ func TestStreamGolden(t *testing.T) {
 			if b, err := os.ReadFile(filepath.Join("testdata/stream", name+".request.json")); err == nil {
 				req = string(b)
 			}
-			chunks, err := streamOf(t, req, readFile(t, in))
+			chunks, err := streamOf(t, req, providertest.ReadFile(t, in))
 			if err != nil {
 				t.Fatalf("stream: %v", err)
 			}
-			checkChunks(t, chunks, "data: [DONE]\n\n")
+			checkChunks(t, chunks, nil)
 			var out bytes.Buffer
 			for _, c := range chunks {
 				out.Write(normalise(t, c))
 				out.WriteByte('\n')
 			}
-			golden(t, filepath.Join("testdata/stream", name+".openai.jsonl"), out.Bytes())
+			providertest.Golden(t, filepath.Join("testdata/stream", name+".openai.jsonl"), out.Bytes())
 		})
 	}
 }
@@ -95,7 +73,7 @@ func TestStreamGolden(t *testing.T) {
 // TestStreamCRLF reads a stream written with CRLF line ends, which SSE
 // allows, the same way.
 func TestStreamCRLF(t *testing.T) {
-	sse := readFile(t, "testdata/stream/tools.sse")
+	sse := providertest.ReadFile(t, "testdata/stream/tools.sse")
 	lf, err := streamOf(t, streamRequest, sse)
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +95,7 @@ func TestStreamCRLF(t *testing.T) {
 // TestStreamTruncated cuts a stream before message_stop at every event
 // boundary: the chunks so far arrive, then ErrTruncated, never a finish.
 func TestStreamTruncated(t *testing.T) {
-	full := readFile(t, "testdata/stream/tools.sse")
+	full := providertest.ReadFile(t, "testdata/stream/tools.sse")
 	events := bytes.SplitAfter(full, []byte("\n\n"))
 	for n := 1; n < len(events)-2; n++ { // the last is empty, the one before it message_stop
 		cut := bytes.Join(events[:n], nil)
@@ -157,8 +135,7 @@ func TestStreamErrorEvent(t *testing.T) {
 	if len(chunks) != 2 {
 		t.Errorf("got %d chunks before the error, want the role and text chunks", len(chunks))
 	}
-	body, _ := e.MarshalJSON()
-	checkChunks(t, chunks, "data: "+string(body)+"\n\n")
+	checkChunks(t, chunks, e)
 
 	// An error as the very first event reaches the handler on its first
 	// Next, so it can still fall back to another target.
@@ -191,7 +168,7 @@ func TestStreamEventNameFallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkChunks(t, chunks, "data: [DONE]\n\n")
+	checkChunks(t, chunks, nil)
 	if len(chunks) != 3 || !bytes.Contains(chunks[1], []byte(`"finish_reason":"length"`)) ||
 		!bytes.Contains(chunks[2], []byte(`"prompt_tokens":2,"completion_tokens":3`)) {
 		t.Errorf("chunks = %s", bytes.Join(chunks, []byte("\n")))

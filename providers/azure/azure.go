@@ -74,9 +74,6 @@ func (a *Azure) Validate() error {
 	return nil
 }
 
-// Cleanup releases idle upstream connections.
-func (a *Azure) Cleanup() error { return a.Base.Cleanup() }
-
 func (a *Azure) isV1() bool { return a.APIVersion == "v1" }
 
 // deployment returns the deployment serving an upstream model.

@@ -116,9 +116,6 @@ func (d *DashScope) Provision(caddy.Context) error {
 	return nil
 }
 
-// Cleanup releases idle upstream connections.
-func (d *DashScope) Cleanup() error { return d.Base.Cleanup() }
-
 // Send translates the call, sends it and translates the answer.
 func (d *DashScope) Send(ctx context.Context, call *providers.Call) (*providers.Response, error) {
 	switch call.Op {

@@ -2,6 +2,7 @@ package dashscope
 
 import (
 	"encoding/json"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -10,7 +11,48 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
+
+const testKey = "sk-test-dashscope"
+
+// A minimal answer, whole and as DashScope streams it.
+const minimalBody = `{"output":{"choices":[{"finish_reason":"stop","message":{"role":"assistant","content":"ok"}}]},"usage":{"input_tokens":3,"output_tokens":1,"total_tokens":4},"request_id":"req-min"}`
+
+var minimalEvent = providertest.DashScopeEvent(1, minimalBody)
+
+// newFake is an upstream speaking DashScope's native API. Until told
+// otherwise it answers the minimal answer, as an event stream when asked
+// with X-DashScope-SSE.
+func newFake(t *testing.T) *providertest.Upstream {
+	t.Helper()
+	return providertest.NewUpstream(t, providertest.Script(func(r *http.Request) providertest.Reply {
+		if r.Header.Get("X-DashScope-SSE") == "enable" {
+			return providertest.DashScope.Stream(minimalEvent)
+		}
+		return providertest.DashScope.JSON(http.StatusOK, minimalBody)
+	}))
+}
+
+// newDashScope returns a provisioned provider in front of the upstream at
+// url.
+func newDashScope(t *testing.T, url string) *DashScope {
+	t.Helper()
+	return providertest.Provision(t, &DashScope{Base: providers.Base{Name: "ds", BaseURL: url, APIKey: testKey}})
+}
+
+// chatCall is the handler's call for body, from a client that asked for
+// the model "client-model".
+func chatCall(t *testing.T, body string) *providers.Call {
+	t.Helper()
+	return providertest.NewCall(t, providers.Chat, []byte(body), "client-model")
+}
+
+// normalise replaces the per-answer id and clock so answers compare.
+func normalise(t *testing.T, doc []byte) []byte {
+	t.Helper()
+	return providertest.SetMembers(t, doc, "id", `"chatcmpl-ID"`, "created", "0")
+}
 
 func TestModuleInfo(t *testing.T) {
 	info := DashScope{}.CaddyModule()
@@ -26,7 +68,8 @@ func TestModuleInfo(t *testing.T) {
 }
 
 // TestBaseURL: the default host, DASHSCOPE_BASE_URL when base_url is
-// empty (seed 003), an explicit base_url, and a pasted /api/v1 suffix.
+// empty (as the public DashScope service is set up), an explicit
+// base_url, and a pasted /api/v1 suffix.
 func TestBaseURL(t *testing.T) {
 	cases := []struct {
 		name, env, baseURL, want string

@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/fuzzseed"
 	"github.com/llmgateway/caddy-llm-gateway/internal/sse"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
 
@@ -18,7 +18,7 @@ import (
 // streaming and gathering: it must never panic, never loop, emit only
 // JSON chunks, and end with io.EOF, ErrTruncated or a *providers.Error.
 func FuzzDashScopeStream(f *testing.F) {
-	for _, b := range fuzzseed.Files(f, filepath.Join("testdata", "stream", "*.sse")) {
+	for _, b := range providertest.Seeds(f, filepath.Join("testdata", "stream", "*.sse")) {
 		f.Add(b, uint8(1))
 	}
 	f.Add([]byte("data:{\"output\":{\"choices\":[{\"index\":3,\"finish_reason\":\"stop\",\"message\":{\"tool_calls\":[{},{\"index\":-1}]}}]}}\n\n"), uint8(2))
@@ -62,7 +62,7 @@ func FuzzDashScopeStream(f *testing.F) {
 // into a DashScope request, text and multimodal: it must refuse them with
 // an error or make a request that encodes as JSON, never panic.
 func FuzzRequest(f *testing.F) {
-	for _, b := range fuzzseed.Files(f, filepath.Join("testdata", "request", "*.in.json")) {
+	for _, b := range providertest.Seeds(f, filepath.Join("testdata", "request", "*.in.json")) {
 		f.Add(b, false)
 		f.Add(b, true)
 	}

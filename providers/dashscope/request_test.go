@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 // TestRequestGolden sends OpenAI requests and compares what the fake
@@ -38,23 +39,23 @@ func TestRequestGolden(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := newFake(t)
-			d := fake.provider(t)
-			call := chatCall(t, readTestdata(t, "request/"+tc.name+".in.json"))
-			resp, err := send(t, d, call)
+			d := newDashScope(t, fake.URL)
+			call := chatCall(t, string(providertest.ReadFile(t, "testdata/request/"+tc.name+".in.json")))
+			resp, err := d.Send(t.Context(), call)
 			if err != nil {
 				t.Fatalf("send: %v", err)
 			}
 			if call.Stream {
-				if _, err := collect(t, resp); err != nil {
+				if _, err := providertest.Drain(t, resp.Stream); err != nil {
 					t.Fatalf("stream: %v", err)
 				}
 			} else {
 				resp.Close()
 			}
-			got := fake.last(t)
-			golden(t, "request/"+tc.name+".out.json", pretty(t, got.body), true)
-			if got.method != http.MethodPost || got.path != tc.path || got.query != "" {
-				t.Errorf("upstream saw %s %s?%s, want POST %s", got.method, got.path, got.query, tc.path)
+			got := fake.Last(t)
+			providertest.Golden(t, "testdata/request/"+tc.name+".out.json", got.Body)
+			if got.Method != http.MethodPost || got.Path != tc.path || got.Query != "" {
+				t.Errorf("upstream saw %s %s?%s, want POST %s", got.Method, got.Path, got.Query, tc.path)
 			}
 			wantHeader := map[string]string{
 				"Authorization":   "Bearer " + testKey,
@@ -67,7 +68,7 @@ func TestRequestGolden(t *testing.T) {
 				wantHeader["Accept"] = "text/event-stream"
 			}
 			for k, want := range wantHeader {
-				if v := got.header.Get(k); v != want {
+				if v := got.Header.Get(k); v != want {
 					t.Errorf("header %s = %q, want %q", k, v, want)
 				}
 			}
@@ -93,26 +94,26 @@ func TestRequestRefused(t *testing.T) {
 		{"not json", `{"model":`, "", "invalid_value"},
 	}
 	fake := newFake(t)
-	d := fake.provider(t)
+	d := newDashScope(t, fake.URL)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			call := &providers.Call{Op: providers.Chat, Model: "qwen-plus", ClientModel: "qwen-plus", Body: []byte(tc.body)}
-			_, err := send(t, d, call)
+			_, err := d.Send(t.Context(), call)
 			var pe *providers.Error
 			if !errors.As(err, &pe) || pe.Status != 400 || pe.Type != "invalid_request_error" || pe.Param != tc.param || pe.Code != tc.code {
 				t.Fatalf("got %#v, want a 400 on %q with code %s", err, tc.param, tc.code)
 			}
 		})
 	}
-	if n := len(fake.requests()); n != 0 {
+	if n := len(fake.Requests()); n != 0 {
 		t.Errorf("%d refused requests reached the upstream", n)
 	}
 }
 
 func TestLegacyCompletionsRefused(t *testing.T) {
 	fake := newFake(t)
-	d := fake.provider(t)
-	_, err := send(t, d, &providers.Call{Op: providers.Completions, Model: "qwen-plus", Body: []byte(`{"model":"qwen-plus","prompt":"x"}`)})
+	d := newDashScope(t, fake.URL)
+	_, err := d.Send(t.Context(), &providers.Call{Op: providers.Completions, Model: "qwen-plus", Body: []byte(`{"model":"qwen-plus","prompt":"x"}`)})
 	var pe *providers.Error
 	if !errors.As(err, &pe) || pe.Status != 400 || pe.Code != "unsupported_operation" || !strings.Contains(pe.Message, "/v1/completions") {
 		t.Fatalf("got %v", err)
@@ -120,26 +121,22 @@ func TestLegacyCompletionsRefused(t *testing.T) {
 }
 
 // TestCallerKeyPassthrough: with `api_key passthrough` the caller's own
-// DashScope key goes upstream, as seed 003's public gateway does.
+// DashScope key goes upstream, as the public DashScope service does.
 func TestCallerKeyPassthrough(t *testing.T) {
 	fake := newFake(t)
-	d := &DashScope{}
-	d.Name, d.BaseURL, d.APIKey = "ds", fake.URL, providers.KeyPassthrough
-	if err := d.Provision(caddyContext()); err != nil {
-		t.Fatal(err)
-	}
+	d := providertest.Provision(t, &DashScope{Base: providers.Base{Name: "ds", BaseURL: fake.URL, APIKey: providers.KeyPassthrough}})
 	if !d.UsesCallerKey(false) {
 		t.Fatal("passthrough provider does not use the caller's key")
 	}
 	for _, stream := range []bool{false, true} {
 		call := chatCall(t, `{"model":"farui-plus","messages":[{"role":"user","content":"你好！"}]}`)
 		call.CallerKey, call.Stream = "sk-caller-own", stream
-		resp, err := send(t, d, call)
+		resp, err := d.Send(t.Context(), call)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Close()
-		if got := fake.last(t).header.Get("Authorization"); got != "Bearer sk-caller-own" {
+		if got := fake.Last(t).Header.Get("Authorization"); got != "Bearer sk-caller-own" {
 			t.Errorf("stream=%v: upstream got Authorization %q", stream, got)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
 
@@ -19,10 +20,10 @@ func TestResponseGolden(t *testing.T) {
 	for _, name := range []string{"text", "tools", "reasoning", "multimodal", "n2", "text_format", "length"} {
 		t.Run(name, func(t *testing.T) {
 			fake := newFake(t)
-			native := readTestdata(t, "response/"+name+".native.json")
-			fake.answerWith(reply{status: 200, contentType: "application/json", body: native})
-			d := fake.provider(t)
-			resp, err := send(t, d, chatCall(t, `{"model":"qwen-plus","messages":[{"role":"user","content":"hi"}]}`))
+			native := string(providertest.ReadFile(t, "testdata/response/"+name+".native.json"))
+			fake.Reply(providertest.DashScope.JSON(200, native))
+			d := newDashScope(t, fake.URL)
+			resp, err := d.Send(t.Context(), chatCall(t, `{"model":"qwen-plus","messages":[{"role":"user","content":"hi"}]}`))
 			if err != nil {
 				t.Fatalf("send: %v", err)
 			}
@@ -37,7 +38,7 @@ func TestResponseGolden(t *testing.T) {
 			if err := openaischema.Validate(openaischema.ChatCompletion, body); err != nil {
 				t.Errorf("%v\n%s", err, body)
 			}
-			golden(t, "response/"+name+".openai.json", pretty(t, normalise(t, body)), true)
+			providertest.Golden(t, "testdata/response/"+name+".openai.json", normalise(t, body))
 
 			var f frame
 			_ = json.Unmarshal([]byte(native), &f)
@@ -60,9 +61,9 @@ func TestResponseGolden(t *testing.T) {
 // from DashScope and answered as one body.
 func TestGatheredAnswer(t *testing.T) {
 	fake := newFake(t)
-	fake.answerWith(reply{status: 200, contentType: "text/event-stream;charset=UTF-8", body: readTestdata(t, "stream/text_reasoning.sse")})
-	d := fake.provider(t)
-	resp, err := send(t, d, chatCall(t, `{"model":"qwen-plus","reasoning_effort":"low","messages":[{"role":"user","content":"hi"}]}`))
+	fake.Reply(providertest.DashScope.Stream(string(providertest.ReadFile(t, "testdata/stream/text_reasoning.sse"))))
+	d := newDashScope(t, fake.URL)
+	resp, err := d.Send(t.Context(), chatCall(t, `{"model":"qwen-plus","reasoning_effort":"low","messages":[{"role":"user","content":"hi"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,17 +76,17 @@ func TestGatheredAnswer(t *testing.T) {
 		t.Errorf("%v\n%s", err, body)
 	}
 	want := `{"choices":[{"finish_reason":"stop","index":0,"logprobs":null,"message":{"content":"Hi!","reasoning_content":"The user greets.","refusal":null,"role":"assistant"}}],"created":0,"id":"chatcmpl-ID","model":"client-model","object":"chat.completion","usage":{"completion_tokens":6,"completion_tokens_details":{"reasoning_tokens":2},"prompt_tokens":287,"prompt_tokens_details":{"cached_tokens":256},"total_tokens":293}}`
-	if got := canonical(t, normalise(t, body)); got != want {
+	if got := providertest.Canonical(t, normalise(t, body)); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
-	if fake.last(t).header.Get("X-DashScope-SSE") != "enable" {
+	if fake.Last(t).Header.Get("X-DashScope-SSE") != "enable" {
 		t.Error("thinking request was not streamed upstream")
 	}
 
 	// Cut off before the finish: the gathered answer is an error, not a
 	// partial body.
-	fake.answerWith(reply{status: 200, contentType: "text/event-stream", body: readTestdata(t, "stream/truncated.sse")})
-	if _, err := send(t, d, chatCall(t, `{"model":"qwq-plus","messages":[{"role":"user","content":"hi"}]}`)); err != providers.ErrTruncated {
+	fake.Reply(providertest.DashScope.Stream(string(providertest.ReadFile(t, "testdata/stream/truncated.sse"))))
+	if _, err := d.Send(t.Context(), chatCall(t, `{"model":"qwq-plus","messages":[{"role":"user","content":"hi"}]}`)); err != providers.ErrTruncated {
 		t.Errorf("truncated gathered answer: %v", err)
 	}
 }
@@ -122,9 +123,9 @@ func TestFinishReasons(t *testing.T) {
 		}
 	}
 	fake := newFake(t)
-	fake.answerWith(reply{status: 200, contentType: "application/json",
-		body: `{"output":{"choices":[{"finish_reason":"null","message":{"role":"assistant","content":"x"}}]},"request_id":"r"}`})
-	resp, err := send(t, fake.provider(t), chatCall(t, `{"model":"qwen-plus","messages":[{"role":"user","content":"hi"}]}`))
+	fake.Reply(providertest.DashScope.JSON(200,
+		`{"output":{"choices":[{"finish_reason":"null","message":{"role":"assistant","content":"x"}}]},"request_id":"r"}`))
+	resp, err := newDashScope(t, fake.URL).Send(t.Context(), chatCall(t, `{"model":"qwen-plus","messages":[{"role":"user","content":"hi"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,8 +149,8 @@ func TestAnswerFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := newFake(t)
-			fake.answerWith(reply{status: 200, contentType: "application/json", body: tc.body})
-			_, err := send(t, fake.provider(t), chatCall(t, `{"model":"qwen-plus","messages":[{"role":"user","content":"hi"}]}`))
+			fake.Reply(providertest.DashScope.JSON(200, tc.body))
+			_, err := newDashScope(t, fake.URL).Send(t.Context(), chatCall(t, `{"model":"qwen-plus","messages":[{"role":"user","content":"hi"}]}`))
 			pe, ok := err.(*providers.Error)
 			if !ok || pe.Status != tc.status || pe.Code != tc.code || !strings.Contains(pe.Message, tc.substr) {
 				t.Fatalf("got %#v", err)
@@ -157,10 +158,10 @@ func TestAnswerFailures(t *testing.T) {
 		})
 	}
 	fake := newFake(t)
-	fake.answerWith(reply{status: 200, contentType: "application/json", body: `{"output":{"choices":[{"message":{"content":"` + strings.Repeat("a", 2<<10) + `"}}]}}`})
-	p := fake.provider(t)
+	fake.Reply(providertest.DashScope.JSON(200, `{"output":{"choices":[{"message":{"content":"`+strings.Repeat("a", 2<<10)+`"}}]}}`))
+	p := newDashScope(t, fake.URL)
 	p.MaxResponseBody = 1 << 10
-	_, err := send(t, p, chatCall(t, `{"model":"qwen-plus","messages":[{"role":"user","content":"hi"}]}`))
+	_, err := p.Send(t.Context(), chatCall(t, `{"model":"qwen-plus","messages":[{"role":"user","content":"hi"}]}`))
 	if pe, ok := err.(*providers.Error); !ok || pe.Status != http.StatusBadGateway || pe.Code != providers.CodeResponseTooLarge {
 		t.Errorf("oversized answer: %v", err)
 	}
@@ -174,26 +175,26 @@ func TestStreamOnlyRetry(t *testing.T) {
 		"parameter.enable_thinking must be set to false for non-streaming calls",
 	} {
 		fake := newFake(t)
-		fake.answerFunc(func(r *http.Request) reply {
+		fake.Reply(providertest.Script(func(r *http.Request) providertest.Reply {
 			if r.Header.Get("X-DashScope-SSE") != "enable" {
-				return reply{status: 400, contentType: "application/json", body: dsError("InvalidParameter", refusal)}
+				return providertest.DashScope.JSON(400, providertest.DashScopeError("InvalidParameter", refusal))
 			}
-			return reply{status: 200, contentType: "text/event-stream", body: minimalEvent}
-		})
-		resp, err := send(t, fake.provider(t), chatCall(t, `{"model":"qwen3-32b","messages":[{"role":"user","content":"hi"}]}`))
+			return providertest.DashScope.Stream(minimalEvent)
+		}))
+		resp, err := newDashScope(t, fake.URL).Send(t.Context(), chatCall(t, `{"model":"qwen3-32b","messages":[{"role":"user","content":"hi"}]}`))
 		if err != nil {
 			t.Fatalf("%s: %v", refusal, err)
 		}
 		body, _ := io.ReadAll(resp.Body)
-		reqs := fake.requests()
-		if !strings.Contains(string(body), `"content":"ok"`) || len(reqs) != 2 || !strings.Contains(string(reqs[1].body), `"incremental_output":true`) {
+		reqs := fake.Requests()
+		if !strings.Contains(string(body), `"content":"ok"`) || len(reqs) != 2 || !strings.Contains(string(reqs[1].Body), `"incremental_output":true`) {
 			t.Errorf("%s: %d requests, body %s", refusal, len(reqs), body)
 		}
 	}
 	// Other 400s are not retried.
 	fake := newFake(t)
-	fake.answerWith(reply{status: 400, contentType: "application/json", body: dsError("InvalidParameter", "Temperature should be in [0.0, 2.0)")})
-	if _, err := send(t, fake.provider(t), chatCall(t, `{"model":"qwen-plus","messages":[{"role":"user","content":"hi"}]}`)); err == nil || len(fake.requests()) != 1 {
-		t.Errorf("retried a plain 400: %v, %d requests", err, len(fake.requests()))
+	fake.Reply(providertest.DashScope.JSON(400, providertest.DashScopeError("InvalidParameter", "Temperature should be in [0.0, 2.0)")))
+	if _, err := newDashScope(t, fake.URL).Send(t.Context(), chatCall(t, `{"model":"qwen-plus","messages":[{"role":"user","content":"hi"}]}`)); err == nil || len(fake.Requests()) != 1 {
+		t.Errorf("retried a plain 400: %v, %d requests", err, len(fake.Requests()))
 	}
 }

@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
 
@@ -38,13 +37,14 @@ func TestStreamGolden(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := newFake(t)
-			contentType := "text/event-stream;charset=UTF-8"
+			native := string(providertest.ReadFile(t, "testdata/stream/"+tc.file))
 			if strings.HasSuffix(tc.file, ".json") {
-				contentType = "application/json"
+				fake.Reply(providertest.DashScope.JSON(http.StatusOK, native))
+			} else {
+				fake.Reply(providertest.DashScope.Stream(native))
 			}
-			fake.answerWith(reply{status: 200, contentType: contentType, body: readTestdata(t, "stream/"+tc.file)})
-			d := fake.provider(t)
-			resp, err := send(t, d, chatCall(t, tc.request))
+			d := newDashScope(t, fake.URL)
+			resp, err := d.Send(t.Context(), chatCall(t, tc.request))
 			if err != nil {
 				t.Fatalf("send: %v", err)
 			}
@@ -54,8 +54,8 @@ func TestStreamGolden(t *testing.T) {
 			if got := resp.Header.Get("X-Request-Id"); got != tc.requestID {
 				t.Errorf("X-Request-Id = %q, want %q", got, tc.requestID)
 			}
-			chunks, end := collect(t, resp)
-			validateStream(t, chunks, end)
+			chunks, end := providertest.Drain(t, resp.Stream)
+			providertest.ValidateStream(t, chunks, end)
 			var out bytes.Buffer
 			for _, c := range chunks {
 				var probe struct{ ID, Model string }
@@ -63,11 +63,11 @@ func TestStreamGolden(t *testing.T) {
 				if probe.ID != "chatcmpl-"+tc.requestID || probe.Model != "client-model" {
 					t.Errorf("chunk id %q, model %q", probe.ID, probe.Model)
 				}
-				out.WriteString(canonical(t, normalise(t, c)))
+				out.WriteString(providertest.Canonical(t, normalise(t, c)))
 				out.WriteByte('\n')
 			}
 			out.WriteString(describeEnd(end))
-			golden(t, "stream/"+tc.name+".chunks", out.Bytes(), false)
+			providertest.Golden(t, "testdata/stream/"+tc.name+".chunks", out.Bytes())
 		})
 	}
 }
@@ -90,12 +90,12 @@ func describeEnd(err error) string {
 // event; the usage chunk must carry the last value.
 func TestStreamUsageIsLastNotSum(t *testing.T) {
 	fake := newFake(t)
-	fake.answerWith(reply{status: 200, contentType: "text/event-stream", body: readTestdata(t, "stream/tools_parallel.sse")})
-	resp, err := send(t, fake.provider(t), chatCall(t, streamRequest))
+	fake.Reply(providertest.DashScope.Stream(string(providertest.ReadFile(t, "testdata/stream/tools_parallel.sse"))))
+	resp, err := newDashScope(t, fake.URL).Send(t.Context(), chatCall(t, streamRequest))
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunks, end := collect(t, resp)
+	chunks, end := providertest.Drain(t, resp.Stream)
 	if end != nil {
 		t.Fatal(end)
 	}
@@ -115,22 +115,13 @@ func TestStreamUsageIsLastNotSum(t *testing.T) {
 // finish reason; the gateway does not wait for DashScope to close.
 func TestStreamEndsAtFinish(t *testing.T) {
 	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = io.WriteString(w, minimalEvent)
-		w.(http.Flusher).Flush()
-		select { // hold the connection open
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer srv.Close()
 	defer close(release)
-	resp, err := send(t, providerFor(t, srv.URL), chatCall(t, streamRequest))
+	up := providertest.NewUpstream(t, providertest.DashScope.Stream(minimalEvent).PauseAfter(1, release))
+	resp, err := newDashScope(t, up.URL).Send(t.Context(), chatCall(t, streamRequest))
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunks, end := collect(t, resp)
+	chunks, end := providertest.Drain(t, resp.Stream)
 	if end != nil || len(chunks) != 4 { // role, text, finish, usage
 		t.Fatalf("%d chunks, end %v", len(chunks), end)
 	}
@@ -141,15 +132,14 @@ func TestStreamEndsAtFinish(t *testing.T) {
 // fall back), and nothing is relayed.
 func TestStreamErrorFirst(t *testing.T) {
 	fake := newFake(t)
-	fake.answerWith(reply{status: 200, contentType: "text/event-stream",
-		body: "id:1\nevent:error\n:HTTP_STATUS/429\ndata:{\"code\":\"Throttling.RateQuota\",\"message\":\"Requests rate limit exceeded, please try again later.\",\"request_id\":\"r-429\"}\n\n"})
-	_, err := send(t, fake.provider(t), chatCall(t, streamRequest))
+	fake.Reply(providertest.DashScope.Stream(providertest.DashScopeErrorEvent(1, 429, `{"code":"Throttling.RateQuota","message":"Requests rate limit exceeded, please try again later.","request_id":"r-429"}`)))
+	_, err := newDashScope(t, fake.URL).Send(t.Context(), chatCall(t, streamRequest))
 	var pe *providers.Error
 	if !errors.As(err, &pe) || pe.Status != 429 || pe.Type != "rate_limit_error" || pe.Code != "Throttling.RateQuota" || pe.Header.Get("X-Request-Id") != "r-429" {
 		t.Fatalf("got %#v", err)
 	}
-	fake.answerWith(reply{status: 200, contentType: "text/event-stream", body: ""})
-	if _, err := send(t, fake.provider(t), chatCall(t, streamRequest)); !errors.Is(err, providers.ErrTruncated) {
+	fake.Reply(providertest.DashScope.Stream(""))
+	if _, err := newDashScope(t, fake.URL).Send(t.Context(), chatCall(t, streamRequest)); !errors.Is(err, providers.ErrTruncated) {
 		t.Errorf("empty stream: %v", err)
 	}
 }
@@ -159,12 +149,12 @@ func TestStreamErrorFirst(t *testing.T) {
 // and arguments that join into valid JSON.
 func TestStreamToolCallIndexes(t *testing.T) {
 	fake := newFake(t)
-	fake.answerWith(reply{status: 200, contentType: "text/event-stream", body: readTestdata(t, "stream/tools_parallel.sse")})
-	resp, err := send(t, fake.provider(t), chatCall(t, streamRequest))
+	fake.Reply(providertest.DashScope.Stream(string(providertest.ReadFile(t, "testdata/stream/tools_parallel.sse"))))
+	resp, err := newDashScope(t, fake.URL).Send(t.Context(), chatCall(t, streamRequest))
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunks, _ := collect(t, resp)
+	chunks, _ := providertest.Drain(t, resp.Stream)
 	type call struct{ id, name, args string }
 	calls := map[int]*call{}
 	for _, c := range chunks {

@@ -4,12 +4,12 @@ import (
 	"io"
 	"testing"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/streambench"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 func BenchmarkStream(b *testing.B) {
-	streambench.Run(b, func(body io.Reader) providers.EventStream {
+	providertest.BenchmarkStream(b, func(body io.Reader) providers.EventStream {
 		return newStream(io.NopCloser(body), "gemini")
 	}, "testdata/stream_text.sse", "testdata/stream_tools.sse")
 }

@@ -4,56 +4,54 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 // embedReply answers batchEmbedContents with one vector per request,
 // [i, 0.5] for the i-th input of the batch.
-func embedReply(w http.ResponseWriter, r *http.Request) {
+var embedReply = providertest.Script(func(r *http.Request) providertest.Reply {
 	var req batchEmbedRequest
-	body, _ := io.ReadAll(r.Body)
-	_ = json.Unmarshal(body, &req)
+	_ = json.NewDecoder(r.Body).Decode(&req)
 	var parts []string
 	for i := range req.Requests {
 		parts = append(parts, fmt.Sprintf(`{"values":[%d,0.5]}`, i))
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = io.WriteString(w, `{"embeddings":[`+strings.Join(parts, ",")+`]}`)
-}
+	return providertest.Gemini.JSON(http.StatusOK, `{"embeddings":[`+strings.Join(parts, ",")+`]}`)
+})
 
 func TestEmbeddings(t *testing.T) {
 	fake := newFake(t)
 	g := newGemini(t, fake.URL)
-	fake.setReply(embedReply)
+	fake.Reply(embedReply)
 	call := &providers.Call{Op: providers.Embeddings, Model: "gemini-embedding-001", ClientModel: "embed",
 		Body: []byte(`{"model":"gemini-embedding-001","input":["The quick brown fox","jumps"],"dimensions":768}`)}
-	resp, err := send(t, g, call)
+	resp, err := g.Send(t.Context(), call)
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := readAll(t, resp)
+	body := providertest.ReadAnswer(t, resp)
 	if err := openaischema.Validate(openaischema.Embedding, body); err != nil {
 		t.Errorf("answer fails OpenAI's schema: %v\n%s", err, body)
 	}
 	want := `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0,0.5]},{"object":"embedding","index":1,"embedding":[1,0.5]}],` +
 		`"model":"embed","usage":{"prompt_tokens":5,"total_tokens":5}}`
-	if string(canonical(t, body)) != string(canonical(t, []byte(want))) {
+	if providertest.Canonical(t, body) != providertest.Canonical(t, []byte(want)) {
 		t.Errorf("answer = %s", body)
 	}
-	seen := fake.last(t)
-	if seen.Path != "/v1beta/models/gemini-embedding-001:batchEmbedContents" || seen.Key != testKey {
-		t.Errorf("upstream saw %s with key %q", seen.Path, seen.Key)
+	seen := fake.Last(t)
+	if seen.Path != "/v1beta/models/gemini-embedding-001:batchEmbedContents" || seen.Header.Get("X-Goog-Api-Key") != testKey {
+		t.Errorf("upstream saw %s with key %q", seen.Path, seen.Header.Get("X-Goog-Api-Key"))
 	}
 	wantNative := `{"requests":[
 		{"model":"models/gemini-embedding-001","content":{"parts":[{"text":"The quick brown fox"}]},"outputDimensionality":768},
 		{"model":"models/gemini-embedding-001","content":{"parts":[{"text":"jumps"}]},"outputDimensionality":768}]}`
-	if string(canonical(t, seen.Body)) != string(canonical(t, []byte(wantNative))) {
+	if providertest.Canonical(t, seen.Body) != providertest.Canonical(t, []byte(wantNative)) {
 		t.Errorf("upstream got %s", seen.Body)
 	}
 }
@@ -63,31 +61,20 @@ func TestEmbeddings(t *testing.T) {
 func TestEmbeddingsBatches(t *testing.T) {
 	fake := newFake(t)
 	g := newGemini(t, fake.URL)
-	fake.setReply(embedReply)
+	fake.Reply(embedReply)
 	inputs := make([]string, 150)
 	for i := range inputs {
 		inputs[i] = "word"
 	}
 	in, _ := json.Marshal(inputs)
-	resp, err := send(t, g, &providers.Call{Op: providers.Embeddings, Model: "text-embedding-004", ClientModel: "embed",
+	resp, err := g.Send(t.Context(), &providers.Call{Op: providers.Embeddings, Model: "text-embedding-004", ClientModel: "embed",
 		Body: []byte(`{"model":"text-embedding-004","input":` + string(in) + `,"encoding_format":"float"}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out struct {
-		Data []struct {
-			Index     int
-			Embedding []float64
-		}
-		Usage struct {
-			PromptTokens int `json:"prompt_tokens"`
-		}
-	}
-	if err := json.Unmarshal(readAll(t, resp), &out); err != nil {
-		t.Fatal(err)
-	}
-	if fake.count() != 2 || len(out.Data) != 150 || out.Usage.PromptTokens != 150 {
-		t.Fatalf("%d upstream calls, %d vectors, usage %d", fake.count(), len(out.Data), out.Usage.PromptTokens)
+	out := providertest.ReadEmbeddings(t, resp)
+	if fake.Count() != 2 || len(out.Data) != 150 || out.Usage.PromptTokens != 150 {
+		t.Fatalf("%d upstream calls, %d vectors, usage %d", fake.Count(), len(out.Data), out.Usage.PromptTokens)
 	}
 	if out.Data[99].Embedding[0] != 99 || out.Data[100].Embedding[0] != 0 || out.Data[149].Index != 149 {
 		t.Errorf("vectors out of order: %v %v", out.Data[99], out.Data[100])
@@ -98,17 +85,17 @@ func TestEmbeddingsErrors(t *testing.T) {
 	fake := newFake(t)
 	g := newGemini(t, fake.URL)
 	call := func(body string) error {
-		_, err := send(t, g, &providers.Call{Op: providers.Embeddings, Model: "gemini-embedding-001", Body: []byte(body)})
+		_, err := g.Send(t.Context(), &providers.Call{Op: providers.Embeddings, Model: "gemini-embedding-001", Body: []byte(body)})
 		return err
 	}
 	if e, ok := errors.AsType[*providers.Error](call(`{"input":[[1,2,3]]}`)); !ok || e.Status != 400 {
 		t.Errorf("token arrays: got %v", e)
 	}
-	fake.setReply(replyJSON(http.StatusOK, `{"embeddings":[]}`, nil))
+	fake.Reply(providertest.Gemini.JSON(http.StatusOK, `{"embeddings":[]}`))
 	if e, ok := errors.AsType[*providers.Error](call(`{"input":"x"}`)); !ok || e.Status != 502 {
 		t.Errorf("missing vectors: got %v", e)
 	}
-	fake.setReply(replyJSON(http.StatusBadRequest, googleError(400, "INVALID_ARGUMENT", "Request contains an invalid argument.", ""), nil))
+	fake.Reply(providertest.Gemini.JSON(http.StatusBadRequest, providertest.GoogleError(400, "INVALID_ARGUMENT", "Request contains an invalid argument.", "")))
 	if e, ok := errors.AsType[*providers.Error](call(`{"input":"x"}`)); !ok || e.Status != 400 || e.Code != "INVALID_ARGUMENT" {
 		t.Errorf("upstream 400: got %v", e)
 	}

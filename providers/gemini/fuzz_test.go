@@ -7,8 +7,8 @@ import (
 	"io"
 	"testing"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/fuzzseed"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
 
@@ -16,7 +16,7 @@ import (
 // must never panic or loop, every chunk must be JSON, and the stream must
 // end with io.EOF, ErrTruncated or an *providers.Error.
 func FuzzGeminiStream(f *testing.F) {
-	for _, b := range fuzzseed.Files(f, "testdata/stream_*.sse") {
+	for _, b := range providertest.Seeds(f, "testdata/stream_*.sse") {
 		f.Add(b)
 		f.Add(bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n")))
 	}
@@ -49,7 +49,7 @@ func FuzzGeminiStream(f *testing.F) {
 // into a generateContent request: it must refuse them with an error or
 // make a request that encodes as JSON, never panic.
 func FuzzRequest(f *testing.F) {
-	for _, b := range fuzzseed.Files(f, "testdata/request_*.openai.json") {
+	for _, b := range providertest.Seeds(f, "testdata/request_*.openai.json") {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -77,9 +77,6 @@ func (g *Gemini) Provision(caddy.Context) error {
 	return nil
 }
 
-// Cleanup releases idle upstream connections.
-func (g *Gemini) Cleanup() error { return g.Base.Cleanup() }
-
 // Send performs one chat or embeddings call.
 func (g *Gemini) Send(ctx context.Context, call *providers.Call) (*providers.Response, error) {
 	switch call.Op {

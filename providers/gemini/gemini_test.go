@@ -3,17 +3,62 @@ package gemini
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
+
+const testKey = "AIzaSy-test-key"
+
+// A short text answer, whole and as a two-event stream.
+const plainAnswer = `{"candidates":[{"content":{"parts":[{"text":"Hello."}],"role":"model"},"finishReason":"STOP","index":0}],` +
+	`"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":2,"totalTokenCount":6},"modelVersion":"gemini-2.5-flash","responseId":"r1"}`
+
+var plainStream = providertest.GeminiEvent(`{"candidates":[{"content":{"parts":[{"text":"Hel"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":1,"totalTokenCount":5}}`) +
+	providertest.GeminiEvent(`{"candidates":[{"content":{"parts":[{"text":"lo."}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":2,"totalTokenCount":6}}`)
+
+// plainReply answers the plain answer, streamed to streamGenerateContent.
+var plainReply = providertest.Script(func(r *http.Request) providertest.Reply {
+	if strings.HasSuffix(r.URL.Path, ":streamGenerateContent") {
+		return providertest.Gemini.Stream(plainStream)
+	}
+	return providertest.Gemini.JSON(http.StatusOK, plainAnswer)
+})
+
+// newFake is an upstream speaking Gemini's wire format; until told
+// otherwise it gives the plain answer.
+func newFake(t *testing.T) *providertest.Upstream {
+	t.Helper()
+	return providertest.NewUpstream(t, plainReply)
+}
+
+func newGemini(t *testing.T, baseURL string) *Gemini {
+	t.Helper()
+	return providertest.Provision(t, &Gemini{Base: providers.Base{Name: "gem", BaseURL: baseURL, APIKey: testKey}})
+}
+
+func chatCall(body []byte, stream bool) *providers.Call {
+	return &providers.Call{Op: providers.Chat, Model: "gemini-2.5-flash", ClientModel: "flash", Body: body, Stream: stream}
+}
+
+// randomCallID is the random part of a tool-call id; its signature part
+// stays.
+var randomCallID = regexp.MustCompile(`call_[0-9a-f]{24}`)
+
+// normalize replaces what differs between runs: the answer's id and time,
+// and the random part of tool-call ids.
+func normalize(t *testing.T, b []byte) []byte {
+	t.Helper()
+	b = providertest.SetMembers(t, b, "id", `"chatcmpl-ID"`, "created", "0")
+	return randomCallID.ReplaceAll(b, []byte(`call_RANDOM`))
+}
 
 func TestUnmarshalCaddyfile(t *testing.T) {
 	cases := []struct {
@@ -43,22 +88,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var g Gemini
-			err := g.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("got %v, want an error with %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _ := json.Marshal(g)
-			want, _ := json.Marshal(tc.want)
-			if string(got) != string(want) {
-				t.Errorf("got %s, want %s", got, want)
-			}
+			providertest.CheckCaddyfile(t, tc.input, new(Gemini), tc.want, tc.wantErr)
 		})
 	}
 }
@@ -108,28 +138,26 @@ func TestCallerKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	readAll(t, resp)
-	seen := fake.last(t)
-	if seen.Key != "AIzaSy-caller" || strings.Contains(seen.Query, "key") {
-		t.Errorf("upstream saw key %q, query %q", seen.Key, seen.Query)
+	providertest.ReadAnswer(t, resp)
+	seen := fake.Last(t)
+	if seen.Header.Get("X-Goog-Api-Key") != "AIzaSy-caller" || strings.Contains(seen.Query, "key") {
+		t.Errorf("upstream saw key %q, query %q", seen.Header.Get("X-Goog-Api-Key"), seen.Query)
 	}
 }
 
 func TestListModels(t *testing.T) {
 	fake := newFake(t)
 	g := newGemini(t, fake.URL)
-	fake.setReply(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
+	fake.Reply(providertest.Script(func(r *http.Request) providertest.Reply {
 		if r.URL.Query().Get("pageToken") == "" {
-			_, _ = io.WriteString(w, `{"models":[
+			return providertest.Gemini.JSON(http.StatusOK, `{"models":[
 				{"name":"models/gemini-2.5-flash","version":"001","displayName":"Gemini 2.5 Flash","inputTokenLimit":1048576,"supportedGenerationMethods":["generateContent","countTokens","createCachedContent","batchGenerateContent"]},
 				{"name":"models/gemini-embedding-001","supportedGenerationMethods":["embedContent","countTextTokens","countTokens","asyncBatchEmbedContent"]},
 				{"name":"models/imagen-4.0-generate-001","supportedGenerationMethods":["predict"]}],
 				"nextPageToken":"Ch1tb2RlbHMv+page2"}`)
-			return
 		}
-		_, _ = io.WriteString(w, `{"models":[{"name":"models/gemini-2.5-pro","supportedGenerationMethods":["generateContent"]},{"name":"models/aqa","supportedGenerationMethods":["generateAnswer"]}]}`)
-	})
+		return providertest.Gemini.JSON(http.StatusOK, `{"models":[{"name":"models/gemini-2.5-pro","supportedGenerationMethods":["generateContent"]},{"name":"models/aqa","supportedGenerationMethods":["generateAnswer"]}]}`)
+	}))
 	models, err := g.ListModels(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -145,12 +173,12 @@ func TestListModels(t *testing.T) {
 	if strings.Join(ids, " ") != "gemini-2.5-flash gemini-embedding-001 gemini-2.5-pro" {
 		t.Errorf("models = %v", ids)
 	}
-	seen := fake.last(t)
-	if seen.Method != http.MethodGet || seen.Path != "/v1beta/models" || seen.Query != "pageSize=1000&pageToken=Ch1tb2RlbHMv%2Bpage2" || seen.Key != testKey {
-		t.Errorf("upstream saw %s %s?%s key %q", seen.Method, seen.Path, seen.Query, seen.Key)
+	seen := fake.Last(t)
+	if seen.Method != http.MethodGet || seen.Path != "/v1beta/models" || seen.Query != "pageSize=1000&pageToken=Ch1tb2RlbHMv%2Bpage2" || seen.Header.Get("X-Goog-Api-Key") != testKey {
+		t.Errorf("upstream saw %s %s?%s key %q", seen.Method, seen.Path, seen.Query, seen.Header.Get("X-Goog-Api-Key"))
 	}
 
-	fake.setReply(replyJSON(http.StatusForbidden, googleError(403, "PERMISSION_DENIED", "denied", ""), nil))
+	fake.Reply(providertest.Gemini.JSON(http.StatusForbidden, providertest.GoogleError(403, "PERMISSION_DENIED", "denied", "")))
 	if _, err := g.ListModels(context.Background(), ""); err == nil {
 		t.Error("a refused list gave no error")
 	}

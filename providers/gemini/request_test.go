@@ -3,13 +3,13 @@ package gemini
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
 
@@ -26,32 +26,32 @@ func TestRequestGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			fake := newFake(t)
 			g := newGemini(t, fake.URL)
-			body := mustRead(t, filepath.Base(file))
+			body := providertest.ReadFile(t, file)
 			var probe struct{ Stream bool }
 			if err := json.Unmarshal(body, &probe); err != nil {
 				t.Fatal(err)
 			}
-			resp, err := send(t, g, chatCall(body, probe.Stream))
+			resp, err := g.Send(t.Context(), chatCall(body, probe.Stream))
 			if err != nil {
 				t.Fatal(err)
 			}
 			wantPath, wantQuery, wantAccept := "/v1beta/models/gemini-2.5-flash:generateContent", "", "application/json"
 			if probe.Stream {
-				if _, err := drain(t, resp); !errors.Is(err, io.EOF) {
+				if _, err := providertest.Drain(t, resp.Stream); err != nil {
 					t.Fatalf("stream ended with %v", err)
 				}
 				wantPath, wantQuery, wantAccept = "/v1beta/models/gemini-2.5-flash:streamGenerateContent", "alt=sse", "text/event-stream"
 			} else {
-				readAll(t, resp)
+				providertest.ReadAnswer(t, resp)
 			}
-			seen := fake.last(t)
+			seen := fake.Last(t)
 			if seen.Method != http.MethodPost || seen.Path != wantPath || seen.Query != wantQuery {
 				t.Errorf("upstream saw %s %s?%s, want POST %s?%s", seen.Method, seen.Path, seen.Query, wantPath, wantQuery)
 			}
-			if seen.Key != testKey || seen.Accept != wantAccept {
-				t.Errorf("upstream saw key %q accept %q", seen.Key, seen.Accept)
+			if seen.Header.Get("X-Goog-Api-Key") != testKey || seen.Header.Get("Accept") != wantAccept {
+				t.Errorf("upstream saw key %q accept %q", seen.Header.Get("X-Goog-Api-Key"), seen.Header.Get("Accept"))
 			}
-			golden(t, "request_"+name+".gemini.json", canonical(t, seen.Body))
+			providertest.Golden(t, "testdata/request_"+name+".gemini.json", seen.Body)
 		})
 	}
 }
@@ -83,7 +83,7 @@ func TestRefusedRequests(t *testing.T) {
 	g := newGemini(t, fake.URL)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := send(t, g, chatCall([]byte(tc.body), false))
+			_, err := g.Send(t.Context(), chatCall([]byte(tc.body), false))
 			e, ok := errors.AsType[*providers.Error](err)
 			if !ok {
 				t.Fatalf("got %v, want a 400", err)
@@ -93,14 +93,14 @@ func TestRefusedRequests(t *testing.T) {
 			}
 		})
 	}
-	if n := fake.count(); n != 0 {
+	if n := fake.Count(); n != 0 {
 		t.Errorf("the upstream was called %d times", n)
 	}
 }
 
 func TestLegacyCompletionsNotSupported(t *testing.T) {
 	g := newGemini(t, "http://127.0.0.1:1")
-	_, err := send(t, g, &providers.Call{Op: providers.Completions, Model: "m", Body: []byte(`{"prompt":"x"}`)})
+	_, err := g.Send(t.Context(), &providers.Call{Op: providers.Completions, Model: "m", Body: []byte(`{"prompt":"x"}`)})
 	if e, ok := errors.AsType[*providers.Error](err); !ok || e.Status != http.StatusBadRequest || e.Code != "unsupported_operation" {
 		t.Errorf("got %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 // TestAnswerGolden has the fake upstream answer with each
@@ -25,16 +26,16 @@ func TestAnswerGolden(t *testing.T) {
 	for _, file := range files {
 		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(file), "answer_"), ".gemini.json")
 		t.Run(name, func(t *testing.T) {
-			fake.setReply(replyJSON(http.StatusOK, string(mustRead(t, filepath.Base(file))), nil))
-			resp, err := send(t, g, chatCall([]byte(`{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"hi"}]}`), false))
+			fake.Reply(providertest.Gemini.JSON(http.StatusOK, string(providertest.ReadFile(t, file))))
+			resp, err := g.Send(t.Context(), chatCall([]byte(`{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"hi"}]}`), false))
 			if err != nil {
 				t.Fatal(err)
 			}
-			body := readAll(t, resp)
+			body := providertest.ReadAnswer(t, resp)
 			if err := openaischema.Validate(openaischema.ChatCompletion, body); err != nil {
 				t.Errorf("answer fails OpenAI's schema: %v\n%s", err, body)
 			}
-			golden(t, "answer_"+name+".openai.json", canonical(t, normalize(body)))
+			providertest.Golden(t, "testdata/answer_"+name+".openai.json", normalize(t, body))
 		})
 	}
 }
@@ -42,17 +43,14 @@ func TestAnswerGolden(t *testing.T) {
 func TestBlockedPromptIsContentFilter(t *testing.T) {
 	fake := newFake(t)
 	g := newGemini(t, fake.URL)
-	fake.setReply(replyJSON(http.StatusOK, `{"promptFeedback":{"blockReason":"PROHIBITED_CONTENT"},"usageMetadata":{"promptTokenCount":9,"totalTokenCount":9},"modelVersion":"gemini-2.5-flash"}`, nil))
-	_, err := send(t, g, chatCall([]byte(`{"messages":[{"role":"user","content":"something bad"}]}`), false))
+	fake.Reply(providertest.Gemini.JSON(http.StatusOK, `{"promptFeedback":{"blockReason":"PROHIBITED_CONTENT"},"usageMetadata":{"promptTokenCount":9,"totalTokenCount":9},"modelVersion":"gemini-2.5-flash"}`))
+	_, err := g.Send(t.Context(), chatCall([]byte(`{"messages":[{"role":"user","content":"something bad"}]}`), false))
 	e, ok := errors.AsType[*providers.Error](err)
 	if !ok || e.Status != http.StatusBadRequest || e.Code != "content_filter" || e.Type != "invalid_request_error" ||
 		!strings.Contains(e.Message, "PROHIBITED_CONTENT") {
 		t.Fatalf("got %v", err)
 	}
-	body, _ := e.MarshalJSON()
-	if err := openaischema.Validate(openaischema.Error, body); err != nil {
-		t.Error(err)
-	}
+	providertest.CheckError(t, e)
 }
 
 func TestUnusableAnswers(t *testing.T) {
@@ -62,8 +60,8 @@ func TestUnusableAnswers(t *testing.T) {
 		"no candidates": `{"usageMetadata":{"promptTokenCount":9}}`,
 		"not JSON":      `<html>oops</html>`,
 	} {
-		fake.setReply(replyJSON(http.StatusOK, body, nil))
-		_, err := send(t, g, chatCall([]byte(`{"messages":[{"role":"user","content":"hi"}]}`), false))
+		fake.Reply(providertest.Gemini.JSON(http.StatusOK, body))
+		_, err := g.Send(t.Context(), chatCall([]byte(`{"messages":[{"role":"user","content":"hi"}]}`), false))
 		if e, ok := errors.AsType[*providers.Error](err); !ok || e.Status != http.StatusBadGateway || e.Code != "upstream_error" {
 			t.Errorf("%s: got %v", name, err)
 		}
@@ -117,8 +115,8 @@ func TestThoughtSignatureRoundTrip(t *testing.T) {
 	const signature = "CiQBVKhc7oH/+nq0Zm9vYmFyYmF6cXV4LzE2NDQ="
 	fake := newFake(t)
 	g := newGemini(t, fake.URL)
-	fake.setReply(replyJSON(http.StatusOK, `{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"f","args":{"a":1}},"thoughtSignature":"`+signature+`"}]},"finishReason":"STOP","index":0}]}`, nil))
-	resp, err := send(t, g, chatCall([]byte(`{"messages":[{"role":"user","content":"go"}]}`), false))
+	fake.Reply(providertest.Gemini.JSON(http.StatusOK, `{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"f","args":{"a":1}},"thoughtSignature":"`+signature+`"}]},"finishReason":"STOP","index":0}]}`))
+	resp, err := g.Send(t.Context(), chatCall([]byte(`{"messages":[{"role":"user","content":"go"}]}`), false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +127,7 @@ func TestThoughtSignatureRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if err := json.Unmarshal(readAll(t, resp), &answer); err != nil {
+	if err := json.Unmarshal(providertest.ReadAnswer(t, resp), &answer); err != nil {
 		t.Fatal(err)
 	}
 	var call struct{ ID string }
@@ -138,16 +136,16 @@ func TestThoughtSignatureRoundTrip(t *testing.T) {
 		t.Errorf("tool call id %q is not id-safe", call.ID)
 	}
 
-	fake.setReply(nil)
+	fake.Reply(plainReply)
 	history := `{"messages":[{"role":"user","content":"go"},{"role":"assistant","content":null,"tool_calls":[` +
 		string(answer.Choices[0].Message.ToolCalls[0]) + `]},{"role":"tool","tool_call_id":"` + call.ID + `","content":"ok"}]}`
-	resp, err = send(t, g, chatCall([]byte(history), false))
+	resp, err = g.Send(t.Context(), chatCall([]byte(history), false))
 	if err != nil {
 		t.Fatal(err)
 	}
-	readAll(t, resp)
+	providertest.ReadAnswer(t, resp)
 	var sent generateRequest
-	if err := json.Unmarshal(fake.last(t).Body, &sent); err != nil {
+	if err := json.Unmarshal(fake.Last(t).Body, &sent); err != nil {
 		t.Fatal(err)
 	}
 	p := sent.Contents[1].Parts[0]

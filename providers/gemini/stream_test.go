@@ -2,17 +2,16 @@ package gemini
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 // TestStreamGolden has the fake upstream stream each
@@ -29,32 +28,23 @@ func TestStreamGolden(t *testing.T) {
 	for _, file := range files {
 		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(file), "stream_"), ".sse")
 		t.Run(name, func(t *testing.T) {
-			native := strings.ReplaceAll(string(mustRead(t, filepath.Base(file))), "\n", "\r\n")
-			fake.setReply(func(w http.ResponseWriter, _ *http.Request) { writeSSE(w, native) })
-			resp, err := send(t, g, chatCall([]byte(`{"model":"gemini-2.5-flash","stream":true,"n":2,"messages":[{"role":"user","content":"hi"}]}`), true))
+			native := strings.ReplaceAll(string(providertest.ReadFile(t, file)), "\n", "\r\n")
+			fake.Reply(providertest.Gemini.Stream(native))
+			resp, err := g.Send(t.Context(), chatCall([]byte(`{"model":"gemini-2.5-flash","stream":true,"n":2,"messages":[{"role":"user","content":"hi"}]}`), true))
 			if err != nil {
 				t.Fatal(err)
 			}
-			chunks, end := drain(t, resp)
-			validateStream(t, chunks, end)
+			chunks, end := providertest.Drain(t, resp.Stream)
+			providertest.ValidateStream(t, chunks, end)
 			var out bytes.Buffer
 			for _, c := range chunks {
-				out.Write(bytes.TrimSpace(canonicalCompact(t, normalize(c))))
+				out.WriteString(providertest.Canonical(t, normalize(t, c)))
 				out.WriteByte('\n')
 			}
 			out.WriteString("# end: " + describeEnd(end) + "\n")
-			golden(t, "stream_"+name+".chunks", out.Bytes())
+			providertest.Golden(t, "testdata/stream_"+name+".chunks", out.Bytes())
 		})
 	}
-}
-
-// canonicalCompact is canonical JSON on one line.
-func canonicalCompact(t *testing.T, b []byte) []byte {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, canonical(t, b)); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 func describeEnd(err error) string {
@@ -62,7 +52,7 @@ func describeEnd(err error) string {
 		return fmt.Sprintf("error %d %s %s retry=%s: %s", e.Status, e.Type, e.Code, e.RetryAfter, e.Message)
 	}
 	switch {
-	case errors.Is(err, io.EOF):
+	case err == nil:
 		return "EOF"
 	case errors.Is(err, providers.ErrTruncated):
 		return "truncated"
@@ -77,12 +67,11 @@ func TestStreamChunksArriveAsSent(t *testing.T) {
 	fake := newFake(t)
 	g := newGemini(t, fake.URL)
 	release := make(chan struct{})
-	fake.setReply(func(w http.ResponseWriter, _ *http.Request) {
-		writeSSE(w, "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"first\"}],\"role\":\"model\"},\"index\":0}]}\r\n\r\n")
-		<-release
-		writeEvents(w, "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"!\"}],\"role\":\"model\"},\"finishReason\":\"STOP\",\"index\":0}]}\r\n\r\n")
-	})
-	resp, err := send(t, g, chatCall([]byte(`{"messages":[{"role":"user","content":"hi"}]}`), true))
+	fake.Reply(providertest.Gemini.Stream(
+		providertest.GeminiEvent(`{"candidates":[{"content":{"parts":[{"text":"first"}],"role":"model"},"index":0}]}`)+
+			providertest.GeminiEvent(`{"candidates":[{"content":{"parts":[{"text":"!"}],"role":"model"},"finishReason":"STOP","index":0}]}`)).
+		PauseAfter(1, release))
+	resp, err := g.Send(t.Context(), chatCall([]byte(`{"messages":[{"role":"user","content":"hi"}]}`), true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,15 +109,15 @@ func TestStreamBrokenConnection(t *testing.T) {
 		want  error
 	}{
 		"before the finish": {`data: {"candidates":[{"content":{"parts":[{"text":"a"}]}}]}`, providers.ErrTruncated},
-		"after the finish":  {`data: {"candidates":[{"content":{"parts":[{"text":"a"}]},"finishReason":"STOP"}]}`, io.EOF},
+		"after the finish":  {`data: {"candidates":[{"content":{"parts":[{"text":"a"}]},"finishReason":"STOP"}]}`, nil},
 	}
 	for name, tc := range cases {
 		body := io.NopCloser(io.MultiReader(strings.NewReader(tc.event+"\n\n"), errReader{io.ErrUnexpectedEOF}))
-		chunks, err := drain(t, &providers.Response{Stream: newStream(body, "m")})
+		chunks, err := providertest.Drain(t, newStream(body, "m"))
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: got %v, want %v", name, err, tc.want)
 		}
-		validateStream(t, chunks, err)
+		providertest.ValidateStream(t, chunks, err)
 	}
 }
 

@@ -4,13 +4,13 @@ import (
 	"io"
 	"testing"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/streambench"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
 
 func BenchmarkStream(b *testing.B) {
-	streambench.Run(b, func(body io.Reader) providers.EventStream {
+	providertest.BenchmarkStream(b, func(body io.Reader) providers.EventStream {
 		cs := &chatStream{lines: newLineReader(body, providers.MaxEvent), answer: translate.NewAnswer("llama")}
 		return translate.NewStream(cs.pull, nil)
 	}, "testdata/streams/text.ndjson", "testdata/streams/tools.ndjson")

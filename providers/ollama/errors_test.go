@@ -3,12 +3,11 @@ package ollama
 import (
 	"errors"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 // TestErrorMapping answers with each kind of Ollama error and checks the
@@ -41,19 +40,18 @@ func TestErrorMapping(t *testing.T) {
 		{"forbidden proxy", 403, nil, `<html>forbidden</html>`, 403, "permission_error", "", "", 0},
 		{"openai-shaped proxy", 400, nil, `{"error":{"message":"bad","type":"invalid_request_error","param":"temperature","code":"invalid_value"}}`, 400, "invalid_request_error", "invalid_value", "temperature", 0},
 	}
-	up := newFakeOllama(t)
+	up := newFake(t)
 	o := newOllama(t, up.URL, func(o *Ollama) { o.APIKey = "sk-proxy" })
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			up.setReply(func(w http.ResponseWriter, _ *http.Request, _ []byte) {
-				for k, v := range tc.header {
-					w.Header().Set(k, v)
-				}
-				writeJSON(w, tc.status, []byte(tc.body))
-			})
+			reply := providertest.Ollama.JSON(tc.status, tc.body)
+			for k, v := range tc.header {
+				reply = reply.With(k, v)
+			}
+			up.Reply(reply)
 			for _, stream := range []bool{false, true} {
 				body := `{"model":"llama9","stream":` + map[bool]string{false: "false", true: "true"}[stream] + `,"messages":[{"role":"user","content":"hi"}]}`
-				_, err := send(t, o, call(t, providers.Chat, []byte(body)))
+				_, err := o.Send(t.Context(), providertest.NewCall(t, providers.Chat, []byte(body), "local"))
 				var e *providers.Error
 				if !errors.As(err, &e) {
 					t.Fatalf("err = %v, want a *providers.Error", err)
@@ -62,13 +60,7 @@ func TestErrorMapping(t *testing.T) {
 					t.Errorf("stream=%v: %d %s code=%q param=%q retry=%v (%s), want %d %s code=%q param=%q retry=%v",
 						stream, e.Status, e.Type, e.Code, e.Param, e.RetryAfter, e.Message, tc.wantStatus, tc.wantType, tc.wantCode, tc.wantParam, tc.retryAfter)
 				}
-				if strings.Contains(e.Message, "sk-proxy") || strings.Contains(e.Message, up.URL) {
-					t.Errorf("message leaks the key or the URL: %s", e.Message)
-				}
-				out, _ := e.MarshalJSON()
-				if err := openaischema.Validate(openaischema.Error, out); err != nil {
-					t.Error(err)
-				}
+				providertest.CheckError(t, e, "sk-proxy", up.URL)
 			}
 		})
 	}
@@ -76,13 +68,11 @@ func TestErrorMapping(t *testing.T) {
 
 // TestErrorInOKBody checks a 200 whose single object is an error.
 func TestErrorInOKBody(t *testing.T) {
-	up := newFakeOllama(t)
-	up.setReply(func(w http.ResponseWriter, _ *http.Request, _ []byte) {
-		writeJSON(w, http.StatusOK, []byte(`{"error":"an error was encountered while running the model"}`))
-	})
+	up := newFake(t)
+	up.Reply(providertest.Ollama.JSON(http.StatusOK, providertest.OllamaError("an error was encountered while running the model")))
 	o := newOllama(t, up.URL, nil)
 	for _, op := range []providers.Operation{providers.Chat, providers.Completions} {
-		_, err := send(t, o, call(t, op, []byte(`{"model":"m","prompt":"p","messages":[{"role":"user","content":"hi"}]}`)))
+		_, err := o.Send(t.Context(), providertest.NewCall(t, op, []byte(`{"model":"m","prompt":"p","messages":[{"role":"user","content":"hi"}]}`), "local"))
 		var e *providers.Error
 		if !errors.As(err, &e) || e.Status != http.StatusBadGateway || e.Type != "server_error" {
 			t.Errorf("%s: err = %v, want a 502 server_error", op, err)
@@ -91,11 +81,11 @@ func TestErrorInOKBody(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
-	up := newFakeOllama(t)
+	up := newFake(t)
 	url := up.URL
 	up.Close()
 	o := newOllama(t, url, nil)
-	_, err := send(t, o, call(t, providers.Chat, []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`)))
+	_, err := o.Send(t.Context(), providertest.NewCall(t, providers.Chat, []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`), "local"))
 	var te *providers.TransportError
 	if !errors.As(err, &te) {
 		t.Errorf("err = %v, want a transport error", err)

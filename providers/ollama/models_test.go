@@ -11,6 +11,7 @@ import (
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 const tagsBody = `{"models":[
@@ -24,29 +25,27 @@ const psBody = `{"models":[{"name":"llama3.2:latest","model":"llama3.2:latest","
  "details":{"parent_model":"","format":"gguf","family":"llama","families":["llama"],"parameter_size":"3.2B","quantization_level":"Q4_K_M"},
  "expires_at":"2024-06-04T14:38:31-07:00","size_vram":5137025024,"context_length":4096}]}`
 
-func modelServer(t *testing.T) *fakeOllama {
-	up := newFakeOllama(t)
-	up.setReply(func(w http.ResponseWriter, r *http.Request, body []byte) {
+// modelServer answers Ollama's model management: the model list, the
+// running models, and a preload of llama3.2 through /api/generate.
+func modelServer(t *testing.T) *providertest.Upstream {
+	return providertest.NewUpstream(t, providertest.Script(func(r *http.Request) providertest.Reply {
 		switch {
 		case r.Method == http.MethodGet && r.URL.Path == "/api/tags":
-			writeJSON(w, http.StatusOK, []byte(tagsBody))
+			return providertest.Ollama.JSON(http.StatusOK, tagsBody)
 		case r.Method == http.MethodGet && r.URL.Path == "/api/ps":
-			writeJSON(w, http.StatusOK, []byte(psBody))
+			return providertest.Ollama.JSON(http.StatusOK, psBody)
 		case r.Method == http.MethodPost && r.URL.Path == "/api/generate":
 			var req struct {
 				Model string `json:"model"`
 			}
-			_ = json.Unmarshal(body, &req)
+			_ = json.NewDecoder(r.Body).Decode(&req)
 			if req.Model != "llama3.2" {
-				writeJSON(w, http.StatusNotFound, []byte(`{"error":"model '`+req.Model+`' not found"}`))
-				return
+				return providertest.Ollama.JSON(http.StatusNotFound, providertest.OllamaError("model '"+req.Model+"' not found"))
 			}
-			writeJSON(w, http.StatusOK, []byte(`{"model":"llama3.2","created_at":"2025-07-07T20:22:19.18Z","response":"","done":true,"done_reason":"load"}`))
-		default:
-			writeJSON(w, http.StatusNotFound, []byte("404 page not found"))
+			return providertest.Ollama.JSON(http.StatusOK, `{"model":"llama3.2","created_at":"2025-07-07T20:22:19.18Z","response":"","done":true,"done_reason":"load"}`)
 		}
-	})
-	return up
+		return providertest.Ollama.JSON(http.StatusNotFound, "404 page not found")
+	}))
 }
 
 func TestListModels(t *testing.T) {
@@ -64,7 +63,7 @@ func TestListModels(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("models = %+v\nwant %+v", got, want)
 	}
-	seen := up.last(t)
+	seen := up.Last(t)
 	if seen.Method != http.MethodGet || seen.Path != "/api/tags" || seen.Header.Get("Authorization") != "Bearer sk-caller" {
 		t.Errorf("upstream saw %s %s with %q", seen.Method, seen.Path, seen.Header.Get("Authorization"))
 	}
@@ -94,7 +93,7 @@ func TestTags(t *testing.T) {
 	if got[0] != want {
 		t.Errorf("tags[0] = %+v\nwant %+v", got[0], want)
 	}
-	if h := up.last(t).Header.Get("Authorization"); h != "" {
+	if h := up.Last(t).Header.Get("Authorization"); h != "" {
 		t.Errorf("Authorization sent without a key: %q", h)
 	}
 }
@@ -115,7 +114,7 @@ func TestRunning(t *testing.T) {
 	if got[0] != want {
 		t.Errorf("running[0] = %+v\nwant %+v", got[0], want)
 	}
-	if seen := up.last(t); seen.Path != "/api/ps" {
+	if seen := up.Last(t); seen.Path != "/api/ps" {
 		t.Errorf("path = %s", seen.Path)
 	}
 }
@@ -150,11 +149,11 @@ func TestPreload(t *testing.T) {
 			if tc.wantBody == "" {
 				return
 			}
-			seen := up.last(t)
+			seen := up.Last(t)
 			if seen.Method != http.MethodPost || seen.Path != "/api/generate" {
 				t.Errorf("upstream saw %s %s", seen.Method, seen.Path)
 			}
-			if got, want := canonical(t, seen.Body), canonical(t, []byte(tc.wantBody)); got != want {
+			if got, want := providertest.Canonical(t, seen.Body), providertest.Canonical(t, []byte(tc.wantBody)); got != want {
 				t.Errorf("body %s, want %s", got, want)
 			}
 		})

@@ -92,9 +92,6 @@ func (o *Ollama) Validate() error {
 	return nil
 }
 
-// Cleanup releases idle upstream connections.
-func (o *Ollama) Cleanup() error { return o.Base.Cleanup() }
-
 // keepAliveJSON writes a keep_alive value the way Ollama reads it: a plain
 // number is seconds, anything else must be a Go duration. Ollama rejects a
 // string without a unit, so numbers go out as JSON numbers.

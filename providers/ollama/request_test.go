@@ -9,6 +9,7 @@ import (
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 // TestRequestGolden sends OpenAI requests through the provider and checks
@@ -30,7 +31,7 @@ func TestRequestGolden(t *testing.T) {
 		{"completions", providers.Completions, false, "/api/generate"},
 		{"embeddings", providers.Embeddings, true, "/api/embed"},
 	}
-	up := newFakeOllama(t)
+	up := newFake(t)
 	plain := newOllama(t, up.URL, nil)
 	withOptions := newOllama(t, up.URL+"/", configured)
 	for _, tc := range cases {
@@ -39,15 +40,13 @@ func TestRequestGolden(t *testing.T) {
 			if tc.configured {
 				o = withOptions
 			}
-			c := call(t, tc.op, readTestdata(t, "requests/"+tc.name+".openai.json"))
-			resp, err := send(t, o, c)
+			c := providertest.NewCall(t, tc.op, providertest.ReadFile(t, "testdata/requests/"+tc.name+".openai.json"), "local")
+			resp, err := o.Send(t.Context(), c)
 			if err != nil {
 				t.Fatalf("send: %v", err)
 			}
-			seen := up.last(t)
-			if got, want := canonical(t, seen.Body), canonical(t, readTestdata(t, "requests/"+tc.name+".native.json")); got != want {
-				t.Errorf("native request\n got: %s\nwant: %s", got, want)
-			}
+			seen := up.Last(t)
+			providertest.Golden(t, "testdata/requests/"+tc.name+".native.json", seen.Body)
 			if seen.Method != http.MethodPost || seen.Path != tc.path || seen.Query != "" {
 				t.Errorf("request line = %s %s?%s, want POST %s", seen.Method, seen.Path, seen.Query, tc.path)
 			}
@@ -70,11 +69,11 @@ func TestRequestGolden(t *testing.T) {
 func checkAnswer(t *testing.T, op providers.Operation, resp *providers.Response) {
 	t.Helper()
 	if resp.Stream != nil {
-		chunks, err := drain(t, resp.Stream)
+		chunks, err := providertest.Drain(t, resp.Stream)
 		if err != nil {
 			t.Fatalf("stream: %v", err)
 		}
-		validateStream(t, chunks, nil)
+		providertest.ValidateStream(t, chunks, nil)
 		return
 	}
 	defer resp.Close()
@@ -116,11 +115,11 @@ func TestRequestRefused(t *testing.T) {
 		{"completion logprobs", `{"model":"m","prompt":"a","logprobs":2}`, providers.Completions, "logprobs", "unsupported_parameter"},
 		{"token input", `{"model":"m","input":[[1,2]]}`, providers.Embeddings, "input", "invalid_value"},
 	}
-	up := newFakeOllama(t)
+	up := newFake(t)
 	o := newOllama(t, up.URL, nil)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := send(t, o, call(t, tc.op, []byte(tc.body)))
+			_, err := o.Send(t.Context(), providertest.NewCall(t, tc.op, []byte(tc.body), "local"))
 			var e *providers.Error
 			if !errors.As(err, &e) {
 				t.Fatalf("err = %v, want a *providers.Error", err)
@@ -129,16 +128,11 @@ func TestRequestRefused(t *testing.T) {
 				t.Errorf("error = %d %s param=%q code=%q (%s), want 400 invalid_request_error param=%q code=%q",
 					e.Status, e.Type, e.Param, e.Code, e.Message, tc.param, tc.code)
 			}
-			body, _ := e.MarshalJSON()
-			if err := openaischema.Validate(openaischema.Error, body); err != nil {
-				t.Error(err)
-			}
+			providertest.CheckError(t, e)
 		})
 	}
-	up.mu.Lock()
-	defer up.mu.Unlock()
-	if len(up.seen) != 0 {
-		t.Errorf("refused requests reached the upstream: %d", len(up.seen))
+	if n := up.Count(); n != 0 {
+		t.Errorf("refused requests reached the upstream: %d", n)
 	}
 }
 

@@ -6,12 +6,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/fuzzseed"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
 
@@ -37,34 +36,29 @@ func TestStreamGolden(t *testing.T) {
 			end: &providers.Error{}, status: http.StatusBadGateway, text: "an error was encountered while running the model"},
 		{name: "generate", op: providers.Completions, body: `{"model":"codellama","stream":true,"prompt":"def fib(n):"}`},
 	}
-	up := newFakeOllama(t)
+	up := newFake(t)
 	o := newOllama(t, up.URL, nil)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			native := readTestdata(t, "streams/"+tc.name+".ndjson")
-			up.setReply(func(w http.ResponseWriter, _ *http.Request, _ []byte) { writeNDJSON(w, native) })
-			resp, err := send(t, o, call(t, tc.op, []byte(tc.body)))
+			native := providertest.ReadFile(t, "testdata/streams/"+tc.name+".ndjson")
+			up.Reply(providertest.Ollama.Stream(string(native)))
+			resp, err := o.Send(t.Context(), providertest.NewCall(t, tc.op, []byte(tc.body), "local"))
 			if err != nil {
 				t.Fatalf("send: %v", err)
 			}
 			if _, ok := resp.Stream.(providers.Bursting); !ok {
 				t.Error("the stream does not say when chunks are ready")
 			}
-			chunks, end := drain(t, resp.Stream)
-			want := jsonLines(readTestdata(t, "streams/"+tc.name+".chunks.jsonl"))
-			if len(chunks) != len(want) {
-				t.Errorf("%d chunks, want %d", len(chunks), len(want))
+			chunks, end := providertest.Drain(t, resp.Stream)
+			var out bytes.Buffer
+			for _, c := range chunks {
+				out.Write(normalise(t, c))
+				out.WriteByte('\n')
 			}
-			for i := range min(len(chunks), len(want)) {
-				if got, w := canonical(t, normalise(chunks[i])), canonical(t, []byte(want[i])); got != w {
-					t.Errorf("chunk %d\n got: %s\nwant: %s", i, got, w)
-				}
-			}
+			providertest.Golden(t, "testdata/streams/"+tc.name+".chunks.jsonl", out.Bytes())
 			checkEnd(t, end, tc.end, tc.status, tc.code, tc.text)
-			validateStream(t, chunks, end)
-			if len(chunks) > 0 {
-				assertOneIdentity(t, chunks)
-			}
+			providertest.ValidateStream(t, chunks, end)
+			providertest.SameIdentity(t, chunks)
 		})
 	}
 }
@@ -91,29 +85,6 @@ func checkEnd(t *testing.T, got, want error, status int, code, text string) {
 	}
 }
 
-// assertOneIdentity checks that every chunk of an answer has the same id,
-// created and model.
-func assertOneIdentity(t *testing.T, chunks [][]byte) {
-	t.Helper()
-	type identity struct {
-		ID      string `json:"id"`
-		Created int64  `json:"created"`
-		Model   string `json:"model"`
-	}
-	var first identity
-	for i, c := range chunks {
-		var id identity
-		if err := json.Unmarshal(c, &id); err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			first = id
-		} else if id != first {
-			t.Errorf("chunk %d identity %+v differs from %+v", i, id, first)
-		}
-	}
-}
-
 // TestStreamErrorFirst checks an error line before any content: nothing
 // is sent, so the handler can still try another target (502 is
 // retryable), and a context overflow becomes a 400.
@@ -128,7 +99,7 @@ func TestStreamErrorFirst(t *testing.T) {
 	}
 	for _, tc := range cases {
 		cs := &chatStream{lines: newLineReader(strings.NewReader(tc.line+"\n"), 1<<20), answer: translate.NewAnswer("m")}
-		chunks, err := drain(t, translate.NewStream(cs.pull, io.NopCloser(nil)))
+		chunks, err := providertest.Drain(t, translate.NewStream(cs.pull, io.NopCloser(nil)))
 		var e *providers.Error
 		if len(chunks) != 0 || !errors.As(err, &e) || e.Status != tc.status || e.Code != tc.code {
 			t.Errorf("%s: %d chunks, %v", tc.line, len(chunks), err)
@@ -144,7 +115,7 @@ func TestStreamUsageFromFinalLine(t *testing.T) {
 {"message":{"content":""},"done":true,"done_reason":"stop","prompt_eval_count":5,"eval_count":3}
 `
 	cs := &chatStream{lines: newLineReader(strings.NewReader(in), 1<<20), answer: translate.NewAnswer("m")}
-	chunks, err := drain(t, translate.NewStream(cs.pull, nil))
+	chunks, err := providertest.Drain(t, translate.NewStream(cs.pull, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,50 +130,10 @@ func TestStreamUsageFromFinalLine(t *testing.T) {
 	}
 }
 
-func TestLineReader(t *testing.T) {
-	long := strings.Repeat("x", 200<<10) // longer than the bufio buffer
-	cases := []struct {
-		name, in string
-		max      int
-		want     []string
-		err      error
-	}{
-		{"lines", "a\nb\n", 1 << 20, []string{"a", "b"}, io.EOF},
-		{"crlf and blank lines", "a\r\n\r\n\n  \nb\r\n", 1 << 20, []string{"a", "b"}, io.EOF},
-		{"last line without newline", "a\nb", 1 << 20, []string{"a", "b"}, io.EOF},
-		{"long line", long + "\nb\n", 1 << 20, []string{long, "b"}, io.EOF},
-		{"too long", long + "\n", 100 << 10, nil, errLineTooLong},
-		{"empty", "", 10, nil, io.EOF},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			l := newLineReader(strings.NewReader(tc.in), tc.max)
-			var got []string
-			for {
-				line, err := l.next()
-				if err != nil {
-					if !errors.Is(err, tc.err) {
-						t.Errorf("err = %v, want %v", err, tc.err)
-					}
-					break
-				}
-				got = append(got, string(line))
-			}
-			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
-				t.Errorf("lines = %.40q, want %.40q", got, tc.want)
-			}
-		})
-	}
-}
-
 // FuzzOllamaStream feeds arbitrary upstream bytes to both stream readers:
 // they must never panic, must end, and every chunk must be JSON.
 func FuzzOllamaStream(f *testing.F) {
-	for _, name := range []string{"text", "reasoning", "tools", "length", "truncated", "error", "generate"} {
-		b, err := os.ReadFile("testdata/streams/" + name + ".ndjson")
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range providertest.Seeds(f, "testdata/streams/*.ndjson") {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"message":{"tool_calls":[{"function":{"arguments":null}},{"function":{"name":"x","arguments":"{"}}]},"done":true}`))
@@ -232,7 +163,7 @@ func FuzzOllamaStream(f *testing.F) {
 // into an Ollama /api/chat body: it must refuse them with an error or make
 // valid JSON, never panic.
 func FuzzRequest(f *testing.F) {
-	for _, b := range fuzzseed.Files(f, "testdata/requests/*.openai.json") {
+	for _, b := range providertest.Seeds(f, "testdata/requests/*.openai.json") {
 		f.Add(b)
 	}
 	o := &Ollama{Base: providers.Base{Name: "local"}}

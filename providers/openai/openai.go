@@ -47,9 +47,6 @@ func (o *OpenAI) Provision(caddy.Context) error {
 	return o.Setup(DefaultBaseURL)
 }
 
-// Cleanup releases idle upstream connections.
-func (o *OpenAI) Cleanup() error { return o.Base.Cleanup() }
-
 // Send relays the call.
 func (o *OpenAI) Send(ctx context.Context, call *providers.Call) (*providers.Response, error) {
 	body := call.Body

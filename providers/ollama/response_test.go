@@ -3,11 +3,11 @@ package ollama
 import (
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 // TestAnswerGolden turns native non-streamed answers into the exact
@@ -25,13 +25,13 @@ func TestAnswerGolden(t *testing.T) {
 		{"generate", providers.Completions, `{"model":"codellama","prompt":"def fib(n):"}`, openaischema.Completion},
 		{"embed", providers.Embeddings, `{"model":"nomic-embed-text","input":["a","b"]}`, openaischema.Embedding},
 	}
-	up := newFakeOllama(t)
+	up := newFake(t)
 	o := newOllama(t, up.URL, nil)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			native := readTestdata(t, "answers/"+tc.name+".native.json")
-			up.setReply(func(w http.ResponseWriter, _ *http.Request, _ []byte) { writeJSON(w, http.StatusOK, native) })
-			resp, err := send(t, o, call(t, tc.op, []byte(tc.body)))
+			native := providertest.ReadFile(t, "testdata/answers/"+tc.name+".native.json")
+			up.Reply(providertest.Ollama.JSON(http.StatusOK, string(native)))
+			resp, err := o.Send(t.Context(), providertest.NewCall(t, tc.op, []byte(tc.body), "local"))
 			if err != nil {
 				t.Fatalf("send: %v", err)
 			}
@@ -43,9 +43,7 @@ func TestAnswerGolden(t *testing.T) {
 			if int64(len(body)) != resp.Length {
 				t.Errorf("Length = %d for %d bytes", resp.Length, len(body))
 			}
-			if got, want := canonical(t, normalise(body)), canonical(t, readTestdata(t, "answers/"+tc.name+".openai.json")); got != want {
-				t.Errorf("OpenAI answer\n got: %s\nwant: %s", got, want)
-			}
+			providertest.Golden(t, "testdata/answers/"+tc.name+".openai.json", normalise(t, body))
 			if err := openaischema.Validate(tc.schema, body); err != nil {
 				t.Errorf("answer does not match %s: %v", tc.schema, err)
 			}
@@ -89,36 +87,5 @@ func TestArgumentsText(t *testing.T) {
 		if got := argumentsText([]byte(tc.raw)); got != tc.want {
 			t.Errorf("arguments %s: %s, want %s", tc.raw, got, tc.want)
 		}
-	}
-}
-
-// TestEmbedCountMismatch refuses an answer that does not have one vector
-// per input.
-func TestEmbedCountMismatch(t *testing.T) {
-	up := newFakeOllama(t)
-	up.setReply(func(w http.ResponseWriter, _ *http.Request, _ []byte) {
-		writeJSON(w, http.StatusOK, []byte(`{"model":"e","embeddings":[[0.1]]}`))
-	})
-	o := newOllama(t, up.URL, nil)
-	_, err := send(t, o, call(t, providers.Embeddings, []byte(`{"model":"e","input":["a","b"]}`)))
-	if e, ok := err.(*providers.Error); !ok || e.Status != http.StatusBadGateway {
-		t.Errorf("err = %v, want a 502", err)
-	}
-}
-
-// TestBase64Embeddings checks encoding_format base64, the OpenAI SDKs'
-// default.
-func TestBase64Embeddings(t *testing.T) {
-	up := newFakeOllama(t)
-	o := newOllama(t, up.URL, nil)
-	resp, err := send(t, o, call(t, providers.Embeddings, []byte(`{"model":"e","input":["a","b"],"encoding_format":"base64"}`)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// OpenAI's published schema knows only the float form, so the base64
-	// vector is checked by value: 0.1 and -0.2 as little-endian float32s.
-	body, _ := io.ReadAll(resp.Body)
-	if want := `"embedding":"zczMPc3MTL4="`; !strings.Contains(string(body), want) {
-		t.Errorf("body %s lacks %s", body, want)
 	}
 }

@@ -2,12 +2,80 @@ package ollama
 
 import (
 	"encoding/json"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
+
+// newFake is an upstream speaking Ollama's native API; until told
+// otherwise it answers with the testdata answers: NDJSON when the body
+// asks for a stream (Ollama's default when `stream` is absent), one
+// object otherwise.
+func newFake(t *testing.T) *providertest.Upstream {
+	t.Helper()
+	file := func(name string) string { return string(providertest.ReadFile(t, "testdata/"+name)) }
+	chat, chatStream := file("answers/chat_text.native.json"), file("streams/text.ndjson")
+	generate, generateStream := file("answers/generate.native.json"), file("streams/generate.ndjson")
+	embed := file("answers/embed.native.json")
+	return providertest.NewUpstream(t, providertest.Script(func(r *http.Request) providertest.Reply {
+		var req struct {
+			Stream *bool `json:"stream"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		stream := req.Stream == nil || *req.Stream
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/api/chat" && stream:
+			return providertest.Ollama.Stream(chatStream)
+		case r.Method == http.MethodPost && r.URL.Path == "/api/chat":
+			return providertest.Ollama.JSON(http.StatusOK, chat)
+		case r.Method == http.MethodPost && r.URL.Path == "/api/generate" && stream:
+			return providertest.Ollama.Stream(generateStream)
+		case r.Method == http.MethodPost && r.URL.Path == "/api/generate":
+			return providertest.Ollama.JSON(http.StatusOK, generate)
+		case r.Method == http.MethodPost && r.URL.Path == "/api/embed":
+			return providertest.Ollama.JSON(http.StatusOK, embed)
+		}
+		return providertest.Ollama.JSON(http.StatusNotFound, "404 page not found")
+	}))
+}
+
+// newOllama provisions a provider against url; configure may set options
+// before provisioning.
+func newOllama(t *testing.T, url string, configure func(*Ollama)) *Ollama {
+	t.Helper()
+	o := &Ollama{Base: providers.Base{Name: "local", BaseURL: url}}
+	if configure != nil {
+		configure(o)
+	}
+	return providertest.Provision(t, o)
+}
+
+// configured is a provider with every option of its own set.
+func configured(o *Ollama) {
+	o.APIKey = "sk-proxy"
+	o.KeepAlive = "10m"
+	o.NumCtx = 8192
+}
+
+// generatedID is an id the provider makes up: an answer's, a legacy
+// completion's or a tool call's.
+var generatedID = regexp.MustCompile(`"(chatcmpl|cmpl|call)[-_][0-9a-f]{24}"`)
+
+// normalise replaces the generated ids and the creation time.
+func normalise(t *testing.T, b []byte) []byte {
+	t.Helper()
+	b = generatedID.ReplaceAllFunc(b, func(m []byte) []byte {
+		prefix := m[1 : len(m)-25]
+		return []byte(`"` + string(prefix) + `ID"`)
+	})
+	return providertest.SetMembers(t, b, "created", "0")
+}
 
 func TestUnmarshalCaddyfile(t *testing.T) {
 	cases := []struct {
@@ -47,21 +115,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var o Ollama
-			err := o.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
-			if tc.want == "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want one mentioning %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _ := json.Marshal(&o)
-			if canonical(t, got) != canonical(t, []byte(tc.want)) {
-				t.Errorf("config = %s\nwant %s", got, tc.want)
-			}
+			providertest.CheckCaddyfile(t, tc.input, new(Ollama), json.RawMessage(tc.want), tc.err)
 		})
 	}
 }
