@@ -221,7 +221,7 @@ func TestEveryMetricSeries(t *testing.T) {
 		{"/api/v1/batch/generate", `{"model":"echo","requests":[{"prompt":"a"},{"prompt":"b"}]}`},
 		{"/api/chat", chat},
 		{"/v1/chat/completions", `{"model":"broken","messages":[{"role":"user","content":"hi"}]}`},
-		{"/v1/chat/completions", `{"model":"broken","messages":[{"role":"user","content":"hi"}]}`},                 // 503: its circuit is open
+		{"/v1/chat/completions", `{"model":"broken","messages":[{"role":"user","content":"hi"}]}`},                 // its circuit is open: skipped, then an early trial
 		{"/v1/chat/completions", `{"model":"fast","max_tokens":5000,"messages":[{"role":"user","content":"hi"}]}`}, // 400: can never fit
 	}
 	for _, r := range requests {
@@ -258,7 +258,8 @@ func TestEveryMetricSeries(t *testing.T) {
 		`llm_gateway_upstream_skipped_total{provider="down"}`,
 		`llm_gateway_provider_up{provider="up"} 1`,
 		`llm_gateway_provider_up{provider="down"} 0`,
-		`llm_gateway_requests_total{model="broken",provider="none",status="503"}`,
+		`llm_gateway_target_up{model="broken",provider="down"} 0`,
+		`llm_gateway_target_up{model="gpt-4o-mini",provider="up"} 1`,
 		`llm_gateway_overhead_seconds_bucket`,
 		`llm_gateway_overhead_seconds_count`,
 	} {
