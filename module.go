@@ -311,8 +311,7 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 		Cooldown:      time.Duration(g.Cooldown),
 		ProbeInterval: time.Duration(g.ProbeInterval),
 
-		BatchConcurrency: g.BatchConcurrency,
-		BatchMax:         g.BatchMax,
+		Doors: g.doors(),
 	})
 	if err != nil {
 		return fmt.Errorf("building the gateway: %w", err)

@@ -38,6 +38,17 @@ type Provider interface {
 	Send(ctx context.Context, call *Call) (*Response, error)
 }
 
+// NativeAPIs is implemented by providers that serve a client-facing API
+// other than OpenAI chat themselves, such as OpenAI's Responses or
+// Anthropic's Messages. For an operation it serves natively, Send gets the
+// client's own body in Call.Body (only `model` rewritten) and returns the
+// upstream's answer untouched in Response.Body, the raw event stream too
+// when Call.Stream is set.
+type NativeAPIs interface {
+	// ServesNatively reports whether op is one of those operations.
+	ServesNatively(op Operation) bool
+}
+
 // ModelLister is implemented by providers that can list the models they
 // serve; it feeds GET /v1/models for wildcard routes.
 type ModelLister interface {
@@ -65,7 +76,9 @@ type Call struct {
 	// providers answer with it.
 	ClientModel string
 	// Body is the OpenAI-format JSON body as the client sent it, with
-	// `model` already set to Model. Passthrough providers send it as is.
+	// `model` already set to Model. Passthrough providers send it as is,
+	// and so does a provider for an operation it serves natively (see
+	// NativeAPIs), whose body is in that API's own format.
 	Body []byte
 	// Stream is true when the client asked for a streamed answer.
 	Stream bool
@@ -77,13 +90,15 @@ type Call struct {
 	CallerKey string
 }
 
-// Response is a provider's successful answer in OpenAI's format. Exactly one
-// of Body and Stream is set.
+// Response is a provider's successful answer in OpenAI's format, or in the
+// upstream's own for an operation it serves natively (see NativeAPIs).
+// Exactly one of Body and Stream is set.
 type Response struct {
 	// Header holds the upstream response headers worth relaying to the
 	// client (x-request-id, x-ratelimit-*); may be nil.
 	Header http.Header
-	// Body is the OpenAI JSON body of a non-streamed answer.
+	// Body is the OpenAI JSON body of a non-streamed answer, or the whole
+	// answer of a natively served operation.
 	Body io.ReadCloser
 	// Length is Body's size in bytes, or -1 when unknown.
 	Length int64

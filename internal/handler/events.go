@@ -3,6 +3,9 @@ package handler
 import (
 	"net/http"
 	"sync"
+
+	"github.com/llmgateway/caddy-llm-gateway/inbound"
+	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
 // eventBuffers gather the events of one burst, which go to the client in
@@ -16,30 +19,53 @@ var eventBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); retu
 // yet flushed): about what Caddy's reverse_proxy copies at once.
 const burstLimit = 32 << 10
 
-// eventWriter writes Server-Sent Events to the client. Events are gathered
-// until flush, which the relay calls as soon as no other event is at hand
-// to go with them, so an event never waits for one that has not arrived.
+// eventWriter writes a stream's Server-Sent Events to the client, as its
+// encoder renders them. Events are gathered until flush, which the relay
+// calls as soon as no other event is at hand to go with them, so an event
+// never waits for one that has not arrived.
 type eventWriter struct {
 	w   http.ResponseWriter
 	rc  *http.ResponseController
+	enc inbound.StreamEncoder
 	buf *[]byte // events not yet written; nil between bursts
 	// pending is set once something was written but not flushed.
 	pending bool
 }
 
-func newEventWriter(w http.ResponseWriter) *eventWriter {
-	return &eventWriter{w: w, rc: http.NewResponseController(w)}
+func newEventWriter(w http.ResponseWriter, enc inbound.StreamEncoder) *eventWriter {
+	return &eventWriter{w: w, rc: http.NewResponseController(w), enc: enc}
 }
 
-var doneEvent = []byte("data: [DONE]\n\n")
-
-// event adds `data: <payload>` to the burst; flush sends it.
-func (e *eventWriter) event(payload []byte) error {
-	e.gather("data: ", payload, "\n\n")
+// chunk adds the events of one chat chunk to the burst; flush sends it.
+func (e *eventWriter) chunk(payload []byte) error {
+	*e.take() = e.enc.Chunk(*e.buf, payload)
 	if len(*e.buf) >= burstLimit {
 		return e.write()
 	}
 	return nil
+}
+
+// end sends the events that close a complete stream, with what is
+// gathered.
+func (e *eventWriter) end() error {
+	*e.take() = e.enc.End(*e.buf)
+	return e.flush()
+}
+
+// fail sends the events that end a stream cut by err, with what is
+// gathered.
+func (e *eventWriter) fail(err *providers.Error) error {
+	*e.take() = e.enc.Fail(*e.buf, err)
+	return e.flush()
+}
+
+// take returns the burst's buffer, taken from the pool for its first
+// event.
+func (e *eventWriter) take() *[]byte {
+	if e.buf == nil {
+		e.buf = eventBuffers.Get().(*[]byte)
+	}
+	return e.buf
 }
 
 // write hands the gathered events to the response writer.
@@ -48,8 +74,11 @@ func (e *eventWriter) write() error {
 		return nil
 	}
 	b := *e.buf
-	e.pending = true
-	_, err := e.w.Write(b)
+	var err error
+	if len(b) > 0 { // an encoder may have had nothing to say
+		e.pending = true
+		_, err = e.w.Write(b)
+	}
 	if cap(b) <= 4*burstLimit { // don't keep a rare huge event's buffer alive
 		*e.buf = b[:0]
 		eventBuffers.Put(e.buf)
@@ -70,19 +99,29 @@ func (e *eventWriter) flush() error {
 	return e.rc.Flush()
 }
 
-// done sends the stream's terminal `data: [DONE]` with what is gathered.
-func (e *eventWriter) done() error {
-	e.gather("", doneEvent, "")
-	return e.flush()
+// chatEncoder renders OpenAI's own chat stream: each chunk as it is,
+// `data: [DONE]` at the end, and OpenAI's error object as the last event
+// of a stream cut short, with no [DONE].
+type chatEncoder struct{}
+
+var doneEvent = []byte("data: [DONE]\n\n")
+
+func (chatEncoder) Chunk(buf, chunk []byte) []byte { return inbound.AppendData(buf, chunk) }
+
+func (chatEncoder) End(buf []byte) []byte { return append(buf, doneEvent...) }
+
+func (chatEncoder) Fail(buf []byte, e *providers.Error) []byte {
+	body, _ := e.MarshalJSON()
+	return inbound.AppendData(buf, body)
 }
 
-// gather appends prefix, p and suffix to the burst, taking a buffer from
-// the pool for a burst's first event.
-func (e *eventWriter) gather(prefix string, p []byte, suffix string) {
-	if e.buf == nil {
-		e.buf = eventBuffers.Get().(*[]byte)
+// streamEncoder renders x's stream: in its door's shape, else OpenAI's.
+func (x *exchange) streamEncoder() inbound.StreamEncoder {
+	if x.translator == nil {
+		return chatEncoder{}
 	}
-	b := append(*e.buf, prefix...)
-	b = append(b, p...)
-	*e.buf = append(b, suffix...)
+	return x.translator.Stream(x.model)
 }
+
+// Interface guards
+var _ inbound.StreamEncoder = chatEncoder{}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
@@ -33,6 +34,10 @@ type exchange struct {
 	streamOpen    bool  // the headers of an event stream went out
 	keepalives    int   // keepalive lines sent before the first chunk
 	limits        limitState
+	// errors writes the errors of a door's request; nil for OpenAI's.
+	errors inbound.ErrorWriter
+	// translator renders the answer of a door's request; nil for OpenAI's.
+	translator inbound.Translator
 }
 
 // fail answers with e, unless the client is already gone.
@@ -53,20 +58,11 @@ func (x *exchange) fail(w http.ResponseWriter, e *providers.Error) {
 		h[k] = v
 	}
 	x.writeOverhead(h)
-	// The native API's endpoints answer errors in their own shape; they
-	// hand the pipeline a writer that renders them.
-	if nw, ok := w.(failureWriter); ok {
-		nw.writeFailure(e, x.attempts > 0)
+	if x.errors != nil {
+		x.errors.WriteError(w, e, x.attempts > 0)
 		return
 	}
 	writeError(w, e)
-}
-
-// failureWriter is a response writer that writes the pipeline's errors in
-// a shape of its own. fromUpstream says the error came from a provider
-// rather than from the gateway's own checks.
-type failureWriter interface {
-	writeFailure(e *providers.Error, fromUpstream bool)
 }
 
 // writeOverhead sets X-LLM-Gateway-Overhead-Ms, the time spent so far

@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
@@ -71,11 +72,9 @@ type Config struct {
 	Limits Limits
 	// Logger receives one line per request; nil for none.
 	Logger *zap.Logger
-	// BatchConcurrency bounds the items of one `/api/v1/batch/generate`
-	// request that run at once.
-	BatchConcurrency int
-	// BatchMax is the most items one batch may hold.
-	BatchMax int
+	// Doors are the client-facing APIs served beside OpenAI's, such as
+	// the native API; their endpoints join the gateway's own.
+	Doors []inbound.Door
 }
 
 // Handler serves the gateway's HTTP surface.
@@ -85,6 +84,9 @@ type Handler struct {
 	health      *healthBook
 	passthrough bool   // callers' keys go to providers without a key of their own
 	stopProbes  func() // ends the probes and waits for them; nil when none run
+
+	// endpoints are the gateway's own and its doors'.
+	endpoints []endpoint
 
 	// storeErrorLogged is when a store failure was last logged (unix ns).
 	storeErrorLogged atomic.Int64
@@ -121,7 +123,8 @@ func New(cfg Config) (*Handler, error) {
 		r.Targets = targets
 		r.balance = newBalancer(r.Policy, targets)
 	}
-	h := &Handler{cfg: cfg, routes: newRouter(cfg.Routes), health: health, passthrough: passthrough}
+	h := &Handler{cfg: cfg, routes: newRouter(cfg.Routes), health: health, passthrough: passthrough,
+		endpoints: withDoors(cfg.Doors)}
 	providerUp.add(health)
 	if cfg.ProbeInterval > 0 {
 		h.startProbes()
@@ -141,8 +144,6 @@ func (cfg *Config) runnable() error {
 		{"Timeout", cfg.Timeout > 0},
 		{"FirstTokenTimeout", cfg.FirstTokenTimeout > 0},
 		{"StreamIdleTimeout", cfg.StreamIdleTimeout > 0},
-		{"BatchConcurrency", cfg.BatchConcurrency > 0},
-		{"BatchMax", cfg.BatchMax > 0},
 		{"Limits.Counter", cfg.Limits.Counter != nil || (cfg.Limits.Requests == nil && cfg.Limits.Tokens == nil)},
 	} {
 		if !f.set {
@@ -173,34 +174,44 @@ type endpoint struct {
 	// summary describes the endpoint on `GET /`.
 	summary string
 	serve   func(*Handler, http.ResponseWriter, *http.Request)
+	// errors writes the errors of a door's endpoint; nil for OpenAI's.
+	errors inbound.ErrorWriter
 }
 
-// endpoints is the gateway's whole HTTP surface, in one table so that
-// `GET /`, the OpenAPI document and its test all read the same list. It
-// is set in init because `GET /` lists it.
+// endpoints is the gateway's own HTTP surface, to which New adds the
+// doors': one table, so that `GET /`, the OpenAPI document and its test
+// all read the same list. It is set in init because `GET /` lists it.
 var endpoints []endpoint
 
 func init() {
 	endpoints = []endpoint{
-		{"POST", "/v1/chat/completions", "OpenAI chat completion, streamed or not", postOp(providers.Chat)},
-		{"POST", "/v1/completions", "OpenAI legacy text completion", postOp(providers.Completions)},
-		{"POST", "/v1/embeddings", "OpenAI embeddings", postOp(providers.Embeddings)},
-		{"GET", "/v1/models", "the models this caller may use, OpenAI list shape", (*Handler).listModels},
-		{"GET", "/v1/models/{id}", "one model of that list", (*Handler).getModel},
-		{"POST", "/api/v1/generate", "native generation: {prompt, model, max_tokens, temperature} -> {text, usage, latency}", (*Handler).serveGenerate},
-		{"POST", "/api/v1/generate/stream", "native streamed generation: SSE {token, finished}", (*Handler).serveGenerateStream},
-		{"POST", "/api/v1/batch/generate", "several native generations at once: {requests:[...]} -> {results:[...]}", (*Handler).serveBatch},
-		{"GET", "/api/v1/models", "model management: installed and loaded models", (*Handler).serveNativeModels},
-		{"POST", "/api/v1/models/{name}/load", "load a model into the provider's memory", (*Handler).serveLoad},
-		{"POST", "/api/chat", "streamed chat: SSE {content} then [DONE]", (*Handler).serveSimpleChat},
-		{"GET", "/health", "service and provider health; 503 when no provider can serve", (*Handler).serveHealth},
-		{"GET", "/openapi.json", "this API as an OpenAPI 3.1 document", (*Handler).serveOpenAPI},
-		{"GET", "/", "service information and usage hints", (*Handler).serveInfo},
+		{method: "POST", path: "/v1/chat/completions", summary: "OpenAI chat completion, streamed or not", serve: postOp(providers.Chat)},
+		{method: "POST", path: "/v1/completions", summary: "OpenAI legacy text completion", serve: postOp(providers.Completions)},
+		{method: "POST", path: "/v1/embeddings", summary: "OpenAI embeddings", serve: postOp(providers.Embeddings)},
+		{method: "GET", path: "/v1/models", summary: "the models this caller may use, OpenAI list shape", serve: (*Handler).listModels},
+		{method: "GET", path: "/v1/models/{id}", summary: "one model of that list", serve: (*Handler).getModel},
+		{method: "GET", path: "/health", summary: "service and provider health; 503 when no provider can serve", serve: (*Handler).serveHealth},
+		{method: "GET", path: "/openapi.json", summary: "this API as an OpenAPI 3.1 document", serve: (*Handler).serveOpenAPI},
+		{method: "GET", path: "/", summary: "service information and usage hints", serve: (*Handler).serveInfo},
 	}
 }
 
 func postOp(op providers.Operation) func(*Handler, http.ResponseWriter, *http.Request) {
 	return func(h *Handler, w http.ResponseWriter, r *http.Request) { h.serveOperation(w, r, op) }
+}
+
+// withDoors is the gateway's endpoints with the doors' put before the
+// service endpoints (`/health` and after), as `GET /` lists them.
+func withDoors(doors []inbound.Door) []endpoint {
+	service := slices.IndexFunc(endpoints, func(e endpoint) bool { return e.path == "/health" })
+	all := slices.Clone(endpoints[:service])
+	for _, d := range doors {
+		for _, de := range d.Endpoints() {
+			all = append(all, endpoint{method: de.Method, path: de.Path, summary: de.Summary, errors: d,
+				serve: func(h *Handler, w http.ResponseWriter, r *http.Request) { de.Serve((*hub)(h), w, r) }})
+		}
+	}
+	return append(all, endpoints[service:]...)
 }
 
 // match reports whether path is the endpoint's, and returns the value of
@@ -217,14 +228,21 @@ func (e *endpoint) match(path string) (param string, ok bool) {
 	return path[len(prefix) : len(path)-len(suffix)], true
 }
 
+// paramName is the name of the path's `{param}`.
+func (e *endpoint) paramName() string {
+	return e.path[strings.IndexByte(e.path, '{')+1 : strings.IndexByte(e.path, '}')]
+}
+
 // ServeHTTP serves r when its path belongs to the gateway and reports
 // whether it did; other requests are left for the next handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) bool {
 	path := r.URL.Path
 	var allow []string
-	for i := range endpoints {
-		e := &endpoints[i]
-		if _, ok := e.match(path); !ok {
+	var shape inbound.ErrorWriter
+	for i := range h.endpoints {
+		e := &h.endpoints[i]
+		param, ok := e.match(path)
+		if !ok {
 			continue
 		}
 		if path == "/" && strings.Contains(r.Header.Get("Accept"), "text/html") {
@@ -234,10 +252,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) bool {
 		}
 		if r.Method == e.method || (r.Method == http.MethodHead && e.method == http.MethodGet) {
 			w, r = h.withRequestID(w, r)
+			if param != "" {
+				r.SetPathValue(e.paramName(), param)
+			}
 			e.serve(h, w, r)
 			return true
 		}
 		allow = append(allow, e.method)
+		shape = e.errors
 	}
 	// Only the API namespaces answer 405: another method on `/` or
 	// `/health` may well be meant for the next handler of the site.
@@ -248,21 +270,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) bool {
 	if slices.Contains(allow, http.MethodGet) {
 		allow = append(allow, http.MethodHead)
 	}
-	w, r = h.withRequestID(w, r)
-	methodNotAllowed(w, r, strings.Join(allow, ", "))
+	w, _ = h.withRequestID(w, r)
+	methodNotAllowed(w, strings.Join(allow, ", "), shape)
 	return true
 }
 
-func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
-	x := &exchange{start: time.Now()}
+// methodNotAllowed answers 405 in the shape of the endpoint's errors.
+func methodNotAllowed(w http.ResponseWriter, allow string, shape inbound.ErrorWriter) {
+	x := &exchange{start: time.Now(), errors: shape}
 	w.Header().Set("Allow", allow)
-	e := providers.NewError(http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint accepts "+allow)
-	if isNative(r) {
-		x.writeOverhead(w.Header())
-		writeNativeError(w, e, false)
-		return
-	}
-	x.fail(w, e)
+	x.fail(w, providers.NewError(http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint accepts "+allow))
 }
 
 // authenticate returns the caller of r, or the error to answer with. With

@@ -14,6 +14,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/llmgateway/caddy-llm-gateway/inbound"
+	"github.com/llmgateway/caddy-llm-gateway/inbound/native"
 	"github.com/llmgateway/caddy-llm-gateway/internal/limitstore"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 	"github.com/llmgateway/caddy-llm-gateway/providers/azure"
@@ -92,15 +94,17 @@ func ready(cfg Config) Config {
 	cfg.FirstTokenTimeout = cmp.Or(cfg.FirstTokenTimeout, 60*time.Second)
 	cfg.StreamIdleTimeout = cmp.Or(cfg.StreamIdleTimeout, 5*time.Minute)
 	cfg.Cooldown = cmp.Or(cfg.Cooldown, 10*time.Second)
-	cfg.BatchConcurrency = cmp.Or(cfg.BatchConcurrency, 4)
-	cfg.BatchMax = cmp.Or(cfg.BatchMax, 32)
 	return cfg
 }
 
 // gateway serves a Handler over real HTTP, so flushing and client
-// disconnects behave as in production.
+// disconnects behave as in production. Unless cfg names its doors, the
+// native API is its door: the pipeline's tests reach doors through it.
 func gateway(t *testing.T, cfg Config) *httptest.Server {
 	t.Helper()
+	if cfg.Doors == nil {
+		cfg.Doors = []inbound.Door{&native.Door{BatchConcurrency: 4, BatchMax: 32}}
+	}
 	h, err := New(ready(cfg))
 	if err != nil {
 		t.Fatal(err)
@@ -128,6 +132,21 @@ func (c storeCounter) Add(ctx context.Context, key string, n int64, l Limit) (Wi
 }
 
 func route(name string, targets ...Target) Route { return Route{Name: name, Targets: targets} }
+
+func postWith(t *testing.T, url, body string, header map[string]string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	return resp, readAll(t, resp.Body)
+}
 
 func post(t *testing.T, url, body string) *http.Response {
 	t.Helper()

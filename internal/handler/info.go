@@ -33,7 +33,7 @@ func (h *Handler) serveInfo(w http.ResponseWriter, r *http.Request) {
 			"GET /v1/models lists the models you may use; GET /openapi.json describes every endpoint",
 		},
 	}
-	for _, e := range endpoints {
+	for _, e := range h.endpoints {
 		info.Endpoints = append(info.Endpoints, endpointInfo{e.method, e.path, e.summary})
 	}
 	x.writeOverhead(w.Header())

@@ -96,7 +96,7 @@ func openStream(w http.ResponseWriter, x *exchange, upstream http.Header) {
 }
 
 // failStream ends a stream whose headers are out (after a keepalive) with
-// the error every target failed with: an OpenAI error event, no [DONE].
+// the error every target failed with: an error event, no [DONE].
 func failStream(w http.ResponseWriter, x *exchange, e *providers.Error) {
 	x.status = http.StatusOK
 	if e.Status == statusClientClosed {
@@ -108,9 +108,5 @@ func failStream(w http.ResponseWriter, x *exchange, e *providers.Error) {
 		x.outcome = e.Type
 	}
 	x.streamError = e.Message
-	out := newEventWriter(w)
-	body, _ := e.MarshalJSON()
-	if out.event(body) == nil {
-		_ = out.flush()
-	}
+	_ = newEventWriter(w, x.streamEncoder()).fail(e)
 }

@@ -107,7 +107,7 @@ func (h *Handler) admitRequest(ctx context.Context, x *exchange, r *http.Request
 
 // reserveTokens reserves the request's estimated tokens: its prompt, at
 // about four bytes a token, and its max_tokens or the configured reserve.
-func (h *Handler) reserveTokens(ctx context.Context, x *exchange, r *http.Request, in *inbound) *providers.Error {
+func (h *Handler) reserveTokens(ctx context.Context, x *exchange, r *http.Request, in *requestBody) *providers.Error {
 	tokens := x.limits.tokens
 	if tokens == nil {
 		return nil

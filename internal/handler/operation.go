@@ -10,13 +10,24 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
-// serveOperation serves one chat, completions or embeddings request:
-// parse, route, call the targets in order until one answers, relay.
+// serveOperation serves one chat, completions or embeddings request of
+// OpenAI's API.
 func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request, op providers.Operation) {
+	h.serve(w, r, op, nil)
+}
+
+// serve runs the pipeline: auth, parse, route, limits, call the targets in
+// order until one answers, relay. dx is a door's exchange, whose chat body
+// the door has read already; nil for OpenAI's own endpoints.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op providers.Operation, dx *inbound.Exchange) {
 	x := &exchange{start: time.Now(), op: op}
+	if dx != nil {
+		x.translator, x.errors = dx.Translator, dx.Translator
+	}
 	activeRequests.Inc()
 	defer func() {
 		activeRequests.Dec()
@@ -30,8 +41,10 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request, op prov
 		return
 	}
 	x.caller = caller
-	body, perr := readBody(w, r, h.cfg.MaxBody)
-	if perr != nil {
+	var body []byte
+	if dx != nil {
+		body = dx.Chat
+	} else if body, perr = readBody(w, r, h.cfg.MaxBody); perr != nil {
 		x.fail(w, perr)
 		return
 	}
@@ -86,7 +99,7 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request, op prov
 		ka = &keepalive{every: h.cfg.Keepalive, w: w, x: x}
 		defer ka.stop()
 	}
-	a, perr := h.call(ctx, deadline, r, x, route, in, op, ka)
+	a, perr := h.call(ctx, deadline, r, x, route, in, op, dx, ka)
 	if perr == nil && in.stream && !timer.Stop() {
 		// The timeout fired as the first chunk came: it has won.
 		a.close()
@@ -102,10 +115,20 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request, op prov
 		return
 	}
 	defer a.close()
-	if in.stream {
+	switch {
+	case x.op != op: // the door's own API, served natively
+		meter := dx.Meter(in.stream)
+		if in.stream {
+			h.relayNativeStream(w, r, x, a, meter)
+		} else {
+			h.relayBody(w, x, a.resp, meter)
+		}
+	case in.stream:
 		h.relayStream(w, r, x, a, in.includeUsage)
-	} else {
-		h.relayBody(w, x, a.resp)
+	case x.translator != nil:
+		h.relayAnswer(w, x, a.resp)
+	default:
+		h.relayBody(w, x, a.resp, &tailMeter{})
 	}
 }
 
@@ -138,7 +161,9 @@ func modelNotAllowed(model string) *providers.Error {
 // Retry-After when it sent one; a target whose next try would come after
 // deadline is not tried again. For a stream, the first chunk is read here
 // too, so a stream that breaks before its first chunk is retried as well.
-func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request, x *exchange, route *Route, in *inbound, op providers.Operation, ka *keepalive) (*attempt, *providers.Error) {
+// A target that serves the API of dx's door natively is sent the door's
+// own body, with x.op set to that API.
+func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request, x *exchange, route *Route, in *requestBody, op providers.Operation, dx *inbound.Exchange, ka *keepalive) (*attempt, *providers.Error) {
 	targets := route.balance.order()
 	n := len(targets)
 	maxAttempts := h.cfg.MaxAttempts
@@ -169,7 +194,15 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 			}
 		}
 		model := t.upstreamModel(in.model)
-		body, err := in.withModel(model)
+		callOp := op
+		var body []byte
+		var err error
+		if dx != nil && servesNatively(t.Provider, dx.API) {
+			callOp = dx.API
+			body, err = setModel(dx.Body, model)
+		} else {
+			body, err = in.withModel(model)
+		}
 		if err != nil {
 			return nil, invalidBody("the request body must be a JSON object")
 		}
@@ -182,8 +215,8 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 		}
 		calls++
 		x.attempts++
-		x.provider, x.upstreamModel, x.upstreamHost = name, model, hostOf(t.Provider)
-		call := &providers.Call{Op: op, Model: model, ClientModel: in.model, Body: body, Stream: in.stream, RequestHeader: r.Header}
+		x.provider, x.upstreamModel, x.upstreamHost, x.op = name, model, hostOf(t.Provider), callOp
+		call := &providers.Call{Op: callOp, Model: model, ClientModel: in.model, Body: body, Stream: in.stream, RequestHeader: r.Header}
 		if t.Provider.Config().UsesCallerKey(h.passthrough) {
 			if x.caller.upstreamKey == "" {
 				th.endTrial(lease)
@@ -319,11 +352,26 @@ func (h *Handler) try(ctx context.Context, p providers.Provider, call *providers
 	return a, err
 }
 
-// send calls the provider and, for a stream, reads its first chunk.
+// servesNatively reports whether p serves api itself.
+func servesNatively(p providers.Provider, api providers.Operation) bool {
+	n, ok := unwrap(p).(providers.NativeAPIs)
+	return ok && api != "" && n.ServesNatively(api)
+}
+
+// send calls the provider and, for a stream, reads its first chunk: for a
+// natively served API, whose raw stream is in Body, its first bytes.
 func send(ctx context.Context, p providers.Provider, call *providers.Call) (*providers.Response, []byte, error) {
 	resp, err := p.Send(ctx, call)
 	if err != nil || !call.Stream {
 		return resp, nil, err
+	}
+	if resp.Stream == nil {
+		first, err := readFirst(resp.Body)
+		if err != nil {
+			_ = resp.Close()
+			return nil, nil, err
+		}
+		return resp, first, nil
 	}
 	first, err := resp.Stream.Next()
 	switch {
@@ -334,6 +382,26 @@ func send(ctx context.Context, p providers.Provider, call *providers.Call) (*pro
 		return nil, nil, err
 	}
 	return resp, first, nil
+}
+
+// readFirst reads the first bytes of a raw stream into a buffer of
+// copyBuffers, which the relay goes on reading into; nil when the stream
+// ended before its first byte.
+func readFirst(body io.Reader) ([]byte, error) {
+	buf := copyBuffers.Get().(*[]byte)
+	for {
+		n, err := body.Read(*buf)
+		switch {
+		case n > 0:
+			return (*buf)[:n], nil
+		case errors.Is(err, io.EOF):
+			copyBuffers.Put(buf)
+			return nil, nil
+		case err != nil:
+			copyBuffers.Put(buf)
+			return nil, err
+		}
+	}
 }
 
 // outcomeOf is the upstream_attempts_total outcome label of a failure.

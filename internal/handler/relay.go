@@ -8,14 +8,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // relayBody copies a non-streamed answer to the client as it arrives,
-// keeping only its tail, where OpenAI-shaped bodies carry `usage`.
-func (h *Handler) relayBody(w http.ResponseWriter, x *exchange, resp *providers.Response) {
+// showing meter what passes.
+func (h *Handler) relayBody(w http.ResponseWriter, x *exchange, resp *providers.Response, meter inbound.UsageMeter) {
 	hdr := w.Header()
 	for k, v := range resp.Header {
 		hdr[k] = v
@@ -29,34 +30,55 @@ func (h *Handler) relayBody(w http.ResponseWriter, x *exchange, resp *providers.
 	x.status = http.StatusOK
 	x.firstByte = time.Since(x.start)
 
-	tw := tailWriter{w: w}
+	mw := meteredWriter{w: w, meter: meter}
 	buf := copyBuffers.Get().(*[]byte)
-	_, err := io.CopyBuffer(&tw, resp.Body, *buf)
+	_, err := io.CopyBuffer(&mw, resp.Body, *buf)
 	copyBuffers.Put(buf)
 	switch {
-	case tw.err != nil:
+	case mw.err != nil:
 		x.status, x.outcome = statusClientClosed, "client_closed"
 	case err != nil:
 		x.outcome = "upstream_broke"
 	}
-	x.usage = usageFromTail(tw.tail)
+	x.usage = usageOf(meter)
 }
 
-// tailWriter passes writes on and keeps the last tailSize bytes.
-type tailWriter struct {
-	w    io.Writer
+// meteredWriter passes writes on and shows meter what went through.
+type meteredWriter struct {
+	w     io.Writer
+	meter inbound.UsageMeter
+	err   error
+}
+
+func (m *meteredWriter) Write(p []byte) (int, error) {
+	n, err := m.w.Write(p)
+	if err != nil {
+		m.err = err
+		return n, err
+	}
+	_, _ = m.meter.Write(p)
+	return n, nil
+}
+
+// usageOf is what meter read, in the pipeline's terms.
+func usageOf(meter inbound.UsageMeter) usage {
+	u, ok := meter.Usage()
+	if !ok {
+		return usage{}
+	}
+	return usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens,
+		TotalTokens: u.PromptTokens + u.CompletionTokens, known: true}
+}
+
+// tailMeter reads the usage of an OpenAI-shaped body from its last
+// tailSize bytes, where such bodies carry it.
+type tailMeter struct {
 	tail []byte
-	err  error
 }
 
 const tailSize = 4 << 10
 
-func (t *tailWriter) Write(p []byte) (int, error) {
-	n, err := t.w.Write(p)
-	if err != nil {
-		t.err = err
-		return n, err
-	}
+func (t *tailMeter) Write(p []byte) (int, error) {
 	if len(p) >= tailSize {
 		t.tail = append(t.tail[:0], p[len(p)-tailSize:]...)
 	} else {
@@ -65,7 +87,42 @@ func (t *tailWriter) Write(p []byte) (int, error) {
 		}
 		t.tail = append(t.tail, p...)
 	}
-	return n, nil
+	return len(p), nil
+}
+
+func (t *tailMeter) Usage() (inbound.Usage, bool) {
+	u := usageFromTail(t.tail)
+	return inbound.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens}, u.known
+}
+
+// relayAnswer turns a non-streamed chat answer into the door's answer.
+// The answer is read whole: the door's is made from all of it.
+func (h *Handler) relayAnswer(w http.ResponseWriter, x *exchange, resp *providers.Response) {
+	chat, err := io.ReadAll(resp.Body)
+	x.usage = usageFromTail(chat[max(0, len(chat)-tailSize):])
+	var answer []byte
+	if err != nil {
+		x.outcome = "upstream_broke"
+	} else {
+		answer, err = x.translator.Answer(chat, x.model)
+	}
+	if err != nil {
+		x.fail(w, providers.NewError(http.StatusBadGateway, "upstream_error", "the upstream's answer could not be read"))
+		return
+	}
+	hdr := w.Header()
+	for k, v := range resp.Header {
+		hdr[k] = v
+	}
+	hdr.Set("Content-Type", "application/json")
+	hdr.Set("Content-Length", strconv.Itoa(len(answer)))
+	x.writeOverhead(hdr)
+	w.WriteHeader(http.StatusOK)
+	x.status = http.StatusOK
+	x.firstByte = time.Since(x.start)
+	if _, err := w.Write(answer); err != nil {
+		x.status, x.outcome = statusClientClosed, "client_closed"
+	}
 }
 
 // relayStream writes a streamed answer as Server-Sent Events, flushing
@@ -79,7 +136,7 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 	idle := newIdleWatch(h.cfg.StreamIdleTimeout, func() { a.cancel(errStreamIdle) })
 	defer idle.stop()
 
-	out := newEventWriter(w)
+	out := newEventWriter(w, x.streamEncoder())
 	burst, _ := resp.Stream.(providers.Bursting)
 	// Ready reads what is at hand, and the rest of an event whose start
 	// it saw: it may wait, rarely and briefly, so it is watched too.
@@ -96,7 +153,7 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 	for done := chunk == nil; ; {
 		if chunk != nil {
 			if payload, keep := f.apply(chunk); keep {
-				if err := out.event(payload); err != nil {
+				if err := out.chunk(payload); err != nil {
 					x.status, x.outcome = statusClientClosed, "client_closed"
 					break
 				}
@@ -116,12 +173,13 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 		}
 		if done {
 			if usage := f.missingUsageChunk(); usage != nil {
-				_ = out.event(usage)
+				_ = out.chunk(usage)
 			}
-			// Settled before [DONE], so the client's next request sees it.
+			// Settled before the stream's end, so the client's next
+			// request sees it.
 			x.usage = f.usage
 			h.settleTokens(x)
-			_ = out.done()
+			_ = out.end()
 			break
 		}
 		var err error
@@ -141,7 +199,7 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 }
 
 // endWithError ends a stream whose upstream failed after the client got
-// its first bytes: an OpenAI error event, then a clean close, no [DONE].
+// its first bytes: an error event, then a clean close.
 func (h *Handler) endWithError(out *eventWriter, r *http.Request, x *exchange, e *providers.Error) {
 	if e.Status == statusClientClosed {
 		x.status, x.outcome = statusClientClosed, "client_closed"
@@ -149,8 +207,59 @@ func (h *Handler) endWithError(out *eventWriter, r *http.Request, x *exchange, e
 	}
 	x.outcome = "upstream_broke"
 	x.streamError = e.Message
-	body, _ := e.MarshalJSON()
-	if out.event(body) == nil {
-		_ = out.flush()
+	_ = out.fail(e)
+}
+
+// relayNativeStream relays the raw event stream of an API the provider
+// serves natively, flushing each read as reverse_proxy does. a.first is
+// what call already read. The stream is not parsed: meter reads its
+// usage, and an upstream that breaks midway leaves the client a cut
+// stream, as it would have without the gateway.
+func (h *Handler) relayNativeStream(w http.ResponseWriter, r *http.Request, x *exchange, a *attempt, meter inbound.UsageMeter) {
+	openStream(w, x, a.resp.Header)
+	idle := newIdleWatch(h.cfg.StreamIdleTimeout, func() { a.cancel(errStreamIdle) })
+	defer idle.stop()
+	rc := http.NewResponseController(w)
+	read, readErr := a.first, error(nil)
+	if read == nil { // the stream ended before its first byte
+		readErr = io.EOF
 	}
+	buf := read[:cap(read)]
+	for {
+		if len(read) > 0 {
+			_, err := w.Write(read)
+			if err == nil {
+				err = rc.Flush()
+			}
+			if err != nil {
+				x.status, x.outcome = statusClientClosed, "client_closed"
+				break
+			}
+			_, _ = meter.Write(read)
+			x.chunks++
+			if x.firstByte == 0 {
+				x.firstByte = time.Since(x.start)
+			}
+		}
+		if readErr != nil {
+			if !errors.Is(readErr, io.EOF) {
+				e := h.attemptError(r.Context(), a.ctx, x.provider, readErr)
+				if e.Status == statusClientClosed {
+					x.status, x.outcome = statusClientClosed, "client_closed"
+				} else {
+					x.outcome, x.streamError = "upstream_broke", e.Message
+				}
+			}
+			break
+		}
+		idle.wait()
+		var n int
+		n, readErr = a.resp.Body.Read(buf)
+		idle.done()
+		read = buf[:n]
+	}
+	if cap(buf) > 0 {
+		copyBuffers.Put(&buf)
+	}
+	x.usage = usageOf(meter)
 }

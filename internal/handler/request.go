@@ -13,9 +13,9 @@ import (
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
-// inbound is what the gateway reads of a client's request body. The body
+// requestBody is what the gateway reads of a client's request body. The body
 // itself is never re-encoded: only `model` is rewritten in place.
-type inbound struct {
+type requestBody struct {
 	body         []byte
 	model        string
 	modelGiven   bool
@@ -57,11 +57,11 @@ func tooLarge(limit int64) *providers.Error {
 
 // parseInbound validates the body as a JSON object and reads the members
 // the gateway acts on.
-func parseInbound(body []byte) (*inbound, *providers.Error) {
+func parseInbound(body []byte) (*requestBody, *providers.Error) {
 	if !json.Valid(body) {
 		return nil, invalidBody("the request body is not valid JSON")
 	}
-	in := &inbound{body: body}
+	in := &requestBody{body: body}
 	var bad *providers.Error
 	var seen uint8 // bit i: readMembers[i] was met
 	err := jsonscan.Members(body, func(key []byte, start, end int) bool {
@@ -178,15 +178,21 @@ func disguised(key []byte) bool {
 
 // withModel returns the body with `model` set to name, rewriting only that
 // member.
-func (in *inbound) withModel(name string) ([]byte, error) {
+func (in *requestBody) withModel(name string) ([]byte, error) {
 	if in.modelGiven && name == in.model {
 		return in.body, nil
 	}
+	return setModel(in.body, name)
+}
+
+// setModel returns body with `model` set to name, rewriting only that
+// member.
+func setModel(body []byte, name string) ([]byte, error) {
 	quoted, err := json.Marshal(name)
 	if err != nil {
 		return nil, err
 	}
-	return jsonscan.Set(in.body, "model", quoted)
+	return jsonscan.Set(body, "model", quoted)
 }
 
 func invalidBody(msg string) *providers.Error {

@@ -1,15 +1,14 @@
-package handler
+package native
 
 import (
-	"encoding/json"
+	"math"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
-// The error codes of the native API (seed 002).
+// The native API's error codes.
 const (
 	codeInvalidRequest   = "INVALID_REQUEST"
 	codeUnauthorized     = "UNAUTHORIZED"
@@ -27,6 +26,10 @@ const (
 	codeInternal         = "INTERNAL_ERROR"
 )
 
+// statusClientClosed is the pipeline's status for a client that left
+// before its answer: there is nobody to answer.
+const statusClientClosed = 499
+
 // nativeError is the native API's error envelope:
 // `{"error":{"code","message","details"}}`.
 type nativeError struct {
@@ -40,10 +43,6 @@ type nativeErrorFields struct {
 	// behind the error; null when there is nothing to add.
 	Details *string `json:"details"`
 }
-
-// isNative reports whether r is on the native API, whose errors have seed
-// 002's shape rather than OpenAI's.
-func isNative(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
 
 // toNative translates one of the pipeline's errors. fromUpstream tells an
 // upstream's 404 (it does not have the model the gateway routed to it)
@@ -110,8 +109,14 @@ func nativeCode(e *providers.Error, fromUpstream bool) string {
 	return codeInvalidRequest
 }
 
-// writeNativeError answers with the native error envelope.
-func writeNativeError(w http.ResponseWriter, e *providers.Error, fromUpstream bool) {
+// retryAfterSeconds is a whole number of seconds, at least 1, as clients
+// parse Retry-After as an integer.
+func retryAfterSeconds(e *providers.Error) int {
+	return max(1, int(math.Ceil(e.RetryAfter.Seconds())))
+}
+
+// writeError answers with the native error envelope.
+func writeError(w http.ResponseWriter, e *providers.Error, fromUpstream bool) {
 	h := w.Header()
 	if e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds(e)))
@@ -126,20 +131,35 @@ func writeNativeError(w http.ResponseWriter, e *providers.Error, fromUpstream bo
 	_, _ = w.Write(body)
 }
 
-// nativeStreamError translates the OpenAI error event that ends a broken
-// stream (see endWithError) into the native shape. The event carries no
-// status: it failed upstream, after the answer had started.
-func nativeStreamError(payload []byte) nativeError {
-	var v struct {
-		Error struct {
-			Message string `json:"message"`
-			Code    string `json:"code"`
-		} `json:"error"`
+// writeJSON answers with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := providers.MarshalJSON(v)
+	if err != nil {
+		writeError(w, providers.NewError(http.StatusInternalServerError, "", "encoding the response failed"), false)
+		return
 	}
-	_ = json.Unmarshal(payload, &v)
-	e := &providers.Error{Status: http.StatusBadGateway, Message: v.Error.Message, Code: v.Error.Code}
-	if v.Error.Code == "upstream_timeout" {
-		e.Status = http.StatusGatewayTimeout
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// streamFailure is the error that ends a native stream cut after it
+// began: whatever the upstream said, the stream failed upstream (502),
+// or timed out there (504).
+func streamFailure(e *providers.Error) nativeError {
+	f := &providers.Error{Status: http.StatusBadGateway, Message: e.Message, Code: e.Code}
+	if e.Code == "upstream_timeout" {
+		f.Status = http.StatusGatewayTimeout
 	}
-	return toNative(e, true)
+	return toNative(f, true)
+}
+
+func invalidBody(msg string) *providers.Error {
+	return providers.NewError(http.StatusBadRequest, "invalid_request_body", msg)
+}
+
+func fieldError(param, msg string) *providers.Error {
+	e := providers.NewError(http.StatusBadRequest, "invalid_type", msg)
+	e.Param = param
+	return e
 }

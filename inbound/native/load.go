@@ -1,14 +1,14 @@
-package handler
+package native
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
 	"time"
 
-	"go.uber.org/zap"
-
+	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
@@ -17,8 +17,8 @@ import (
 type loadRequest struct {
 	// Quantization picks a quantized variant by tag (see withQuantization).
 	Quantization string `json:"quantization"`
-	// PreferGPU is accepted for seed 002's clients and not acted on: Ollama
-	// places a model's layers on the GPU by itself.
+	// PreferGPU is accepted for the native API's clients and not acted
+	// on: Ollama places a model's layers on the GPU by itself.
 	PreferGPU *bool `json:"prefer_gpu"`
 	// KeepAlive is how long the model stays loaded, e.g. 30m or -1.
 	KeepAlive string `json:"keep_alive"`
@@ -40,25 +40,22 @@ type loadResponse struct {
 // serveLoad answers POST /api/v1/models/{name}/load. {name} is a public
 // model name, routed as for a generation; the first of its targets whose
 // provider can load models loads it. Elsewhere: 501 NOT_IMPLEMENTED.
-func (h *Handler) serveLoad(w http.ResponseWriter, r *http.Request) {
-	x := &exchange{start: time.Now()}
+func serveLoad(hub inbound.Hub, w http.ResponseWriter, r *http.Request) {
+	c, perr := hub.Catalog(r)
 	fail := func(e *providers.Error, fromUpstream bool) {
-		x.writeOverhead(w.Header())
-		writeNativeError(w, e, fromUpstream)
+		c.WriteHeaders(w.Header())
+		writeError(w, e, fromUpstream)
 	}
-	name, _ := endpointParam(r.URL.Path, "/api/v1/models/{name}/load")
-	caller, perr := h.authenticate(r)
 	if perr != nil {
 		fail(perr, false)
 		return
 	}
-	x.caller = caller
-	if perr := h.admitRequest(r.Context(), x, r); perr != nil {
+	if perr := c.Admit(r); perr != nil {
 		fail(perr, false)
 		return
 	}
 	var req loadRequest
-	body, perr := readBody(w, r, h.cfg.MaxBody)
+	body, perr := hub.ReadBody(w, r)
 	if perr == nil && len(strings.TrimSpace(string(body))) > 0 {
 		if err := json.Unmarshal(body, &req); err != nil {
 			perr = invalidBody("the request body is not a valid load request: " + err.Error())
@@ -68,20 +65,17 @@ func (h *Handler) serveLoad(w http.ResponseWriter, r *http.Request) {
 		fail(perr, false)
 		return
 	}
-	route, ok := h.routes.resolve(name)
-	if !ok {
-		fail(modelNotFound(name), false)
+	name := r.PathValue("name")
+	route, perr := c.Route(name)
+	if perr != nil {
+		fail(perr, false)
 		return
 	}
-	if !caller.allows(name) {
-		fail(modelNotAllowed(name), false)
-		return
-	}
-	var target *Target
+	var target inbound.Target
 	var loader providers.ModelLoader
-	for i := range route.Targets {
-		if l, ok := unwrap(route.Targets[i].Provider).(providers.ModelLoader); ok {
-			target, loader = &route.Targets[i], l
+	for _, t := range route.Targets {
+		if l, ok := t.Provider.(providers.ModelLoader); ok {
+			target, loader = t, l
 			break
 		}
 	}
@@ -91,59 +85,61 @@ func (h *Handler) serveLoad(w http.ResponseWriter, r *http.Request) {
 				"` does not load models on request; only providers that run models themselves (ollama) do"), false)
 		return
 	}
-	model, perr := withQuantization(target.upstreamModel(name), req.Quantization)
+	model, perr := withQuantization(target.UpstreamModel(name), req.Quantization)
 	if perr != nil {
 		fail(perr, false)
 		return
 	}
 
 	provider := target.Provider.Config().Name
-	ctx, cancel := h.requestContext(r)
-	defer cancel()
-	began := time.Now()
-	err := loader.Preload(ctx, model, req.KeepAlive)
-	x.upstreamWait += time.Since(began)
-	h.health.recordCall(ctx, target.health.target(model), err)
-	if err != nil {
-		e := upstreamError(r.Context(), provider, err)
-		if e.Status == statusClientClosed {
+	log := hub.Logger()
+	res := loadResponse{Name: name, Model: model, Provider: provider, Loaded: true}
+	perr = c.Call(r, target, model, func(ctx context.Context, callerKey string) error {
+		began := time.Now()
+		if err := loader.Preload(ctx, model, req.KeepAlive); err != nil {
+			return err
+		}
+		loadTime := time.Since(began)
+		res.LoadTime = loadTime.Seconds()
+		log.Info("loaded model", "model", model, "provider", provider, "duration", loadTime)
+		res.MemoryUsage = memoryUsage(ctx, target.Provider, callerKey, model)
+		return nil
+	})
+	if perr != nil {
+		if perr.Status == statusClientClosed {
 			return
 		}
-		h.cfg.Logger.Warn("loading a model failed", zap.String("model", model),
-			zap.String("provider", provider), zap.Int("status", e.Status), zap.String("error", e.Message))
+		log.Warn("loading a model failed", "model", model, "provider", provider, "status", perr.Status, "error", perr.Message)
 		// The provider does not have the model at all: not found, not
 		// merely unloaded.
-		fail(e, e.Status != http.StatusNotFound)
+		fail(perr, perr.Status != http.StatusNotFound)
 		return
 	}
-	h.cfg.Logger.Info("loaded model", zap.String("model", model), zap.String("provider", provider),
-		zap.Duration("duration", time.Since(began)))
-	res := loadResponse{Name: name, Model: model, Provider: provider, Loaded: true, LoadTime: time.Since(began).Seconds()}
 	if req.PreferGPU != nil {
 		res.PreferGPU = "not applied: the provider places layers on the GPU itself"
 	}
-	if inv := h.inventoryOf(target.Provider); inv != nil {
-		var key string
-		if target.Provider.Config().UsesCallerKey(h.passthrough) {
-			key = caller.upstreamKey
-		}
-		if running, err := inv.Running(ctx, key); err == nil {
-			for _, m := range running {
-				if sameModel(m.Name, model) {
-					mem := humanBytes(m.Size)
-					res.MemoryUsage = &mem
-				}
-			}
-		}
-	}
-	x.writeOverhead(w.Header())
-	writeJSONStatus(w, http.StatusOK, res)
+	c.WriteHeaders(w.Header())
+	writeJSON(w, http.StatusOK, res)
 }
 
-// endpointParam is the value of the endpoint pattern's parameter in path.
-func endpointParam(path, pattern string) (string, bool) {
-	e := endpoint{path: pattern}
-	return e.match(path)
+// memoryUsage is what model takes in p's memory, when p says.
+func memoryUsage(ctx context.Context, p providers.Provider, callerKey, model string) *string {
+	inv, ok := p.(providers.ModelInventory)
+	if !ok {
+		return nil
+	}
+	running, err := inv.Running(ctx, callerKey)
+	if err != nil {
+		return nil
+	}
+	var mem *string
+	for _, m := range running {
+		if sameModel(m.Name, model) {
+			s := humanBytes(m.Size)
+			mem = &s
+		}
+	}
+	return mem
 }
 
 var (

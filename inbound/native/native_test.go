@@ -1,9 +1,8 @@
-package handler
+package native
 
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -12,78 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llmgateway/caddy-llm-gateway/internal/handler"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
-// echoUpstream answers OpenAI chat requests with the last message's text,
-// streamed word by word when asked; a prompt of "fail" gets a 500 and one
-// of "missing" a 404.
-func echoUpstream(t *testing.T, inFlight func()) *upstream {
-	return newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		if inFlight != nil {
-			inFlight()
-		}
-		var req struct {
-			Messages []struct{ Content string } `json:"messages"`
-			Stream   bool                       `json:"stream"`
-		}
-		_ = json.NewDecoder(r.Body).Decode(&req)
-		text := req.Messages[len(req.Messages)-1].Content
-		switch text {
-		case "fail":
-			w.WriteHeader(http.StatusInternalServerError)
-			_, _ = io.WriteString(w, `{"error":{"message":"boom","type":"server_error","param":null,"code":null}}`)
-			return
-		case "missing":
-			w.WriteHeader(http.StatusNotFound)
-			_, _ = io.WriteString(w, `{"error":{"message":"model not found","type":"invalid_request_error","param":null,"code":"model_not_found"}}`)
-			return
-		}
-		if !req.Stream {
-			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set("X-Request-Id", "upstream-id-1")
-			_, _ = io.WriteString(w, `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":`+
-				jsonString(text)+`},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}`)
-			return
-		}
-		events := []string{roleChunk}
-		for _, word := range strings.SplitAfter(text, " ") {
-			events = append(events, `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":`+jsonString(word)+`},"finish_reason":null}]}`)
-		}
-		events = append(events, finishChunk, usageChunk, doneEventLine)
-		writeSSE(w, events...)
-	})
-}
-
-func jsonString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
-
-func nativeGateway(t *testing.T, up *upstream, cfg Config) string {
-	t.Helper()
-	cfg.Routes = []Route{route("fast", Target{Provider: openAIProvider(t, "up", up.URL)})}
-	return gateway(t, cfg).URL
-}
-
-func postWith(t *testing.T, url, body string, header map[string]string) (*http.Response, string) {
-	t.Helper()
-	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	return resp, readAll(t, resp.Body)
-}
-
 func TestNativeGenerate(t *testing.T) {
 	up := echoUpstream(t, nil)
-	base := nativeGateway(t, up, Config{})
+	base := nativeGateway(t, up, handler.Config{}, &Door{})
 	cases := []struct {
 		name, path, body string
 		header           map[string]string
@@ -131,7 +65,7 @@ func TestNativeGenerate(t *testing.T) {
 }
 
 func TestNativeMethodNotAllowed(t *testing.T) {
-	base := nativeGateway(t, echoUpstream(t, nil), Config{})
+	base := nativeGateway(t, echoUpstream(t, nil), handler.Config{}, &Door{})
 	resp, err := http.Get(base + "/api/v1/generate")
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +117,7 @@ func TestBatchRunsBoundedAndInOrder(t *testing.T) {
 		case <-time.After(5 * time.Second):
 		}
 	})
-	base := nativeGateway(t, up, Config{BatchConcurrency: conc})
+	base := nativeGateway(t, up, handler.Config{}, &Door{BatchConcurrency: conc})
 	var reqs []string
 	for i := range items {
 		prompt := "prompt-" + string(rune('a'+i))
@@ -228,7 +162,7 @@ func TestBatchRunsBoundedAndInOrder(t *testing.T) {
 }
 
 func TestBatchLimits(t *testing.T) {
-	base := nativeGateway(t, echoUpstream(t, nil), Config{BatchMax: 2})
+	base := nativeGateway(t, echoUpstream(t, nil), handler.Config{}, &Door{BatchMax: 2})
 	cases := []struct{ name, body, want string }{
 		{"too many", `{"requests":[{"prompt":"a"},{"prompt":"b"},{"prompt":"c"}]}`, "at most 2 requests; this one has 3"},
 		{"empty", `{"requests":[]}`, "non-empty array"},
@@ -245,46 +179,12 @@ func TestBatchLimits(t *testing.T) {
 }
 
 func TestBatchItemsCountAgainstLimits(t *testing.T) {
-	base := nativeGateway(t, echoUpstream(t, nil), Config{
-		Limits: Limits{Requests: NewLimit(2, time.Hour), Counter: memoryCounter()},
-	})
+	base := nativeGateway(t, echoUpstream(t, nil), handler.Config{
+		Limits: handler.Limits{Requests: handler.NewLimit(2, time.Hour), Counter: memoryCounter()},
+	}, &Door{})
 	_, body := postWith(t, base+"/api/v1/batch/generate", `{"model":"fast","requests":[{"prompt":"a"},{"prompt":"b"},{"prompt":"c"}]}`, nil)
 	if strings.Count(body, `"RATE_LIMITED"`) != 1 || strings.Count(body, `"text"`) != 2 {
 		t.Errorf("a limit of 2 requests should refuse one of 3 items: %s", body)
-	}
-}
-
-func TestHealthTracksProviders(t *testing.T) {
-	var failing atomic.Bool
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		if failing.Load() {
-			w.WriteHeader(http.StatusBadGateway)
-			return
-		}
-		_, _ = io.WriteString(w, chatCompletion)
-	})
-	base := nativeGateway(t, up, Config{})
-	health := func() (int, healthReport) { return healthOf(t, base) }
-	chat := func() { post(t, base+"/v1/chat/completions", `{"model":"fast","messages":[]}`) }
-
-	if status, h := health(); status != 200 || h.Status != "healthy" || h.Version == "" || h.MemoryUsage == "" || len(h.Providers) != 1 {
-		t.Fatalf("fresh: %d %+v", status, h)
-	}
-	failing.Store(true)
-	for range reportDownAfter - 1 {
-		chat()
-	}
-	if _, h := health(); h.Providers[0].Status != "up" || h.Providers[0].ConsecutiveFailures != reportDownAfter-1 || h.Providers[0].LastErrorAt == nil {
-		t.Fatalf("after %d failures: %+v", reportDownAfter-1, h.Providers[0])
-	}
-	chat()
-	if status, h := health(); status != 503 || h.Status != "unhealthy" || h.Providers[0].Status != "down" {
-		t.Fatalf("after %d failures: %d %+v", reportDownAfter, status, h)
-	}
-	failing.Store(false)
-	chat()
-	if status, h := health(); status != 200 || h.Providers[0].Status != "up" || h.Providers[0].ConsecutiveFailures != 0 {
-		t.Fatalf("after a success: %d %+v", status, h)
 	}
 }
 
@@ -325,11 +225,11 @@ func (l *localProvider) Preload(_ context.Context, model, _ string) error {
 func TestModelManagement(t *testing.T) {
 	up := echoUpstream(t, nil)
 	local := &localProvider{Provider: openAIProvider(t, "local", up.URL), loaded: []string{"llama3.2:latest"}}
-	base := gateway(t, Config{Routes: []Route{
-		route("qwen", Target{Provider: local, Model: "qwen2.5:7b-instruct"}),
-		route("gpt", Target{Provider: openAIProvider(t, "remote", up.URL)}),
-		route(Wildcard, Target{Provider: local}),
-	}}).URL
+	base := gateway(t, handler.Config{Routes: []handler.Route{
+		route("qwen", handler.Target{Provider: local, Model: "qwen2.5:7b-instruct"}),
+		route("gpt", handler.Target{Provider: openAIProvider(t, "remote", up.URL)}),
+		route(handler.Wildcard, handler.Target{Provider: local}),
+	}}, &Door{})
 
 	resp, err := http.Get(base + "/api/v1/models")
 	if err != nil {
@@ -394,62 +294,6 @@ func TestWithQuantization(t *testing.T) {
 		got, err := withQuantization(tc.model, tc.q)
 		if got != tc.want || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Message, tc.err)) {
 			t.Errorf("withQuantization(%q, %q) = %q, %v", tc.model, tc.q, got, err)
-		}
-	}
-}
-
-func TestRequestID(t *testing.T) {
-	base := nativeGateway(t, echoUpstream(t, nil), Config{})
-	cases := []struct{ sent, want string }{
-		{"client-id-42", "client-id-42"},
-		{"tab\tinside", ""},
-		{"naïve", ""},
-		{strings.Repeat("a", 129), ""},
-	}
-	for _, tc := range cases {
-		resp, _ := postWith(t, base+"/v1/chat/completions", `{"model":"fast","messages":[{"role":"user","content":"hi"}]}`,
-			map[string]string{"X-Request-Id": tc.sent})
-		got := resp.Header.Get("X-Request-Id")
-		// A refused id is not echoed; outside Caddy there is no UUID to
-		// stand in for it (integration tests check that one).
-		if (tc.want != "" && got != tc.want) || (tc.want == "" && got == tc.sent) {
-			t.Errorf("sent %q: X-Request-Id = %q, want %q", tc.sent, got, tc.want)
-		}
-		if tc.want != "" && resp.Header.Get("X-Upstream-Request-Id") != "upstream-id-1" {
-			t.Errorf("the upstream's id is not relayed apart: %v", resp.Header)
-		}
-	}
-}
-
-// TestOpenAPIMatchesEndpoints keeps the OpenAPI document and the endpoint
-// table in step, both ways.
-func TestOpenAPIMatchesEndpoints(t *testing.T) {
-	var doc struct {
-		OpenAPI string                                `json:"openapi"`
-		Paths   map[string]map[string]json.RawMessage `json:"paths"`
-	}
-	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
-		t.Fatal(err)
-	}
-	if doc.OpenAPI != "3.1.0" {
-		t.Errorf("openapi = %q", doc.OpenAPI)
-	}
-	documented := map[string]bool{}
-	for path, ops := range doc.Paths {
-		for method := range ops {
-			documented[strings.ToUpper(method)+" "+path] = true
-		}
-	}
-	served := map[string]bool{}
-	for _, e := range endpoints {
-		served[e.method+" "+e.path] = true
-		if !documented[e.method+" "+e.path] {
-			t.Errorf("%s %s is served but not in openapi.json", e.method, e.path)
-		}
-	}
-	for op := range documented {
-		if !served[op] {
-			t.Errorf("%s is in openapi.json but not served", op)
 		}
 	}
 }
