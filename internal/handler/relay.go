@@ -243,6 +243,7 @@ func (h *Handler) relayNativeStream(w http.ResponseWriter, r *http.Request, x *e
 		}
 		if readErr != nil {
 			if !errors.Is(readErr, io.EOF) {
+				x.noteCause(readErr)
 				e := h.attemptError(r.Context(), a.ctx, x.provider, readErr)
 				if e.Status == statusClientClosed {
 					x.status, x.outcome = statusClientClosed, "client_closed"
