@@ -2,8 +2,9 @@ package inbound
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
+
+	"go.uber.org/zap"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
@@ -32,7 +33,7 @@ type Hub interface {
 	// WriteHeaders alone.
 	Catalog(r *http.Request) (Catalog, *providers.Error)
 	// Logger is the gateway's logger.
-	Logger() *slog.Logger
+	Logger() *zap.Logger
 }
 
 // Catalog is one caller's view of the configured models. It is used by

@@ -1,6 +1,8 @@
 package native
 
 import (
+	"go.uber.org/zap"
+
 	"context"
 	"encoding/json"
 	"net/http"
@@ -101,7 +103,7 @@ func serveLoad(hub inbound.Hub, w http.ResponseWriter, r *http.Request) {
 		}
 		loadTime := time.Since(began)
 		res.LoadTime = loadTime.Seconds()
-		log.Info("loaded model", "model", model, "provider", provider, "duration", loadTime)
+		log.Info("loaded model", zap.String("model", model), zap.String("provider", provider), zap.Duration("duration", loadTime))
 		res.MemoryUsage = memoryUsage(ctx, target.Provider, callerKey, model)
 		return nil
 	})
@@ -109,7 +111,7 @@ func serveLoad(hub inbound.Hub, w http.ResponseWriter, r *http.Request) {
 		if perr.Status == statusClientClosed {
 			return
 		}
-		log.Warn("loading a model failed", "model", model, "provider", provider, "status", perr.Status, "error", perr.Message)
+		log.Warn("loading a model failed", zap.String("model", model), zap.String("provider", provider), zap.Int("status", perr.Status), zap.String("error", perr.Message))
 		// The provider does not have the model at all: not found, not
 		// merely unloaded.
 		fail(perr, perr.Status != http.StatusNotFound)

@@ -1,6 +1,8 @@
 package native
 
 import (
+	"go.uber.org/zap"
+
 	"context"
 	"net/http"
 	"strings"
@@ -160,7 +162,7 @@ func (l *lister) inventory(ctx context.Context, t inbound.Target) *inventory {
 		return err
 	})
 	if inv.err != nil {
-		l.hub.Logger().Warn("listing a provider's models", "provider", name, "error", inv.err)
+		l.hub.Logger().Warn("listing a provider's models", zap.String("provider", name), zap.Error(inv.err))
 	}
 	l.fetched[name] = inv
 	return inv
@@ -180,7 +182,7 @@ func (l *lister) remoteModels(ctx context.Context, t inbound.Target, seen map[st
 		return err
 	})
 	if err != nil {
-		l.hub.Logger().Warn("listing upstream models", "provider", t.Provider.Config().Name, "error", err)
+		l.hub.Logger().Warn("listing upstream models", zap.String("provider", t.Provider.Config().Name), zap.Error(err))
 		return out
 	}
 	for _, m := range list {

@@ -2,12 +2,11 @@ package handler
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"go.uber.org/zap/exp/zapslog"
+	"go.uber.org/zap"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
@@ -46,10 +45,8 @@ func (d *hub) Subrequest(r *http.Request) *http.Request {
 	return r.WithContext(ctx)
 }
 
-// Logger writes to the gateway's zap logger.
-func (d *hub) Logger() *slog.Logger {
-	return slog.New(zapslog.NewHandler(d.cfg.Logger.Core(), zapslog.WithName(d.cfg.Logger.Name())))
-}
+// Logger is the gateway's logger.
+func (d *hub) Logger() *zap.Logger { return d.cfg.Logger }
 
 // Catalog authenticates r's caller and opens its view of the routes.
 func (d *hub) Catalog(r *http.Request) (inbound.Catalog, *providers.Error) {
