@@ -23,9 +23,6 @@ const (
 	// trialRetryAfter is the wait a refused client is told while a trial
 	// is under way: its outcome is due soon.
 	trialRetryAfter = time.Second
-	// defaultPause is how long a 429 without Retry-After (or OpenAI's
-	// x-ratelimit-reset-*) pauses its target.
-	defaultPause = time.Second
 )
 
 // The states of a circuit, as /health shows them.
@@ -157,8 +154,12 @@ func (c *circuit) failed(now time.Time, counted bool) (opened bool) {
 }
 
 // pause keeps the circuit's target out until until, as its upstream
-// asked with a 429; it is no failure.
+// asked with a 429; it is no failure. With circuit breaking off nothing
+// is ever skipped, so nothing pauses either.
 func (c *circuit) pause(until time.Time) {
+	if c.breaker.threshold == 0 {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if until.After(c.pausedUntil) {

@@ -1,7 +1,6 @@
 package handler
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"sync"
@@ -197,7 +196,8 @@ func (t *targetHealth) isOpen(now time.Time) bool {
 // that say something about the upstream count (see retryable): a client's
 // bad request, its own departure or a refusal for max_concurrent does
 // not. A 429 pauses the target for its Retry-After without counting as a
-// failure. A failure to connect at all says the same of every model of
+// failure; one that says nothing of when to come back pauses nothing. A
+// failure to connect at all says the same of every model of
 // the provider, so it counts on the provider's own circuit too.
 func (b *healthBook) recordCall(ctx context.Context, t *targetHealth, err error) {
 	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
@@ -206,7 +206,9 @@ func (b *healthBook) recordCall(ctx context.Context, t *targetHealth, err error)
 	now := time.Now()
 	if e, ok := errors.AsType[*providers.Error](err); ok {
 		if e.Status == 429 {
-			t.pause(now.Add(cmp.Or(e.RetryAfter, defaultPause)))
+			if e.RetryAfter > 0 {
+				t.pause(now.Add(e.RetryAfter))
+			}
 			return
 		}
 		if !retryable(e) || e.Code == providers.CodeBusy {

@@ -110,3 +110,37 @@ func TestUnreachableProviderIsDownForEveryModel(t *testing.T) {
 		t.Errorf("provider %+v", pst)
 	}
 }
+
+// A 429 pauses its target only when it says when to come back, and never
+// with circuit breaking off.
+func TestRateLimitPausesOnlyWithAWaitAndBreakingOn(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		retryAfter  string
+		threshold   int
+		wantUpCalls int32
+	}{
+		{"no Retry-After", "", 3, 3},
+		{"breaking off", "60", 0, 3},
+		{"Retry-After and breaking on", "60", 3, 1},
+	} {
+		var calls atomic.Int32
+		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			if tc.retryAfter != "" {
+				w.Header().Set("Retry-After", tc.retryAfter)
+			}
+			errorStatus(w, http.StatusTooManyRequests)
+		})
+		gw := gateway(t, Config{FailThreshold: tc.threshold, Cooldown: time.Hour, MaxAttempts: 1, Routes: []Route{
+			route("m", Target{Provider: openAIProvider(t, "limits-"+strconv.Itoa(tc.threshold), up.URL), Model: "x"})}})
+		for range 3 {
+			if resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`); resp.StatusCode != 429 {
+				t.Fatalf("%s: status %d", tc.name, resp.StatusCode)
+			}
+		}
+		if n := calls.Load(); n != tc.wantUpCalls {
+			t.Errorf("%s: the upstream got %d of 3 requests, want %d", tc.name, n, tc.wantUpCalls)
+		}
+	}
+}
