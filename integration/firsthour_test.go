@@ -138,3 +138,23 @@ http://localhost:9080 {
 		t.Errorf("the log line does not say where and why: %v", line)
 	}
 }
+
+// A typo in an API path is a 404 in its namespace's shape through Caddy,
+// not the site's empty 200; other paths still reach the next handler.
+func TestUnknownAPIPathsAre404ThroughCaddy(t *testing.T) {
+	startGateway(t, `		provider mock`)
+	for _, tc := range []struct{ method, path, want string }{
+		{"POST", "/v1/chat/completion", `{"error":{"message":"Invalid URL (POST /v1/chat/completion)","type":"invalid_request_error","param":null,"code":null}}`},
+		{"POST", "/chat/completions", "the API is under /v1"},
+		{"GET", "/api/v1/model", `"code":"NOT_FOUND"`},
+	} {
+		resp, body := do(t, tc.method, tc.path, `{}`, nil)
+		if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, tc.want) || resp.Header.Get("X-Request-Id") == "" {
+			t.Errorf("%s %s: %d %s", tc.method, tc.path, resp.StatusCode, body)
+		}
+	}
+	// The test site serves files after the gateway.
+	if resp, body := do(t, "GET", "/hello.txt", "", nil); resp.StatusCode != http.StatusOK || body == "" {
+		t.Errorf("a file of the site: %d %q", resp.StatusCode, body)
+	}
+}

@@ -75,10 +75,36 @@ func TestGatewayErrors(t *testing.T) {
 
 func TestPathsTheGatewayDoesNotOwnGoToTheNextHandler(t *testing.T) {
 	gw := gateway(t, Config{Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", "http://127.0.0.1:1")})}})
-	for _, path := range []string{"/", "/v1/responses", "/index.html"} {
+	for _, path := range []string{"/", "/index.html", "/v2/chat/completions", "/chat"} {
 		resp := post(t, gw.URL+path, `{}`)
 		if resp.StatusCode != http.StatusTeapot {
 			t.Errorf("%s: status %d, want the next handler's", path, resp.StatusCode)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodOptions, gw.URL+"/v1/chat/completion", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusTeapot {
+		t.Errorf("a CORS preflight of an unknown API path did not go to the next handler: %v", err)
+	}
+}
+
+// An API path the gateway does not serve is a 404 in its namespace's
+// error shape, never the site's empty 200.
+func TestUnknownAPIPathsAre404(t *testing.T) {
+	gw := gateway(t, Config{Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", "http://127.0.0.1:1")})}})
+	for _, tc := range []struct{ method, path, want string }{
+		{"POST", "/v1/chat/completion", `{"error":{"message":"Invalid URL (POST /v1/chat/completion)","type":"invalid_request_error","param":null,"code":null}}`},
+		{"GET", "/v1/model", `"message":"Invalid URL (GET /v1/model)"`},
+		{"POST", "/chat/completions", `the API is under /v1`},
+		{"POST", "/api/v1/generat", `{"error":{"code":"NOT_FOUND","message":"Invalid URL (POST /api/v1/generat)"`},
+	} {
+		req, _ := http.NewRequest(tc.method, gw.URL+tc.path, strings.NewReader(`{}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readAll(t, resp.Body)
+		if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, tc.want) {
+			t.Errorf("%s %s: %d %s", tc.method, tc.path, resp.StatusCode, body)
 		}
 	}
 }

@@ -261,18 +261,69 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) bool {
 		allow = append(allow, e.method)
 		shape = e.errors
 	}
-	// Only the API namespaces answer 405: another method on `/` or
-	// `/health` may well be meant for the next handler of the site.
+	// Only the API namespaces answer 405 and 404: another method on `/`
+	// or `/health`, or another path, may well be meant for the next
+	// handler of the site.
 	api := strings.HasPrefix(path, "/v1/") || strings.HasPrefix(path, "/api/")
-	if allow == nil || !api || r.Method == http.MethodOptions { // CORS preflights are answered by the site's own config
+	_, unversioned := unversionedPaths[path]
+	if !(api || unversioned) || r.Method == http.MethodOptions { // CORS preflights are answered by the site's own config
 		return false
+	}
+	w, _ = h.withRequestID(w, r)
+	if allow == nil {
+		// A typo such as /v1/chat/completion, or an SDK's base URL
+		// without /v1, must not end in the site's empty 200.
+		msg := "Invalid URL (" + r.Method + " " + providers.Clip(path, 256) + ")"
+		if unversioned {
+			msg += ": the API is under /v1; a client's base URL ends in /v1 (for example https://<this site>/v1)"
+		}
+		x := &exchange{start: time.Now(), errors: h.shapeNear(path)}
+		x.fail(w, providers.NewError(http.StatusNotFound, "", msg))
+		return true
 	}
 	if slices.Contains(allow, http.MethodGet) {
 		allow = append(allow, http.MethodHead)
 	}
-	w, _ = h.withRequestID(w, r)
 	methodNotAllowed(w, strings.Join(allow, ", "), shape)
 	return true
+}
+
+// unversionedPaths are the API's operations as a client whose base URL
+// lacks /v1 asks for them.
+var unversionedPaths = map[string]struct{}{
+	"/chat/completions": {}, "/completions": {}, "/embeddings": {}, "/models": {}, "/responses": {}, "/messages": {},
+}
+
+// shapeNear is the error shape of the endpoint whose path shares the
+// most leading segments with path: an unknown path under a door's
+// endpoints answers in that door's shape.
+func (h *Handler) shapeNear(path string) inbound.ErrorWriter {
+	var shape inbound.ErrorWriter
+	best := 0
+	for i := range h.endpoints {
+		e := &h.endpoints[i]
+		if n := sharedSegments(e.path, path); n > best {
+			best, shape = n, e.errors
+		}
+	}
+	return shape
+}
+
+// sharedSegments counts the leading path segments a and b have in common.
+func sharedSegments(a, b string) int {
+	n := 0
+	for {
+		sa, ra, moreA := strings.Cut(strings.TrimPrefix(a, "/"), "/")
+		sb, rb, moreB := strings.Cut(strings.TrimPrefix(b, "/"), "/")
+		if sa != sb || sa == "" {
+			return n
+		}
+		n++
+		if !moreA || !moreB {
+			return n
+		}
+		a, b = "/"+ra, "/"+rb
+	}
 }
 
 // methodNotAllowed answers 405 in the shape of the endpoint's errors.
