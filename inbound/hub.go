@@ -23,10 +23,9 @@ type Hub interface {
 	// it cannot read) with e in shape's form; the request is metered and
 	// logged like any other.
 	Refuse(w http.ResponseWriter, r *http.Request, e *providers.Error, shape ErrorWriter)
-	// Subrequest is r for one of several requests the door serves at once
-	// (a batch's items): its Caddy vars and log fields are its own, its
-	// request id is r's.
-	Subrequest(r *http.Request) *http.Request
+	// Batch is for a request that the door serves as several at once (a
+	// batch's items).
+	Batch(r *http.Request) Batch
 	// Catalog authenticates r's caller and returns its view of the
 	// configured models, for endpoints that manage models rather than
 	// call one. On an error the Catalog is still there, for its
@@ -34,6 +33,18 @@ type Hub interface {
 	Catalog(r *http.Request) (Catalog, *providers.Error)
 	// Logger is the gateway's logger.
 	Logger() *zap.Logger
+}
+
+// Batch runs the items of one client request.
+type Batch interface {
+	// Item is the request for one item: its Caddy vars, placeholders and
+	// log fields are its own, its request id is the client request's.
+	Item() *http.Request
+	// Done publishes the items together as the client request's
+	// placeholders and vars (for Caddy's access log line): the models
+	// and providers they used, their attempts, tokens and overhead
+	// summed. Call it once every item has ended.
+	Done()
 }
 
 // Catalog is one caller's view of the configured models. It is used by

@@ -90,3 +90,63 @@ http://localhost:9080 {
 		t.Errorf("gateway log ids = %v, %v", handled["request_id"], handled["upstream_request_id"])
 	}
 }
+
+// A batch's access log line sums its items: their attempts and tokens,
+// the models they used; no item's values stand for the whole.
+func TestBatchAccessLogSumsItsItems(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1735689600,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":300,"completion_tokens":7,"total_tokens":307}}`)
+	}))
+	t.Cleanup(up.Close)
+	logFile := filepath.Join(t.TempDir(), "caddy.log")
+	tester := caddyTester(t)
+	tester.InitServer(testGlobals("")+`
+
+http://localhost:9080 {
+	log {
+		output file `+logFile+`
+		format json
+	}
+	log_append gw_placeholder_model {http.llm_gateway.model}
+	log_append gw_placeholder_attempts {http.llm_gateway.attempts}
+	log_append gw_prompt_tokens {http.vars.llm_gateway.prompt_tokens}
+	llm_gateway {
+		provider up openai {
+			base_url `+up.URL+`
+			api_key sk-upstream
+		}
+		provider echo mock
+		model logged up/m
+		model echo echo
+	}
+}
+`, "caddyfile")
+	resp, body := do(t, http.MethodPost, "/api/v1/batch/generate", `{"model":"logged","requests":[{"prompt":"a"},{"prompt":"b"},{"prompt":"c","model":"echo"}]}`, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	tester.InitServer(testGlobals(""), "caddyfile") // flush and close the log file
+	logs, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var access map[string]any
+	for line := range strings.Lines(string(logs)) {
+		var entry map[string]any
+		if json.Unmarshal([]byte(line), &entry) == nil && entry["msg"] == "handled request" {
+			access = entry
+		}
+	}
+	if access == nil {
+		t.Fatalf("no access log line:\n%s", logs)
+	}
+	// The mock counts words: its one prompt token.
+	if access["gw_placeholder_attempts"] != 3.0 || access["gw_prompt_tokens"] != 601.0 || access["llm_prompt_tokens"] != 601.0 {
+		t.Errorf("the batch's line does not sum its items: %v", access)
+	}
+	if m := access["gw_placeholder_model"]; m != "logged,echo" && m != "echo,logged" {
+		t.Errorf("models %v", m)
+	}
+}

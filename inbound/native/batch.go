@@ -61,23 +61,25 @@ func (d *Door) serveBatch(hub inbound.Hub, w http.ResponseWriter, r *http.Reques
 		return
 	}
 
+	items := hub.Batch(r)
 	results := make([]json.RawMessage, len(batch.Requests))
 	overheads := make([]float64, len(batch.Requests))
-	items := make(chan int)
+	queue := make(chan int)
 	var wg sync.WaitGroup
 	// One worker at least: with none, the items would wait forever.
 	for range max(1, min(d.BatchConcurrency, len(batch.Requests))) {
 		wg.Go(func() {
-			for i := range items {
-				results[i], overheads[i] = batchItem(hub, r, batch.Model, batch.Requests[i])
+			for i := range queue {
+				results[i], overheads[i] = batchItem(hub, items.Item(), batch.Model, batch.Requests[i])
 			}
 		})
 	}
 	for i := range batch.Requests {
-		items <- i
+		queue <- i
 	}
-	close(items)
+	close(queue)
 	wg.Wait()
+	items.Done()
 
 	var overhead float64
 	for _, o := range overheads {
@@ -91,7 +93,6 @@ func (d *Door) serveBatch(hub inbound.Hub, w http.ResponseWriter, r *http.Reques
 // error, and the gateway's overhead on it.
 func batchItem(hub inbound.Hub, r *http.Request, model string, raw json.RawMessage) (json.RawMessage, float64) {
 	start := time.Now()
-	r = hub.Subrequest(r)
 	item := &itemWriter{header: make(http.Header)}
 	if g, perr := parseGenerate(raw); perr != nil {
 		hub.Refuse(item, r, perr, errorShape{})

@@ -81,6 +81,9 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 	duration := time.Since(x.start)
 	x.observe(duration)
 	setPlaceholders(r, x)
+	if b := batchOf(r); b != nil {
+		b.add(x)
+	}
 	h.logRequest(r, x, duration)
 }
 

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
@@ -37,13 +36,8 @@ func (d *hub) Refuse(w http.ResponseWriter, r *http.Request, e *providers.Error,
 	x.fail(w, e)
 }
 
-// Subrequest gives r Caddy vars and log fields of its own: the tables in
-// the request's context are not safe for concurrent use.
-func (d *hub) Subrequest(r *http.Request) *http.Request {
-	ctx := context.WithValue(r.Context(), caddyhttp.VarsCtxKey, map[string]any{requestIDVar: requestID(r)})
-	ctx = context.WithValue(ctx, caddyhttp.ExtraLogFieldsCtxKey, new(caddyhttp.ExtraLogFields))
-	return r.WithContext(ctx)
-}
+// Batch starts the items of r.
+func (d *hub) Batch(r *http.Request) inbound.Batch { return &batch{parent: r} }
 
 // Logger is the gateway's logger.
 func (d *hub) Logger() *zap.Logger { return d.cfg.Logger }
