@@ -373,3 +373,42 @@ func TestClientLeavingDuringKeepalivesLeavesNothing(t *testing.T) {
 	}
 	checkNoLeaks(t, baseline, []*http.Client{client}, up.Server)
 }
+
+// `timeout` bounds the wait for an answer to begin, and a non-streamed
+// answer whole; a stream that has begun runs past it for as long as its
+// upstream keeps sending (stream_idle_timeout bounds each silence).
+func TestTimeoutDoesNotCutABegunStreamThroughCaddy(t *testing.T) {
+	release := make(chan struct{})
+	up := stalled(t, release, roleEvent)
+	startGateway(t, retryBlock("\t\ttimeout 200ms\n\t\tstream_idle_timeout 5s\n", up))
+	client := freshHTTP()
+	defer client.CloseIdleConnections()
+	resp, err := client.Post(gatewayURL+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"m","stream":true,"messages":[]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rd := bufio.NewReader(resp.Body)
+	if line, err := rd.ReadString('\n'); err != nil || !strings.Contains(line, "chat.completion.chunk") {
+		t.Fatalf("first event: %q %v", line, err)
+	}
+	// Twice the timeout passes with the stream open, then it goes on.
+	<-time.After(400 * time.Millisecond)
+	close(release)
+	rest, _ := io.ReadAll(rd)
+	if !strings.HasSuffix(string(rest), "data: [DONE]\n\n") || strings.Contains(string(rest), "upstream_timeout") {
+		t.Errorf("a stream that had begun was cut by timeout: %s", rest)
+	}
+
+	slow := newScripted(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(time.Second):
+			serveOK(w, r)
+		case <-r.Context().Done():
+		}
+	})
+	startGateway(t, retryBlock("\t\ttimeout 200ms\n", slow))
+	if status, body := chatPost(t, `{"model":"m","messages":[]}`); status != http.StatusGatewayTimeout || !strings.Contains(body, "within the gateway's timeout") {
+		t.Errorf("an answer that had not begun within the timeout: status %d: %s", status, body)
+	}
+}
