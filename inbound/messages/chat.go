@@ -350,27 +350,31 @@ func (req *request) translateTools(out *chatRequest) *providers.Error {
 			Function: functionDef{Name: t.Name, Description: t.Description, Parameters: t.InputSchema}})
 	}
 	tc := req.ToolChoice
-	if tc == nil || len(out.Tools) == 0 {
-		// Chat APIs refuse a tool choice without tools.
+	if tc == nil {
 		return nil
 	}
+	var choice any
 	switch tc.Type {
 	case "auto":
-		out.ToolChoice = "auto"
+		choice = "auto"
 	case "any":
-		out.ToolChoice = "required"
+		choice = "required"
 	case "none":
-		out.ToolChoice = "none"
+		choice = "none"
 	case "tool":
 		if tc.Name == "" {
 			return invalid("tool_choice.name", "Field required")
 		}
 		named := namedTool{Type: "function"}
 		named.Function.Name = tc.Name
-		out.ToolChoice = named
+		choice = named
 	default:
 		return invalid("tool_choice.type", "Input should be 'auto', 'any', 'tool' or 'none'")
 	}
+	if len(out.Tools) == 0 { // chat APIs refuse a tool choice without tools
+		return nil
+	}
+	out.ToolChoice = choice
 	if tc.DisableParallelToolUse {
 		no := false
 		out.ParallelToolCalls = &no

@@ -105,7 +105,8 @@ var randomIDs = regexp.MustCompile(`(msg|toolu)_[A-Z2-7]{26}`)
 func pinIDs(b []byte) []byte { return randomIDs.ReplaceAll(b, []byte("${1}_ID")) }
 
 // TestAnswer turns each testdata/answer/*.chat.json into the Message in
-// the .message.json beside it; the request had the stop sequence "END".
+// the .message.json beside it; the request asked for the model "fast"
+// with the stop sequence "END".
 func TestAnswer(t *testing.T) {
 	files, _ := filepath.Glob("testdata/answer/*.chat.json")
 	if len(files) == 0 {
@@ -114,7 +115,7 @@ func TestAnswer(t *testing.T) {
 	for _, file := range files {
 		name := strings.TrimSuffix(file, ".chat.json")
 		t.Run(filepath.Base(name), func(t *testing.T) {
-			got, err := answer(providertest.ReadFile(t, file), "public-model", []string{"END"})
+			got, err := answer(providertest.ReadFile(t, file), "fast", []string{"END"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -134,7 +135,7 @@ func TestStream(t *testing.T) {
 	for _, file := range files {
 		name := strings.TrimSuffix(file, ".chunks.jsonl")
 		t.Run(filepath.Base(name), func(t *testing.T) {
-			enc := translator{stops: []string{"END"}}.Stream("public-model")
+			enc := translator{stops: []string{"END"}}.Stream("fast")
 			var buf []byte
 			failed := false
 			for _, line := range providertest.Lines(providertest.ReadFile(t, file)) {
