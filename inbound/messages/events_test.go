@@ -35,13 +35,13 @@ func parseEvents(t *testing.T, stream []byte) []event {
 }
 
 // checkEventOrder checks a stream against Anthropic's order: one
-// message_start first, then blocks one at a time with indexes counting
+// message_start first (pings aside), then blocks one at a time with indexes counting
 // from 0, each started, given deltas of its own type and stopped, then
 // message_delta and message_stop last; or an error event last.
 func checkEventOrder(t *testing.T, stream []byte) {
 	t.Helper()
 	events := parseEvents(t, stream)
-	open, next := -1, 0
+	open, next, started := -1, 0, false
 	var blockType string
 	for i, ev := range events {
 		if ev.name == "ping" {
@@ -53,9 +53,10 @@ func checkEventOrder(t *testing.T, stream []byte) {
 			}
 			return
 		}
-		if (i == 0) != (ev.name == "message_start") {
+		if started == (ev.name == "message_start") {
 			t.Fatalf("event %d is %s: message_start must come first, and once", i, ev.name)
 		}
+		started = true
 		index := -1
 		if f, ok := ev.data["index"].(float64); ok {
 			index = int(f)

@@ -1,9 +1,11 @@
 package messages
 
 import (
+	"bufio"
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -195,4 +197,40 @@ func TestTopKOnlyWhereTaken(t *testing.T) {
 	if strings.Contains(sent, "top_k") || !strings.Contains(sent, `"temperature":0.3`) {
 		t.Errorf("the upstream got %s", sent)
 	}
+}
+
+// TestPingWhileTheFirstChunkIsSlow sends Anthropic's ping events, not SSE
+// comments, while the upstream has yet to say anything.
+func TestPingWhileTheFirstChunkIsSlow(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	up := providertest.NewUpstream(t, providertest.OpenAI.Stream(chatStream(t, "text")+"data: [DONE]\n\n").PauseAfter(0, release))
+	base := gateway(t, up, handler.Config{Keepalive: 10 * time.Millisecond})
+	// Without pings nothing would release the upstream.
+	watchdog := time.AfterFunc(5*time.Second, func() { once.Do(func() { close(release) }) })
+	defer watchdog.Stop()
+	req, _ := http.NewRequest("POST", base+"/v1/messages", strings.NewReader(`{"model":"fast","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("x-api-key", gatewayKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var stream []byte
+	rd := bufio.NewReader(resp.Body)
+	for {
+		line, err := rd.ReadBytes('\n')
+		if err != nil {
+			break
+		}
+		if string(line) == "event: ping\n" {
+			once.Do(func() { close(release) })
+		}
+		stream = append(stream, line...)
+	}
+	events := parseEvents(t, stream)
+	if events[0].name != "ping" || strings.Contains(string(stream), ": keepalive") {
+		t.Fatalf("no ping first:\n%s", stream)
+	}
+	checkEventOrder(t, stream)
 }

@@ -89,5 +89,16 @@ func (t translator) Stream(model string) inbound.StreamEncoder {
 	return &eventStream{model: model, stops: t.stops}
 }
 
+// pingEvent is Anthropic's keepalive, which its SDKs skip wherever it
+// comes.
+var pingEvent = []byte("event: ping\ndata: {\"type\":\"ping\"}\n\n")
+
+// Keepalive sends Anthropic's ping while a stream waits for its first
+// chunk.
+func (translator) Keepalive() []byte { return pingEvent }
+
 // Interface guards
-var _ inbound.Translator = translator{}
+var (
+	_ inbound.Translator = translator{}
+	_ inbound.Keepaliver = translator{}
+)
