@@ -16,6 +16,7 @@ import (
 	"github.com/llmgateway/caddy-llm-gateway/internal/handler"
 	"github.com/llmgateway/caddy-llm-gateway/internal/limitstore"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/anthropic"
 	"github.com/llmgateway/caddy-llm-gateway/providers/openai"
 	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
@@ -25,15 +26,39 @@ const gatewayKey = "sk-gateway-test"
 
 // gateway serves the pipeline with the Messages door over real HTTP, so
 // flushing and client disconnects behave as in production: the model
-// "fast" goes to up, an OpenAI-compatible upstream. The settings a test
-// leaves unset get the root module's defaults.
+// "fast" goes to up, an OpenAI-compatible upstream.
 func gateway(t *testing.T, up *providertest.Upstream, cfg handler.Config) string {
+	t.Helper()
+	cfg.Routes = append(cfg.Routes, handler.Route{Name: "fast", Targets: []handler.Target{openAITarget(t, up)}})
+	return serve(t, cfg)
+}
+
+// openAITarget is an openai provider in front of up.
+func openAITarget(t *testing.T, up *providertest.Upstream) handler.Target {
 	t.Helper()
 	p := &openai.OpenAI{Base: providers.Base{Name: "up", BaseURL: up.URL + "/v1", APIKey: "sk-upstream-secret"}}
 	if err := p.Provision(caddy.Context{}); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Routes = []handler.Route{{Name: "fast", Targets: []handler.Target{{Provider: p}}}}
+	return handler.Target{Provider: p}
+}
+
+// anthropicTarget is an anthropic provider in front of up, asked for
+// model.
+func anthropicTarget(t *testing.T, up *providertest.Upstream, model string) handler.Target {
+	t.Helper()
+	p := &anthropic.Anthropic{Base: providers.Base{Name: "claude", BaseURL: up.URL, APIKey: "sk-ant-upstream"}}
+	if err := p.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	return handler.Target{Provider: p, Model: model}
+}
+
+// serve serves cfg's routes behind the Messages door, for callers with
+// gatewayKey. The settings a test leaves unset get the root module's
+// defaults.
+func serve(t *testing.T, cfg handler.Config) string {
+	t.Helper()
 	cfg.Auth = handler.NewKeyAuth([]handler.APIKey{{SHA256: sha256.Sum256([]byte(gatewayKey)), Name: "test"}})
 	cfg.Doors = []inbound.Door{&Door{}}
 	cfg.MaxBody, cfg.Timeout = 1<<20, time.Minute

@@ -11,62 +11,85 @@ import (
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
-// serveMessages answers POST /v1/messages.
+// serveMessages answers POST /v1/messages. The request goes upstream as
+// a chat request; a target that serves Messages natively (anthropic) gets
+// the client's body instead.
 func serveMessages(hub inbound.Hub, w http.ResponseWriter, r *http.Request) {
 	body, perr := hub.ReadBody(w, r)
 	var req request
 	if perr == nil && json.Unmarshal(body, &req) != nil {
 		perr = invalid("", "the request body is not a valid Messages request")
 	}
-	var chat *chatRequest
+	var chat []byte
 	if perr == nil {
-		chat, perr = req.toChat(routeTakesTopK(hub, r, req))
-	}
-	var chatBody []byte
-	if perr == nil {
-		var err error
-		if chatBody, err = providers.MarshalJSON(chat); err != nil {
-			perr = providers.NewError(http.StatusInternalServerError, "", "encoding the chat request failed")
-		}
+		chat, perr = chatBody(&req, inspectRoute(hub, r, req.Model))
 	}
 	if perr != nil {
 		hub.Refuse(w, r, perr, errorShape{})
 		return
 	}
-	hub.Serve(w, r, &inbound.Exchange{Chat: chatBody, Translator: translator{stops: req.StopSequences}})
+	hub.Serve(w, r, &inbound.Exchange{Chat: chat, Translator: translator{stops: req.StopSequences},
+		API: providers.Messages, Body: body, Meter: newUsageMeter})
+}
+
+// chatBody is the chat request req becomes. A request that cannot be
+// translated still goes to a route whose every target serves Messages
+// natively, as a chat request with just what the pipeline reads (model,
+// max_tokens, stream): no target will be sent it.
+func chatBody(req *request, route routeTraits) ([]byte, *providers.Error) {
+	chat, perr := req.toChat(route.topK)
+	if perr != nil {
+		if !route.native || req.MaxTokens == nil { // Anthropic requires max_tokens too
+			return nil, perr
+		}
+		chat = &chatRequest{Model: req.Model, MaxTokens: *req.MaxTokens, Messages: []chatMessage{}, Stream: req.Stream}
+	}
+	body, err := providers.MarshalJSON(chat)
+	if err != nil {
+		return nil, providers.NewError(http.StatusInternalServerError, "", "encoding the chat request failed")
+	}
+	return body, nil
 }
 
 // topKProviders are the provider types whose upstream APIs take top_k;
 // OpenAI's and Azure's refuse a request that has it.
 var topKProviders = map[string]bool{"anthropic": true, "dashscope": true, "gemini": true, "ollama": true}
 
-// routeTakesTopK reports whether every target of the model's route is of
-// a provider type that takes top_k: the chat request is built before the
-// pipeline picks a target, so top_k goes only where no target refuses it.
-// A request whose caller or model the pipeline will refuse gets none.
-func routeTakesTopK(hub inbound.Hub, r *http.Request, req request) bool {
-	if req.TopK == nil {
-		return false
-	}
+// routeTraits is what the translation needs to know of the targets a
+// request may reach.
+type routeTraits struct {
+	// topK: every target is of a provider type that takes top_k.
+	topK bool
+	// native: every target serves Messages natively.
+	native bool
+}
+
+// inspectRoute looks at the targets of model's route. The chat request
+// is built before the pipeline picks a target, so top_k goes only where
+// no target refuses it. A request whose caller or model the pipeline will
+// refuse has no route to look at.
+func inspectRoute(hub inbound.Hub, r *http.Request, model string) routeTraits {
 	catalog, perr := hub.Catalog(r)
 	if perr != nil {
-		return false
+		return routeTraits{}
 	}
-	route, perr := catalog.Route(req.Model)
+	route, perr := catalog.Route(model)
 	if perr != nil || len(route.Targets) == 0 {
-		return false
+		return routeTraits{}
 	}
+	traits := routeTraits{topK: true, native: true}
 	for _, t := range route.Targets {
+		n, ok := t.Provider.(providers.NativeAPIs)
+		traits.native = traits.native && ok && n.ServesNatively(providers.Messages)
 		m, ok := t.Provider.(caddy.Module)
 		if !ok {
-			return false
+			traits.topK = false
+			continue
 		}
 		id := string(m.CaddyModule().ID)
-		if !topKProviders[id[strings.LastIndexByte(id, '.')+1:]] {
-			return false
-		}
+		traits.topK = traits.topK && topKProviders[id[strings.LastIndexByte(id, '.')+1:]]
 	}
-	return true
+	return traits
 }
 
 // errorShape writes errors in Anthropic's shape.

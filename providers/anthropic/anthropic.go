@@ -106,6 +106,8 @@ func (a *Anthropic) Send(ctx context.Context, call *providers.Call) (*providers.
 		return nil, translate.NotSupported("anthropic", "/v1/embeddings")
 	case providers.Completions:
 		return nil, translate.NotSupported("anthropic", "/v1/completions")
+	case providers.Messages:
+		return a.relayMessages(ctx, call)
 	}
 	chat, perr := translate.DecodeChat(call.Body)
 	if perr != nil {
@@ -189,6 +191,7 @@ func (a *Anthropic) CaddyfileOptions() providers.Options {
 var (
 	_ providers.Provider          = (*Anthropic)(nil)
 	_ providers.ModelLister       = (*Anthropic)(nil)
+	_ providers.NativeAPIs        = (*Anthropic)(nil)
 	_ caddy.Provisioner           = (*Anthropic)(nil)
 	_ caddy.Validator             = (*Anthropic)(nil)
 	_ caddy.CleanerUpper          = (*Anthropic)(nil)
