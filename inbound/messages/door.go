@@ -1,6 +1,6 @@
 // Package messages is Anthropic's Messages API, a door onto the chat hub:
 // `POST /v1/messages`, streamed and not, for Claude Code and the Anthropic
-// SDKs. A Messages request becomes an OpenAI chat request that runs
+// SDKs, and `POST /v1/messages/count_tokens`. A Messages request becomes an OpenAI chat request that runs
 // through the whole pipeline (auth, limits, routing, fallback, metrics,
 // log line); the chat answer becomes a Message, a chat stream Anthropic's
 // event stream, and every error Anthropic's
@@ -16,6 +16,7 @@ type Door struct{ errorShape }
 func (*Door) Endpoints() []inbound.Endpoint {
 	return []inbound.Endpoint{
 		{Method: "POST", Path: "/v1/messages", Summary: "Anthropic Messages, streamed or not, for every provider", Serve: serveMessages},
+		{Method: "POST", Path: "/v1/messages/count_tokens", Summary: "the input tokens of a Messages request: Anthropic's count, an estimate elsewhere", Serve: serveCountTokens},
 	}
 }
 

@@ -92,3 +92,43 @@ func TestNativeFallsBackToTranslated(t *testing.T) {
 		t.Errorf("the chat upstream got %s", chat.Last(t).Body)
 	}
 }
+
+// TestCountTokens asks Anthropic to count for an anthropic route and
+// estimates for others.
+func TestCountTokens(t *testing.T) {
+	const req = `{"model":"MODEL","system":"Be brief.","messages":[{"role":"user","content":[{"type":"text","text":"What is in this picture?"},` +
+		`{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}}]}],` +
+		`"tools":[{"name":"look","description":"look closer","input_schema":{"type":"object"}}]}`
+	native := providertest.NewUpstream(t, providertest.Anthropic.JSON(200, `{"input_tokens":1234}`))
+	chat := providertest.NewUpstream(t, nil)
+	base := gateway(t, chat, handler.Config{Routes: []handler.Route{{Name: "claude-*", Targets: []handler.Target{anthropicTarget(t, native, "claude-upstream-1")}}}})
+
+	resp, body := post(t, base+"/v1/messages/count_tokens", strings.Replace(req, "MODEL", "claude-x", 1), map[string]string{"anthropic-beta": "token-counting-2024-11-01"})
+	if resp.StatusCode != 200 || string(body) != `{"input_tokens":1234}` {
+		t.Fatalf("%d: %s", resp.StatusCode, body)
+	}
+	got := native.Last(t)
+	want := providertest.SetMembers(t, []byte(strings.Replace(req, "MODEL", "claude-x", 1)), "model", `"claude-upstream-1"`)
+	if got.Path != "/v1/messages/count_tokens" || !bytes.Equal(got.Body, want) || got.Header.Get("X-Api-Key") != "sk-ant-upstream" || got.Header.Get("Anthropic-Beta") != "token-counting-2024-11-01" {
+		t.Errorf("the upstream got %s %s %v", got.Path, got.Body, got.Header)
+	}
+
+	// The estimate: 9 + 24 characters of text and 4 + 11 + 17 of the
+	// tool, 65 in all, are 17 tokens; 3 per message (system, user) and
+	// tool; 1600 for the image.
+	resp, body = post(t, base+"/v1/messages/count_tokens", strings.Replace(req, "MODEL", "fast", 1), nil)
+	if resp.StatusCode != 200 || string(body) != `{"input_tokens":1626}` || chat.Count() != 0 {
+		t.Fatalf("%d: %s", resp.StatusCode, body)
+	}
+
+	resp, body = post(t, base+"/v1/messages/count_tokens", strings.Replace(req, "MODEL", "nope", 1), nil)
+	if resp.StatusCode != 404 {
+		t.Fatalf("%d: %s", resp.StatusCode, body)
+	}
+	checkErrorBody(t, body, "not_found_error", "nope")
+	resp, body = post(t, base+"/v1/messages/count_tokens", strings.Replace(req, "MODEL", "fast", 1), map[string]string{"x-api-key": "sk-wrong"})
+	if resp.StatusCode != 401 {
+		t.Fatalf("%d: %s", resp.StatusCode, body)
+	}
+	checkErrorBody(t, body, "authentication_error", "")
+}

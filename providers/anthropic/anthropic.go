@@ -189,12 +189,13 @@ func (a *Anthropic) CaddyfileOptions() providers.Options {
 
 // Interface guards
 var (
-	_ providers.Provider          = (*Anthropic)(nil)
-	_ providers.ModelLister       = (*Anthropic)(nil)
-	_ providers.NativeAPIs        = (*Anthropic)(nil)
-	_ caddy.Provisioner           = (*Anthropic)(nil)
-	_ caddy.Validator             = (*Anthropic)(nil)
-	_ caddy.CleanerUpper          = (*Anthropic)(nil)
-	_ caddyfile.Unmarshaler       = (*Anthropic)(nil)
-	_ providers.OptionsDocumenter = (*Anthropic)(nil)
+	_ providers.Provider            = (*Anthropic)(nil)
+	_ providers.ModelLister         = (*Anthropic)(nil)
+	_ providers.NativeAPIs          = (*Anthropic)(nil)
+	_ providers.MessageTokenCounter = (*Anthropic)(nil)
+	_ caddy.Provisioner             = (*Anthropic)(nil)
+	_ caddy.Validator               = (*Anthropic)(nil)
+	_ caddy.CleanerUpper            = (*Anthropic)(nil)
+	_ caddyfile.Unmarshaler         = (*Anthropic)(nil)
+	_ providers.OptionsDocumenter   = (*Anthropic)(nil)
 )
