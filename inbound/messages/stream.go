@@ -59,6 +59,14 @@ type eventStream struct {
 }
 
 func (s *eventStream) Chunk(buf, chunk []byte) []byte {
+	if text, ok := fastText(chunk); ok {
+		buf = s.start(buf)
+		if len(text) > len(`""`) {
+			buf = s.openBlock(buf, textKind, textBlock(""))
+			buf = appendTextDelta(buf, s.index, text)
+		}
+		return buf
+	}
 	var c streamChunk
 	if json.Unmarshal(chunk, &c) != nil {
 		return buf
