@@ -17,12 +17,14 @@ import (
 func serveMessages(hub inbound.Hub, w http.ResponseWriter, r *http.Request) {
 	body, perr := hub.ReadBody(w, r)
 	var req request
-	if perr == nil && json.Unmarshal(body, &req) != nil {
-		perr = invalid("", "the request body is not a valid Messages request")
+	if perr == nil {
+		if err := json.Unmarshal(body, &req); err != nil {
+			perr = invalid("", "the request body is not a valid Messages request: "+err.Error())
+		}
 	}
 	var chat []byte
 	if perr == nil {
-		chat, perr = chatBody(&req, inspectRoute(hub, r, req.Model))
+		chat, perr = chatBody(hub, r, &req)
 	}
 	if perr != nil {
 		hub.Refuse(w, r, perr, errorShape{})
@@ -32,14 +34,17 @@ func serveMessages(hub inbound.Hub, w http.ResponseWriter, r *http.Request) {
 		API: providers.Messages, Body: body, Meter: newUsageMeter})
 }
 
-// chatBody is the chat request req becomes. A request that cannot be
-// translated still goes to a route whose every target serves Messages
-// natively, as a chat request with just what the pipeline reads (model,
-// max_tokens, stream): no target will be sent it.
-func chatBody(req *request, route routeTraits) ([]byte, *providers.Error) {
-	chat, perr := req.toChat(route.topK)
+// chatBody is the chat request req becomes. The route's targets are
+// looked at only when it matters: for top_k, and for a request that
+// cannot be translated, which still goes to a route whose every target
+// serves Messages natively, as a chat request with just what the pipeline
+// reads (model, max_tokens, stream): no target will be sent it.
+func chatBody(hub inbound.Hub, r *http.Request, req *request) ([]byte, *providers.Error) {
+	keepTopK := req.TopK != nil && inspectRoute(hub, r, req.Model).topK
+	chat, perr := req.toChat(keepTopK)
 	if perr != nil {
-		if !route.native || req.MaxTokens == nil { // Anthropic requires max_tokens too
+		// Anthropic requires max_tokens too.
+		if req.MaxTokens == nil || !inspectRoute(hub, r, req.Model).native {
 			return nil, perr
 		}
 		chat = &chatRequest{Model: req.Model, MaxTokens: *req.MaxTokens, Messages: []chatMessage{}, Stream: req.Stream}
