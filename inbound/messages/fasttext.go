@@ -2,7 +2,6 @@ package messages
 
 import (
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
@@ -12,40 +11,37 @@ import (
 // (nearly every chunk of a stream) without reflection, and returns the
 // text as the raw JSON string the upstream wrote, which goes out as it
 // is. ok is false for any other chunk (a finish reason, usage, reasoning,
-// tool calls, a key json.Unmarshal would match in another case) and for
-// text that is not valid UTF-8, all of which the full decoding reads.
+// tool calls, a key json.Unmarshal could read otherwise) and for text
+// that is not valid UTF-8, all of which the full decoding reads.
 func fastText(chunk []byte) (text []byte, ok bool) {
 	var choices []byte
-	ok = members(chunk, func(key, value []byte) bool {
+	if !jsonscan.EachMember(chunk, func(key, value []byte) bool {
 		switch string(key) {
 		case "choices":
 			choices = value
+			return true
 		case "usage":
 			return jsonscan.IsNull(value)
-		default:
-			return !strings.EqualFold(string(key), "choices") && !strings.EqualFold(string(key), "usage")
 		}
-		return true
-	})
-	if !ok || choices == nil {
+		return jsonscan.PlainKey(key, "choices", "usage")
+	}) || choices == nil {
 		return nil, false
 	}
 	choice, ok := onlyElement(choices)
 	var delta []byte
-	if !ok || !members(choice, func(key, value []byte) bool {
+	if !ok || !jsonscan.EachMember(choice, func(key, value []byte) bool {
 		switch string(key) {
 		case "delta":
 			delta = value
-		case "finish_reason":
+			return true
+		case "finish_reason", "stop_reason":
 			return jsonscan.IsNull(value)
-		default:
-			return !strings.EqualFold(string(key), "delta") && !strings.EqualFold(string(key), "finish_reason") && !strings.EqualFold(string(key), "stop_reason")
 		}
-		return true
+		return jsonscan.PlainKey(key, "delta", "finish_reason", "stop_reason")
 	}) || delta == nil {
 		return nil, false
 	}
-	if !members(delta, func(key, value []byte) bool {
+	if !jsonscan.EachMember(delta, func(key, value []byte) bool {
 		switch string(key) {
 		case "content":
 			text = value
@@ -60,17 +56,6 @@ func fastText(chunk []byte) (text []byte, ok bool) {
 		return nil, false
 	}
 	return text, true
-}
-
-// members calls fn with each member of the object obj and its raw value;
-// false when obj is no object or fn said no.
-func members(obj []byte, fn func(key, value []byte) bool) bool {
-	ok := true
-	err := jsonscan.Members(obj, func(key []byte, start, end int) bool {
-		ok = fn(key, obj[start:end])
-		return ok
-	})
-	return ok && err == nil
 }
 
 // onlyElement is the one element of the array arr.

@@ -20,6 +20,8 @@ func TestFastText(t *testing.T) {
 		{`{"choices":[],"usage":{"prompt_tokens":1}}`, false},
 		{`{"choices":[{"delta":{"content":"a"}}],"Usage":{"prompt_tokens":1}}`, false},
 		{`{"Choices":[{"delta":{"content":"a"}}]}`, false},
+		{`{"\u0063hoices":[{"delta":{"content":"a"}}]}`, false},
+		{`{"choices":[{"delta":{"content":"a"}}],"choices":[{"delta":{"content":"b"}}]}`, true},
 		{`{"choices":[{"delta":{"content":"a","reasoning_content":"b"}}]}`, false},
 		{`{"choices":[{"delta":{"tool_calls":[{"index":0}]}}]}`, false},
 		{`{"choices":[{"delta":{"content":null}}]}`, false},
