@@ -14,7 +14,6 @@ import (
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/internal/handler"
-	"github.com/llmgateway/caddy-llm-gateway/internal/limitstore"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 	"github.com/llmgateway/caddy-llm-gateway/providers/anthropic"
 	"github.com/llmgateway/caddy-llm-gateway/providers/openai"
@@ -77,15 +76,11 @@ func serve(t *testing.T, cfg handler.Config) string {
 	return srv.URL
 }
 
-// memoryCounter is a limit store in this process, counting for the
-// pipeline as the root module's stores do.
-func memoryCounter() handler.Counter { return storeCounter{limitstore.NewMemory()} }
+// spentCounter is a request counter whose every window is used up.
+type spentCounter struct{}
 
-type storeCounter struct{ store *limitstore.Store }
-
-func (c storeCounter) Add(ctx context.Context, key string, n int64, l handler.Limit) (handler.Window, error) {
-	w, err := c.store.Add(ctx, key, n, l.N, l.Window)
-	return handler.Window(w), err
+func (spentCounter) Add(context.Context, string, int64, handler.Limit) (handler.Window, error) {
+	return handler.Window{Reset: time.Now().Add(time.Minute), Reached: true}, nil
 }
 
 // post sends a Messages request as the Anthropic SDKs do, with the key

@@ -11,32 +11,40 @@ import (
 	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
-// TestToChat translates each testdata/translate/*.request.json into the
-// chat request in the .chat.json beside it (go test -update rewrites
-// those).
-func TestToChat(t *testing.T) {
-	files, _ := filepath.Glob("testdata/translate/*.request.json")
+// eachGolden renders each testdata/<dir>/*<in> file and compares the
+// result with the golden file beside it whose name ends in out instead
+// (go test -update rewrites those).
+func eachGolden(t *testing.T, dir, in, out string, render func(t *testing.T, input []byte) []byte) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join("testdata", dir, "*"+in))
 	if len(files) == 0 {
-		t.Fatal("no requests in testdata/translate")
+		t.Fatalf("no %s files in testdata/%s", in, dir)
 	}
 	for _, file := range files {
-		name := strings.TrimSuffix(file, ".request.json")
+		name := strings.TrimSuffix(file, in)
 		t.Run(filepath.Base(name), func(t *testing.T) {
-			var req request
-			if err := json.Unmarshal(providertest.ReadFile(t, file), &req); err != nil {
-				t.Fatal(err)
-			}
-			chat, perr := req.toChat(true)
-			if perr != nil {
-				t.Fatal(perr)
-			}
-			got, err := providers.MarshalJSON(chat)
-			if err != nil {
-				t.Fatal(err)
-			}
-			providertest.Golden(t, name+".chat.json", got)
+			providertest.Golden(t, name+out, render(t, providertest.ReadFile(t, file)))
 		})
 	}
+}
+
+// TestToChat translates Messages requests into chat requests.
+func TestToChat(t *testing.T) {
+	eachGolden(t, "translate", ".request.json", ".chat.json", func(t *testing.T, input []byte) []byte {
+		var req request
+		if err := json.Unmarshal(input, &req); err != nil {
+			t.Fatal(err)
+		}
+		chat, perr := req.toChat(true)
+		if perr != nil {
+			t.Fatal(perr)
+		}
+		got, err := providers.MarshalJSON(chat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	})
 }
 
 func TestToChatRefuses(t *testing.T) {
@@ -104,53 +112,34 @@ var randomIDs = regexp.MustCompile(`(msg|toolu)_[A-Z2-7]{26}`)
 // pinIDs replaces the random ids in an answer or event stream.
 func pinIDs(b []byte) []byte { return randomIDs.ReplaceAll(b, []byte("${1}_ID")) }
 
-// TestAnswer turns each testdata/answer/*.chat.json into the Message in
-// the .message.json beside it; the request asked for the model "fast"
-// with the stop sequence "END".
+// TestAnswer turns chat completions into Messages; the request asked
+// for the model "fast" with the stop sequence "END".
 func TestAnswer(t *testing.T) {
-	files, _ := filepath.Glob("testdata/answer/*.chat.json")
-	if len(files) == 0 {
-		t.Fatal("no answers in testdata/answer")
-	}
-	for _, file := range files {
-		name := strings.TrimSuffix(file, ".chat.json")
-		t.Run(filepath.Base(name), func(t *testing.T) {
-			got, err := answer(providertest.ReadFile(t, file), "fast", []string{"END"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			providertest.Golden(t, name+".message.json", pinIDs(got))
-		})
-	}
+	eachGolden(t, "answer", ".chat.json", ".message.json", func(t *testing.T, input []byte) []byte {
+		got, err := answer(input, "fast", []string{"END"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pinIDs(got)
+	})
 }
 
-// TestStream renders each testdata/stream/*.chunks.jsonl, one chat chunk
-// a line, as the event stream in the .events file beside it; a chunk
+// TestStream renders chat streams, one chunk a line, as event streams; a
 // line of `FAIL` cuts the stream there with an upstream error.
 func TestStream(t *testing.T) {
-	files, _ := filepath.Glob("testdata/stream/*.chunks.jsonl")
-	if len(files) == 0 {
-		t.Fatal("no streams in testdata/stream")
-	}
-	for _, file := range files {
-		name := strings.TrimSuffix(file, ".chunks.jsonl")
-		t.Run(filepath.Base(name), func(t *testing.T) {
-			enc := translator{stops: []string{"END"}}.Stream("fast")
-			var buf []byte
-			failed := false
-			for _, line := range providertest.Lines(providertest.ReadFile(t, file)) {
-				if string(line) == "FAIL" {
-					buf = enc.Fail(buf, providers.NewError(502, "upstream_error", "the upstream broke off"))
-					failed = true
-					break
-				}
-				buf = enc.Chunk(buf, line)
+	eachGolden(t, "stream", ".chunks.jsonl", ".events", func(t *testing.T, input []byte) []byte {
+		enc := translator{stops: []string{"END"}}.Stream("fast")
+		var buf []byte
+		for _, line := range providertest.Lines(input) {
+			if string(line) == "FAIL" {
+				buf = enc.Fail(buf, providers.NewError(502, "upstream_error", "the upstream broke off"))
+				checkEventOrder(t, buf)
+				return pinIDs(buf)
 			}
-			if !failed {
-				buf = enc.End(buf)
-			}
-			checkEventOrder(t, buf)
-			providertest.Golden(t, name+".events", pinIDs(buf))
-		})
-	}
+			buf = enc.Chunk(buf, line)
+		}
+		buf = enc.End(buf)
+		checkEventOrder(t, buf)
+		return pinIDs(buf)
+	})
 }
