@@ -52,7 +52,8 @@ type eventStream struct {
 	index    int    // the open block's index, or the next block's
 	toolCall int    // the chat index of the open tool call
 	toolID   string // and its id
-	tools    bool
+	tools    bool   // a tool call was seen
+	lastTool int    // the highest chat index of a tool call seen
 	finish   string
 	matched  json.RawMessage
 	usage    *chatUsage
@@ -91,14 +92,15 @@ func (s *eventStream) Chunk(buf, chunk []byte) []byte {
 			Delta: delta{Type: "text_delta", Text: &d.Content}})
 	}
 	for _, tc := range d.ToolCalls {
-		switch {
-		case s.open != toolKind || tc.Index > s.toolCall || (tc.ID != "" && tc.ID != s.toolID):
-			// Some upstreams number every tool call 0: a new id is a new call.
+		// Some upstreams number every tool call 0: a new id is a new call.
+		current := s.open == toolKind && tc.Index == s.toolCall && (tc.ID == "" || tc.ID == s.toolID)
+		if !current {
+			if tc.ID == "" && s.tools && tc.Index <= s.lastTool {
+				continue // the arguments of a call whose block is closed
+			}
 			s.tools = true
-			s.toolCall, s.toolID = tc.Index, tc.ID
+			s.toolCall, s.toolID, s.lastTool = tc.Index, tc.ID, max(s.lastTool, tc.Index)
 			buf = s.openBlock(buf, toolKind, toolUseBlock(tc.ID, tc.Function.Name, emptyInput))
-		case tc.Index < s.toolCall:
-			continue
 		}
 		if tc.Function.Arguments != "" {
 			buf = appendEvent(buf, "content_block_delta", blockDelta{Type: "content_block_delta", Index: s.index,
