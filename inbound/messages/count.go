@@ -36,18 +36,31 @@ func serveCountTokens(hub inbound.Hub, w http.ResponseWriter, r *http.Request) {
 	}
 	body, perr := hub.ReadBody(w, r)
 	var req request
-	if perr == nil && json.Unmarshal(body, &req) != nil {
-		perr = invalid("", "the request body is not a valid count_tokens request")
+	if perr == nil {
+		if err := json.Unmarshal(body, &req); err != nil {
+			perr = invalid("", "the request body is not a valid count_tokens request: "+err.Error())
+		}
 	}
 	var route inbound.Route
 	if perr == nil {
 		route, perr = c.Route(req.Model)
 	}
+	var answer []byte
+	if perr == nil {
+		answer, perr = count(c, r, route, &req, body)
+	}
 	if perr != nil {
 		fail(perr)
 		return
 	}
-	var answer []byte
+	c.WriteHeaders(w.Header())
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(answer)
+}
+
+// count asks the first target of route that counts tokens itself, and
+// estimates when none does.
+func count(c inbound.Catalog, r *http.Request, route inbound.Route, req *request, body []byte) ([]byte, *providers.Error) {
 	for _, t := range route.Targets {
 		counter, ok := t.Provider.(providers.MessageTokenCounter)
 		if !ok {
@@ -56,29 +69,24 @@ func serveCountTokens(hub inbound.Hub, w http.ResponseWriter, r *http.Request) {
 		model := t.UpstreamModel(req.Model)
 		upstreamBody, err := jsonscan.Set(body, "model", jsonString(model))
 		if err != nil {
-			fail(invalid("", "the request body must be a JSON object"))
-			return
+			return nil, invalid("", "the request body must be a JSON object")
 		}
-		if perr := c.Call(r, t, model, func(ctx context.Context, callerKey string) error {
+		var answer []byte
+		perr := c.Call(r, t, model, func(ctx context.Context, callerKey string) error {
 			answer, err = counter.CountMessageTokens(ctx, upstreamBody, r.Header, callerKey)
 			return err
-		}); perr != nil {
-			fail(perr)
-			return
-		}
-		break
+		})
+		return answer, perr
 	}
-	if answer == nil {
-		n, perr := estimateTokens(&req)
-		if perr != nil {
-			fail(perr)
-			return
-		}
-		answer, _ = providers.MarshalJSON(countResponse{InputTokens: n})
+	n, perr := estimateTokens(req)
+	if perr != nil {
+		return nil, perr
 	}
-	c.WriteHeaders(w.Header())
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(answer)
+	answer, err := providers.MarshalJSON(countResponse{InputTokens: n})
+	if err != nil {
+		return nil, providers.NewError(http.StatusInternalServerError, "", "encoding the count failed")
+	}
+	return answer, nil
 }
 
 // jsonString is s as a JSON string.
