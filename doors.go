@@ -2,6 +2,7 @@ package llmgateway
 
 import (
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
+	"github.com/llmgateway/caddy-llm-gateway/inbound/messages"
 	"github.com/llmgateway/caddy-llm-gateway/inbound/native"
 )
 
@@ -10,5 +11,6 @@ import (
 func (g *Gateway) doors() []inbound.Door {
 	return []inbound.Door{
 		&native.Door{BatchConcurrency: g.BatchConcurrency, BatchMax: g.BatchMax},
+		&messages.Door{},
 	}
 }

@@ -42,6 +42,15 @@ type Translator interface {
 	Stream(model string) StreamEncoder
 }
 
+// Keepaliver is implemented by a Translator whose clients expect
+// keepalives of their own, such as Anthropic's `ping` event; the hub
+// sends the SSE comment `: keepalive` otherwise.
+type Keepaliver interface {
+	// Keepalive is the event written while a stream waits for its first
+	// chunk.
+	Keepalive() []byte
+}
+
 // StreamEncoder turns a chat stream into the door's event stream. Each
 // method appends whole Server-Sent Events (`event:` lines are allowed) to
 // buf and returns it extended; the hub writes them out and flushes as it

@@ -24,6 +24,7 @@ const (
 	Chat        Operation = "chat/completions"
 	Completions Operation = "completions"
 	Embeddings  Operation = "embeddings"
+	Messages    Operation = "messages" // Anthropic's Messages API, served natively by anthropic
 )
 
 // Provider sends OpenAI-shaped requests to one upstream. Implementations are

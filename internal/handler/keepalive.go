@@ -5,12 +5,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
-// keepalive writes SSE comment lines to a streamed answer's client while
-// no upstream event has come yet, so proxies with an idle timeout keep
-// the connection. The first one commits the response: status 200 and the
+// keepalive writes SSE comment lines (or the door's own keepalive event)
+// to a streamed answer's client while no upstream event has come yet, so
+// proxies with an idle timeout keep the connection. The first one commits the response: status 200 and the
 // stream's headers go out, so a later failure can only reach the client
 // as an error event.
 type keepalive struct {
@@ -39,10 +40,15 @@ func (k *keepalive) c() <-chan time.Time {
 	return k.timer.C
 }
 
-// send writes one keepalive line and arms the next.
+// send writes one keepalive, in the door's shape when it has one, and
+// arms the next.
 func (k *keepalive) send() {
 	openStream(k.w, k.x, nil)
-	if _, err := k.w.Write(keepaliveLine); err == nil {
+	line := keepaliveLine
+	if door, ok := k.x.translator.(inbound.Keepaliver); ok {
+		line = door.Keepalive()
+	}
+	if _, err := k.w.Write(line); err == nil {
 		_ = http.NewResponseController(k.w).Flush()
 	}
 	k.x.keepalives++

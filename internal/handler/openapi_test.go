@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
+	"github.com/llmgateway/caddy-llm-gateway/inbound/messages"
 	"github.com/llmgateway/caddy-llm-gateway/inbound/native"
 )
 
@@ -29,7 +30,7 @@ func TestOpenAPIMatchesEndpoints(t *testing.T) {
 		}
 	}
 	served := map[string]bool{}
-	for _, e := range withDoors([]inbound.Door{&native.Door{}}) {
+	for _, e := range withDoors([]inbound.Door{&native.Door{}, &messages.Door{}}) {
 		served[e.method+" "+e.path] = true
 		if !documented[e.method+" "+e.path] {
 			t.Errorf("%s %s is served but not in openapi.json", e.method, e.path)

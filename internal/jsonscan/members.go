@@ -1,5 +1,7 @@
 package jsonscan
 
+import "bytes"
+
 // Members calls fn for each top-level member of the JSON object in obj, in
 // order, with the member's raw key (the bytes between the quotes, escapes
 // not decoded) and the [start,end) offsets of its raw value in obj. It stops
@@ -75,4 +77,31 @@ func Find(obj []byte, key string) (start, end int, ok bool, err error) {
 		return 0, 0, false, err
 	}
 	return start, end, ok, nil
+}
+
+// EachMember calls fn with each member of the object obj and its raw
+// value, and reports whether obj is an object and fn accepted every
+// member; it stops at the first member fn refuses.
+func EachMember(obj []byte, fn func(key, value []byte) bool) bool {
+	accepted := true
+	err := Members(obj, func(key []byte, start, end int) bool {
+		accepted = fn(key, obj[start:end])
+		return accepted
+	})
+	return err == nil && accepted
+}
+
+// PlainKey reports whether json.Unmarshal surely ignores the member key
+// (a raw key, as Members gives it) when it reads into fields named known:
+// key has no escape and matches none of them in another case.
+func PlainKey(key []byte, known ...string) bool {
+	if bytes.IndexByte(key, '\\') >= 0 {
+		return false
+	}
+	for _, k := range known {
+		if bytes.EqualFold(key, []byte(k)) {
+			return false
+		}
+	}
+	return true
 }

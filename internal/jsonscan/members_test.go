@@ -119,3 +119,28 @@ func TestFindErrorMentionsOffset(t *testing.T) {
 		t.Fatalf("err = %v, want mention of offset 11", err)
 	}
 }
+
+func TestEachMember(t *testing.T) {
+	var seen []string
+	all := EachMember([]byte(`{"a":1, "b" : [2]}`), func(key, value []byte) bool {
+		seen = append(seen, string(key)+"="+string(value))
+		return true
+	})
+	if !all || strings.Join(seen, " ") != "a=1 b=[2]" {
+		t.Errorf("%v %v", all, seen)
+	}
+	if EachMember([]byte(`{"a":1,"b":2}`), func(key, _ []byte) bool { return string(key) != "a" }) {
+		t.Error("a refused member is accepted")
+	}
+	if EachMember([]byte(`{"a":1,`), func(_, _ []byte) bool { return true }) {
+		t.Error("a malformed object is accepted")
+	}
+}
+
+func TestPlainKey(t *testing.T) {
+	for key, plain := range map[string]bool{"id": true, "choices": false, "Choices": false, `ch\u006fices`: false, `x\"y`: false} {
+		if PlainKey([]byte(key), "choices", "usage") != plain {
+			t.Errorf("PlainKey(%s) = %v", key, !plain)
+		}
+	}
+}

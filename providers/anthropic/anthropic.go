@@ -106,6 +106,8 @@ func (a *Anthropic) Send(ctx context.Context, call *providers.Call) (*providers.
 		return nil, translate.NotSupported("anthropic", "/v1/embeddings")
 	case providers.Completions:
 		return nil, translate.NotSupported("anthropic", "/v1/completions")
+	case providers.Messages:
+		return a.relayMessages(ctx, call)
 	}
 	chat, perr := translate.DecodeChat(call.Body)
 	if perr != nil {
@@ -187,11 +189,13 @@ func (a *Anthropic) CaddyfileOptions() providers.Options {
 
 // Interface guards
 var (
-	_ providers.Provider          = (*Anthropic)(nil)
-	_ providers.ModelLister       = (*Anthropic)(nil)
-	_ caddy.Provisioner           = (*Anthropic)(nil)
-	_ caddy.Validator             = (*Anthropic)(nil)
-	_ caddy.CleanerUpper          = (*Anthropic)(nil)
-	_ caddyfile.Unmarshaler       = (*Anthropic)(nil)
-	_ providers.OptionsDocumenter = (*Anthropic)(nil)
+	_ providers.Provider            = (*Anthropic)(nil)
+	_ providers.ModelLister         = (*Anthropic)(nil)
+	_ providers.NativeAPIs          = (*Anthropic)(nil)
+	_ providers.MessageTokenCounter = (*Anthropic)(nil)
+	_ caddy.Provisioner             = (*Anthropic)(nil)
+	_ caddy.Validator               = (*Anthropic)(nil)
+	_ caddy.CleanerUpper            = (*Anthropic)(nil)
+	_ caddyfile.Unmarshaler         = (*Anthropic)(nil)
+	_ providers.OptionsDocumenter   = (*Anthropic)(nil)
 )

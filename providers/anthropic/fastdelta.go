@@ -1,7 +1,6 @@
 package anthropic
 
 import (
-	"bytes"
 	"strconv"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
@@ -20,7 +19,7 @@ type contentDelta struct {
 // cased member, an escaped key, a null) is left to encoding/json.
 func parseContentDelta(data []byte) (d contentDelta, ok bool) {
 	var typ, index, delta []byte
-	if !members(data, func(key, value []byte) bool {
+	if !jsonscan.EachMember(data, func(key, value []byte) bool {
 		switch string(key) {
 		case "type":
 			return take(&typ, value)
@@ -29,7 +28,7 @@ func parseContentDelta(data []byte) (d contentDelta, ok bool) {
 		case "delta":
 			return take(&delta, value)
 		}
-		return plainKey(key, "type", "index", "delta")
+		return jsonscan.PlainKey(key, "type", "index", "delta")
 	}) || string(typ) != `"content_block_delta"` || index == nil || delta == nil {
 		return d, false
 	}
@@ -39,7 +38,7 @@ func parseContentDelta(data []byte) (d contentDelta, ok bool) {
 	}
 	d.index = n
 	var fields [4][]byte // type, text, partial_json, thinking
-	if !members(delta, func(key, value []byte) bool {
+	if !jsonscan.EachMember(delta, func(key, value []byte) bool {
 		switch string(key) {
 		case "type":
 			return take(&fields[0], value)
@@ -50,7 +49,7 @@ func parseContentDelta(data []byte) (d contentDelta, ok bool) {
 		case "thinking":
 			return take(&fields[3], value)
 		}
-		return plainKey(key, "type", "text", "partial_json", "thinking")
+		return jsonscan.PlainKey(key, "type", "text", "partial_json", "thinking")
 	}) {
 		return d, false
 	}
@@ -67,37 +66,11 @@ func parseContentDelta(data []byte) (d contentDelta, ok bool) {
 	return d, true
 }
 
-// members calls fn with each member of the object data, and reports
-// whether data is an object and fn accepted every member.
-func members(data []byte, fn func(key, value []byte) bool) bool {
-	accepted := true
-	err := jsonscan.Members(data, func(key []byte, start, end int) bool {
-		accepted = fn(key, data[start:end])
-		return accepted
-	})
-	return err == nil && accepted
-}
-
 // take stores the first value of a member; a repeated one is refused.
 func take(dst *[]byte, value []byte) bool {
 	if *dst != nil {
 		return false
 	}
 	*dst = value
-	return true
-}
-
-// plainKey reports whether an unknown key is surely ignored by
-// json.Unmarshal: it has no escape and matches no known field in another
-// case.
-func plainKey(key []byte, known ...string) bool {
-	if bytes.IndexByte(key, '\\') >= 0 {
-		return false
-	}
-	for _, k := range known {
-		if bytes.EqualFold(key, []byte(k)) {
-			return false
-		}
-	}
 	return true
 }
