@@ -3,6 +3,7 @@ package llmgateway
 import (
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/inbound/native"
+	"github.com/llmgateway/caddy-llm-gateway/inbound/responses"
 )
 
 // doors are the client-facing APIs the gateway serves beside OpenAI's;
@@ -10,5 +11,6 @@ import (
 func (g *Gateway) doors() []inbound.Door {
 	return []inbound.Door{
 		&native.Door{BatchConcurrency: g.BatchConcurrency, BatchMax: g.BatchMax},
+		&responses.Door{},
 	}
 }

@@ -1,0 +1,131 @@
+package responses
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/llmgateway/caddy-llm-gateway/inbound"
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
+)
+
+// translator turns the chat answers of one Responses request into
+// Responses; echo holds what every Response to it repeats of the request.
+type translator struct {
+	inbound.OpenAIErrors
+	echo response
+}
+
+func newTranslator(req *createRequest, tools *toolSet) *translator {
+	echo := response{
+		ID: translate.NewID("resp_"), Object: "response", CreatedAt: time.Now().Unix(), Status: statusInProgress,
+		Instructions: req.Instructions, MaxOutputTokens: req.MaxOutputTokens, ParallelToolCalls: true,
+		Reasoning: req.Reasoning, Temperature: req.Temperature, TopP: req.TopP, ToolChoice: tools.choice,
+		Tools: tools.echoed(), Truncation: "disabled", User: req.User, Metadata: req.Metadata,
+		Output: []any{}, Text: textParam{Format: &textFormat{Type: "text"}},
+	}
+	if req.ParallelToolCalls != nil {
+		echo.ParallelToolCalls = *req.ParallelToolCalls
+	}
+	if req.Text != nil {
+		echo.Text.Verbosity = req.Text.Verbosity
+		if req.Text.Format != nil {
+			echo.Text.Format = req.Text.Format
+		}
+	}
+	if req.Truncation != nil {
+		echo.Truncation = *req.Truncation
+	}
+	if echo.Metadata == nil {
+		echo.Metadata = map[string]string{}
+	}
+	return &translator{echo: echo}
+}
+
+// start is a new Response to the request, answered by the public model.
+func (t *translator) start(model string) *response {
+	r := t.echo
+	r.Model = model
+	r.Output = []any{}
+	return &r
+}
+
+// chatCompletion is what the door reads of a chat completion.
+type chatCompletion struct {
+	Choices []struct {
+		Message struct {
+			Content          *string `json:"content"`
+			Refusal          *string `json:"refusal"`
+			ReasoningContent string  `json:"reasoning_content"`
+			ToolCalls        []struct {
+				ID       string       `json:"id"`
+				Function chatFunction `json:"function"`
+			} `json:"tool_calls"`
+		} `json:"message"`
+		FinishReason string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *chatUsage `json:"usage"`
+}
+
+// errNoChoice is a chat completion without an answer.
+var errNoChoice = errors.New("the chat completion has no choices")
+
+// Answer turns a chat completion into a Response: the reasoning, then the
+// message, then the function calls, as OpenAI orders them.
+func (t *translator) Answer(chat []byte, model string) ([]byte, error) {
+	var c chatCompletion
+	if err := json.Unmarshal(chat, &c); err != nil {
+		return nil, err
+	}
+	if len(c.Choices) == 0 {
+		return nil, errNoChoice
+	}
+	choice := &c.Choices[0]
+	m := &choice.Message
+	r := t.start(model)
+	r.finish(choice.FinishReason, time.Now().Unix())
+	if m.ReasoningContent != "" {
+		r.Output = append(r.Output, &reasoningItem{ID: translate.NewID("rs_"), Type: "reasoning",
+			Summary: []summaryText{{Type: "summary_text", Text: m.ReasoningContent}}})
+	}
+	switch {
+	case m.Refusal != nil && *m.Refusal != "":
+		r.Output = append(r.Output, newMessage(r.Status, &refusalPart{Type: "refusal", Refusal: *m.Refusal}))
+	case (m.Content != nil && *m.Content != "") || len(m.ToolCalls) == 0:
+		var text string
+		if m.Content != nil {
+			text = *m.Content
+		}
+		r.Output = append(r.Output, newMessage(r.Status, newText(text)))
+	}
+	for _, tc := range m.ToolCalls {
+		r.Output = append(r.Output, &functionCallItem{ID: translate.NewID("fc_"), Type: "function_call", Status: statusCompleted,
+			Arguments: tc.Function.Arguments, CallID: tc.ID, Name: tc.Function.Name})
+	}
+	if c.Usage != nil {
+		r.Usage = c.Usage.responseUsage()
+	}
+	return providers.MarshalJSON(r)
+}
+
+// newMessage is an assistant message of the given status and content.
+func newMessage(status string, content ...any) *messageItem {
+	if status != statusIncomplete {
+		status = statusCompleted
+	}
+	return &messageItem{ID: translate.NewID("msg_"), Type: "message", Status: status, Role: "assistant", Content: content}
+}
+
+// newText is an output_text part.
+func newText(text string) *outputText {
+	return &outputText{Type: "output_text", Annotations: []any{}, Logprobs: []any{}, Text: text}
+}
+
+// Stream returns the encoder of a streamed answer.
+func (t *translator) Stream(model string) inbound.StreamEncoder {
+	return &events{r: t.start(model)}
+}
+
+// Interface guards
+var _ inbound.Translator = (*translator)(nil)
