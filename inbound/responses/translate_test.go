@@ -228,3 +228,34 @@ func checkItems(t *testing.T, stream []byte) {
 		}
 	}
 }
+
+// TestStreamInterleavedCalls streams calls whose argument deltas take
+// turns: each call's item still ends with its whole arguments.
+func TestStreamInterleavedCalls(t *testing.T) {
+	chunk := func(index int, id, name, args string) []byte {
+		return []byte(`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":` +
+			string(rune('0'+index)) + `,"id":"` + id + `","function":{"name":"` + name + `","arguments":` + quote(args) + `}}]},"finish_reason":null}]}`)
+	}
+	enc := testTranslator(t).Stream("fast")
+	var out []byte
+	for _, c := range [][]byte{chunk(0, "call_a", "get_weather", `{"city":`), chunk(1, "call_b", "get_time", `{`),
+		chunk(0, "", "", `"Paris"}`), chunk(1, "", "", `}`)} {
+		out = enc.Chunk(out, c)
+	}
+	out = enc.End(out)
+	if err := openaischema.ValidateResponseStream(out); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	data := bytes.Split(bytes.TrimSpace(eventData(out)), []byte("\n"))
+	var final struct {
+		Response struct {
+			Output []struct{ Arguments string }
+		}
+	}
+	if err := json.Unmarshal(data[len(data)-1], &final); err != nil {
+		t.Fatal(err)
+	}
+	if o := final.Response.Output; len(o) != 2 || o[0].Arguments != `{"city":"Paris"}` || o[1].Arguments != `{}` {
+		t.Errorf("output %+v", o)
+	}
+}
