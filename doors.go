@@ -11,6 +11,6 @@ import (
 func (g *Gateway) doors() []inbound.Door {
 	return []inbound.Door{
 		&native.Door{BatchConcurrency: g.BatchConcurrency, BatchMax: g.BatchMax},
-		&responses.Door{},
+		&responses.Door{Store: g.responses},
 	}
 }

@@ -12,12 +12,19 @@ import (
 // Door serves OpenAI's Responses API.
 type Door struct {
 	inbound.OpenAIErrors
+	// Store keeps responses for their callers; nil keeps none.
+	Store *Store
 }
 
 // Endpoints lists the Responses API's routes.
-func (*Door) Endpoints() []inbound.Endpoint {
+func (d *Door) Endpoints() []inbound.Endpoint {
 	return []inbound.Endpoint{
-		{Method: "POST", Path: "/v1/responses", Summary: "OpenAI Responses API: a response, streamed or not, from any provider", Serve: serveCreate},
+		{Method: "POST", Path: "/v1/responses", Summary: "OpenAI Responses API: a response, streamed or not, from any provider", Serve: d.serveCreate},
+		// Before /v1/responses/{id}, whose {id} would take the rest of
+		// the path.
+		{Method: "GET", Path: "/v1/responses/{id}/input_items", Summary: "the input items of a kept response", Serve: d.serveInputItems},
+		{Method: "GET", Path: "/v1/responses/{id}", Summary: "a kept response", Serve: d.serveGet},
+		{Method: "DELETE", Path: "/v1/responses/{id}", Summary: "forget a kept response", Serve: d.serveDelete},
 	}
 }
 

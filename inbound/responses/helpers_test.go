@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/internal/handler"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
@@ -18,19 +16,18 @@ import (
 	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
-// claudeGateway serves the pipeline with the Responses door over real
-// HTTP, the public model "claude" going to an anthropic provider in front
-// of up as claude-sonnet-4-5. The settings a test leaves unset get the
-// root module's defaults.
-func claudeGateway(t *testing.T, up *providertest.Upstream, logger *zap.Logger) string {
+// claudeGateway serves the pipeline with door over real HTTP, the public
+// model "claude" going to an anthropic provider in front of up as
+// claude-sonnet-4-5. The settings cfg leaves unset get the root module's
+// defaults.
+func claudeGateway(t *testing.T, up *providertest.Upstream, cfg handler.Config, door *Door) string {
 	t.Helper()
 	p := providertest.Provision(t, &anthropic.Anthropic{Base: providers.Base{Name: "claude", BaseURL: up.URL, APIKey: "sk-ant-test"}})
-	h, err := handler.New(handler.Config{
-		Routes: []handler.Route{{Name: "claude", Targets: []handler.Target{{Provider: p, Model: "claude-sonnet-4-5"}}}},
-		Doors:  []inbound.Door{&Door{}}, Logger: logger,
-		MaxBody: 1 << 20, Timeout: time.Minute, FirstTokenTimeout: time.Minute,
-		StreamIdleTimeout: 5 * time.Minute, Cooldown: 10 * time.Second,
-	})
+	cfg.Routes = []handler.Route{{Name: "claude", Targets: []handler.Target{{Provider: p, Model: "claude-sonnet-4-5"}}}}
+	cfg.Doors = []inbound.Door{door}
+	cfg.MaxBody, cfg.Timeout, cfg.FirstTokenTimeout = 1<<20, time.Minute, time.Minute
+	cfg.StreamIdleTimeout, cfg.Cooldown = 5*time.Minute, 10*time.Second
+	h, err := handler.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +44,22 @@ func claudeGateway(t *testing.T, up *providertest.Upstream, logger *zap.Logger) 
 // post sends a Responses request and reads the whole answer.
 func post(t *testing.T, url, body string) (*http.Response, []byte) {
 	t.Helper()
-	resp, err := http.Post(url+"/v1/responses", "application/json", strings.NewReader(body))
+	return call(t, "POST", url+"/v1/responses", "", body)
+}
+
+// call sends a request with key as its bearer token (none when empty) and
+// reads the whole answer.
+func call(t *testing.T, method, url, key, body string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,7 @@ type chatFunction struct {
 
 // inputItem is what the door reads of one item of `input`.
 type inputItem struct {
+	ID      string          `json:"id"`
 	Type    string          `json:"type"`
 	Role    string          `json:"role"`
 	Content json.RawMessage `json:"content"`
@@ -80,26 +81,17 @@ type inputPart struct {
 	FileURL  string  `json:"file_url"`
 }
 
-// readInput turns `input`, a string or a list of items, into chat
-// messages. A function call joins the assistant message before it, as
-// the calls of one turn do in the chat API; a reasoning item's summary
-// goes back as the next assistant message's reasoning_content.
-func readInput(raw json.RawMessage) ([]chatMessage, *providers.Error) {
-	if len(raw) == 0 || isNull(raw) {
-		return nil, nil
-	}
-	var text string
-	if json.Unmarshal(raw, &text) == nil {
-		return []chatMessage{{Role: "user", Content: text}}, nil
-	}
-	var items []json.RawMessage
-	if json.Unmarshal(raw, &items) != nil {
-		return nil, translate.Invalid("input", "input must be a string or an array of items")
-	}
+// readItems turns input items into chat messages. A function call joins
+// the assistant message before it, as the calls of one turn do in the
+// chat API; a reasoning item's summary goes back as the next assistant
+// message's reasoning_content. The items before first come from earlier
+// responses; errors name the others by their place in the request's
+// `input`.
+func readItems(items []json.RawMessage, first int) ([]chatMessage, *providers.Error) {
 	var out []chatMessage
 	var reasoning []string
 	for i, rawItem := range items {
-		param := fmt.Sprintf("input[%d]", i)
+		param := fmt.Sprintf("input[%d]", i-first)
 		var item inputItem
 		if err := json.Unmarshal(rawItem, &item); err != nil {
 			return nil, translate.Invalid(param, "input items must be objects: "+err.Error())

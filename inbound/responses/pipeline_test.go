@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/llmgateway/caddy-llm-gateway/internal/handler"
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
@@ -85,7 +86,7 @@ func TestTranslatedAnswer(t *testing.T) {
 	up := providertest.NewUpstream(t, providertest.Anthropic.JSON(200,
 		`{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Hello!"}],`+
 			`"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":21,"output_tokens":3,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}`))
-	base := claudeGateway(t, up, nil)
+	base := claudeGateway(t, up, handler.Config{}, &Door{})
 	resp, body := post(t, base, `{"model":"claude","instructions":"Answer briefly.","input":"Hi","max_output_tokens":50,"temperature":0.3}`)
 	if resp.StatusCode != 200 {
 		t.Fatalf("%d %s", resp.StatusCode, body)
@@ -124,7 +125,7 @@ func TestTranslatedAnswer(t *testing.T) {
 
 func TestTranslatedStream(t *testing.T) {
 	up := providertest.NewUpstream(t, providertest.Anthropic.Stream(anthropicStream("end_turn", textBlock("0", "Hello", " there", "!"))))
-	base := claudeGateway(t, up, nil)
+	base := claudeGateway(t, up, handler.Config{}, &Door{})
 	resp, body := post(t, base, `{"model":"claude","input":"Hi","stream":true}`)
 	if resp.StatusCode != 200 {
 		t.Fatalf("%d %s", resp.StatusCode, body)
@@ -148,7 +149,7 @@ func TestFunctionToolRoundTrip(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			up := providertest.NewUpstream(t, nil)
 			core, logs := observer.New(zapcore.InfoLevel)
-			base := claudeGateway(t, up, zap.New(core))
+			base := claudeGateway(t, up, handler.Config{Logger: zap.New(core)}, &Door{})
 			tools := `[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}},{"type":"web_search"}]`
 			streamed := map[bool]string{false: "false", true: "true"}[stream]
 
@@ -232,7 +233,7 @@ func TestStreamCutMidway(t *testing.T) {
 		providertest.AnthropicEvent("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`) +
 		providertest.AnthropicEvent("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"The answer"}}`)
 	up := providertest.NewUpstream(t, providertest.Anthropic.Stream(cut).Cut())
-	base := claudeGateway(t, up, nil)
+	base := claudeGateway(t, up, handler.Config{}, &Door{})
 	resp, body := post(t, base, `{"model":"claude","input":"Hi","stream":true}`)
 	if resp.StatusCode != 200 {
 		t.Fatalf("%d %s", resp.StatusCode, body)
@@ -248,7 +249,7 @@ func TestStreamCutMidway(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	up := providertest.NewUpstream(t, providertest.Anthropic.JSON(400, providertest.AnthropicError("invalid_request_error", "messages: text content blocks must be non-empty")))
-	base := claudeGateway(t, up, nil)
+	base := claudeGateway(t, up, handler.Config{}, &Door{})
 	cases := []struct {
 		name, body string
 		status     int

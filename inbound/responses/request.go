@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"go.uber.org/zap"
 
@@ -96,17 +97,24 @@ type streamOptions struct {
 	IncludeUsage bool `json:"include_usage"`
 }
 
-// serveCreate answers POST /v1/responses.
-func serveCreate(hub inbound.Hub, w http.ResponseWriter, r *http.Request) {
+// serveCreate answers POST /v1/responses. The request is checked and
+// translated before it runs through the pipeline; one that continues an
+// earlier response is translated again once its caller is known, with the
+// earlier conversation before its input.
+func (d *Door) serveCreate(hub inbound.Hub, w http.ResponseWriter, r *http.Request) {
 	body, perr := hub.ReadBody(w, r)
 	var req *createRequest
 	if perr == nil {
-		req, perr = parseCreate(body)
+		req, perr = parseCreate(body, d.Store != nil)
+	}
+	var input []json.RawMessage
+	if perr == nil {
+		input, perr = inputItems(req.Input)
 	}
 	var chat []byte
 	var tools *toolSet
 	if perr == nil {
-		chat, tools, perr = req.chatBody()
+		chat, tools, perr = req.chatBody(input, nil)
 	}
 	if perr != nil {
 		hub.Refuse(w, r, perr, inbound.OpenAIErrors{})
@@ -116,12 +124,44 @@ func serveCreate(hub inbound.Hub, w http.ResponseWriter, r *http.Request) {
 		hub.Logger().Info("built-in tools the provider cannot run left out of the translated call",
 			zap.String("request_id", w.Header().Get("X-Request-Id")), zap.Strings("tools", tools.left))
 	}
-	hub.Serve(w, r, &inbound.Exchange{Chat: chat, Translator: newTranslator(req, tools)})
+	t := newTranslator(req, tools, input)
+	if req.storing() {
+		t.store = d.Store
+	}
+	x := &inbound.Exchange{Chat: chat, Translator: t}
+	x.Authorized = func(caller string) *providers.Error {
+		t.caller = caller
+		if req.PreviousResponseID == nil {
+			return nil
+		}
+		prev, ok := d.Store.get(caller, *req.PreviousResponseID)
+		if !ok {
+			return previousNotFound(*req.PreviousResponseID)
+		}
+		t.history = prev.conversation()
+		chat, _, perr := req.chatBody(input, t.history)
+		x.Chat = chat
+		return perr
+	}
+	hub.Serve(w, r, x)
 }
 
+// previousNotFound is OpenAI's answer to a previous_response_id it does
+// not have, or the caller may not see.
+func previousNotFound(id string) *providers.Error {
+	e := providers.NewError(http.StatusNotFound, "previous_response_not_found",
+		"Previous response with id '"+providers.Clip(id, 256)+"' not found.")
+	e.Param = "previous_response_id"
+	return e
+}
+
+// storing reports whether the response is to be kept: `store` is true
+// unless the request says otherwise.
+func (req *createRequest) storing() bool { return req.Store == nil || *req.Store }
+
 // parseCreate decodes a Responses request and refuses what a translated
-// call cannot honour.
-func parseCreate(body []byte) (*createRequest, *providers.Error) {
+// call cannot honour; kept tells whether the gateway keeps responses.
+func parseCreate(body []byte, kept bool) (*createRequest, *providers.Error) {
 	var req createRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
@@ -132,8 +172,10 @@ func parseCreate(body []byte) (*createRequest, *providers.Error) {
 	switch {
 	case req.Background != nil && *req.Background:
 		return nil, translate.Unsupported("background", "background responses are not supported by the gateway; send the request without `background`")
-	case req.PreviousResponseID != nil && *req.PreviousResponseID != "":
-		return nil, translate.Unsupported("previous_response_id", "the gateway keeps no earlier responses: send the whole conversation in `input` instead of `previous_response_id`")
+	case req.PreviousResponseID != nil && *req.PreviousResponseID == "":
+		req.PreviousResponseID = nil
+	case req.PreviousResponseID != nil && !kept:
+		return nil, translate.Unsupported("previous_response_id", "this gateway keeps no responses (response_store off): send the whole conversation in `input` instead of `previous_response_id`")
 	case len(req.Conversation) > 0 && !isNull(req.Conversation):
 		return nil, translate.Unsupported("conversation", "conversations are not supported by the gateway; send the whole conversation in `input`")
 	case len(req.Prompt) > 0 && !isNull(req.Prompt):
@@ -146,9 +188,10 @@ func parseCreate(body []byte) (*createRequest, *providers.Error) {
 	return &req, nil
 }
 
-// chatBody is the chat completion request req becomes, and the tools it
-// offers the model.
-func (req *createRequest) chatBody() ([]byte, *toolSet, *providers.Error) {
+// chatBody is the chat completion request req becomes, its input items
+// after history, the items of the responses it continues; and the tools
+// it offers the model.
+func (req *createRequest) chatBody(input, history []json.RawMessage) ([]byte, *toolSet, *providers.Error) {
 	tools, perr := readTools(req.Tools)
 	if perr != nil {
 		return nil, nil, perr
@@ -186,7 +229,7 @@ func (req *createRequest) chatBody() ([]byte, *toolSet, *providers.Error) {
 	if req.Instructions != nil && *req.Instructions != "" {
 		chat.Messages = append(chat.Messages, chatMessage{Role: "system", Content: *req.Instructions})
 	}
-	messages, perr := readInput(req.Input)
+	messages, perr := readItems(append(slices.Clip(history), input...), len(history))
 	if perr != nil {
 		return nil, nil, perr
 	}

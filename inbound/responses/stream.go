@@ -42,6 +42,7 @@ type chatChunk struct {
 // `event:` line and a `data:` line, numbered by sequence_number from 0.
 type events struct {
 	r       *response
+	t       *translator // keeps the response once answered
 	seq     int
 	started bool
 
@@ -103,6 +104,9 @@ func (s *events) End(buf []byte) []byte {
 	end := "response.completed"
 	if s.r.Status == statusIncomplete {
 		end = "response.incomplete"
+	}
+	if body, err := providers.MarshalJSON(s.r); err == nil {
+		s.t.keep(s.r, body)
 	}
 	return s.appendResponse(buf, end)
 }

@@ -31,29 +31,47 @@ func goldenCases(t *testing.T, dir, suffix, goldenSuffix string, run func(t *tes
 	}
 }
 
+// translation is a request as the door reads and translates it.
+type translation struct {
+	req   *createRequest
+	input []json.RawMessage
+	chat  []byte
+	tools *toolSet
+}
+
+// translated reads and translates a request body, as the door does before
+// it knows the caller.
+func translated(body []byte) (*translation, *providers.Error) {
+	var tr translation
+	var perr *providers.Error
+	if tr.req, perr = parseCreate(body, true); perr != nil {
+		return nil, perr
+	}
+	if tr.input, perr = inputItems(tr.req.Input); perr != nil {
+		return nil, perr
+	}
+	if tr.chat, tr.tools, perr = tr.req.chatBody(tr.input, nil); perr != nil {
+		return nil, perr
+	}
+	return &tr, nil
+}
+
 func TestRequestToChat(t *testing.T) {
 	goldenCases(t, "request", ".responses.json", ".chat.json", func(t *testing.T, in []byte, golden string) {
-		req, perr := parseCreate(in)
+		tr, perr := translated(in)
 		if perr != nil {
 			t.Fatal(perr)
 		}
-		chat, _, perr := req.chatBody()
-		if perr != nil {
-			t.Fatal(perr)
-		}
-		providertest.Golden(t, golden, chat)
+		providertest.Golden(t, golden, tr.chat)
 	})
 }
 
 func TestBuiltInToolsLeftOut(t *testing.T) {
-	req, perr := parseCreate(providertest.ReadFile(t, "testdata/request/tools.responses.json"))
+	tr, perr := translated(providertest.ReadFile(t, "testdata/request/tools.responses.json"))
 	if perr != nil {
 		t.Fatal(perr)
 	}
-	_, tools, perr := req.chatBody()
-	if perr != nil {
-		t.Fatal(perr)
-	}
+	tools := tr.tools
 	if want := []string{"web_search", "namespace mcp"}; !slices.Equal(tools.left, want) {
 		t.Errorf("left out %q, want %q", tools.left, want)
 	}
@@ -64,7 +82,6 @@ func TestRequestRefused(t *testing.T) {
 		name, body, param, message string
 	}{
 		{"background", `{"input":"hi","background":true}`, "background", "background responses are not supported"},
-		{"previous response", `{"input":"hi","previous_response_id":"resp_1"}`, "previous_response_id", "send the whole conversation"},
 		{"conversation", `{"input":"hi","conversation":"conv_1"}`, "conversation", "conversations are not supported"},
 		{"stored prompt", `{"prompt":{"id":"pmpt_1"}}`, "prompt", "prompt templates"},
 		{"logprobs", `{"input":"hi","top_logprobs":3}`, "top_logprobs", "log probabilities"},
@@ -89,10 +106,7 @@ func TestRequestRefused(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			req, perr := parseCreate([]byte(tc.body))
-			if perr == nil {
-				_, _, perr = req.chatBody()
-			}
+			_, perr := translated([]byte(tc.body))
 			if perr == nil {
 				t.Fatal("accepted")
 			}
@@ -107,15 +121,11 @@ func TestRequestRefused(t *testing.T) {
 // echo its function tools.
 func testTranslator(t *testing.T) *translator {
 	t.Helper()
-	req, perr := parseCreate(providertest.ReadFile(t, "testdata/request/tools.responses.json"))
+	tr, perr := translated(providertest.ReadFile(t, "testdata/request/tools.responses.json"))
 	if perr != nil {
 		t.Fatal(perr)
 	}
-	_, tools, perr := req.chatBody()
-	if perr != nil {
-		t.Fatal(perr)
-	}
-	return newTranslator(req, tools)
+	return newTranslator(tr.req, tr.tools, tr.input)
 }
 
 func TestAnswer(t *testing.T) {

@@ -3,6 +3,7 @@ package responses
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
@@ -12,18 +13,26 @@ import (
 
 // translator turns the chat answers of one Responses request into
 // Responses; echo holds what every Response to it repeats of the request.
+// A response it answers goes to store, when set, for caller, with the
+// conversation it continues (history) and its input.
 type translator struct {
 	inbound.OpenAIErrors
 	echo response
+
+	store   *Store
+	caller  string
+	history []json.RawMessage
+	input   []json.RawMessage
 }
 
-func newTranslator(req *createRequest, tools *toolSet) *translator {
+func newTranslator(req *createRequest, tools *toolSet, input []json.RawMessage) *translator {
 	echo := response{
 		ID: translate.NewID("resp_"), Object: "response", CreatedAt: time.Now().Unix(), Status: statusInProgress,
 		Instructions: req.Instructions, MaxOutputTokens: req.MaxOutputTokens, ParallelToolCalls: true,
 		Reasoning: req.Reasoning, Temperature: req.Temperature, TopP: req.TopP, ToolChoice: tools.choice,
 		Tools: tools.echoed(), Truncation: "disabled", User: req.User, Metadata: req.Metadata,
 		Output: []any{}, Text: textParam{Format: &textFormat{Type: "text"}},
+		PreviousResponseID: req.PreviousResponseID,
 	}
 	if req.ParallelToolCalls != nil {
 		echo.ParallelToolCalls = *req.ParallelToolCalls
@@ -40,15 +49,33 @@ func newTranslator(req *createRequest, tools *toolSet) *translator {
 	if echo.Metadata == nil {
 		echo.Metadata = map[string]string{}
 	}
-	return &translator{echo: echo}
+	return &translator{echo: echo, input: input}
 }
 
 // start is a new Response to the request, answered by the public model.
 func (t *translator) start(model string) *response {
 	r := t.echo
-	r.Model = model
+	r.Model, r.Store = model, t.store != nil
 	r.Output = []any{}
 	return &r
+}
+
+// keep stores the answered response r, encoded as body, when the request
+// is to be kept.
+func (t *translator) keep(r *response, body []byte) {
+	if t.store == nil {
+		return
+	}
+	s := &stored{id: r.ID, caller: t.caller, response: body, inputCount: len(t.input),
+		context: append(slices.Clip(t.history), t.input...), output: make([]json.RawMessage, len(r.Output))}
+	for i, item := range r.Output {
+		b, err := providers.MarshalJSON(item)
+		if err != nil {
+			return
+		}
+		s.output[i] = b
+	}
+	t.store.put(s)
 }
 
 // chatCompletion is what the door reads of a chat completion.
@@ -106,15 +133,25 @@ func (t *translator) Answer(chat []byte, model string) ([]byte, error) {
 	if c.Usage != nil {
 		r.Usage = c.Usage.responseUsage()
 	}
-	return providers.MarshalJSON(r)
+	body, err := providers.MarshalJSON(r)
+	if err == nil {
+		t.keep(r, body)
+	}
+	return body, err
 }
 
 // newMessage is an assistant message of the given status and content.
 func newMessage(status string, content ...any) *messageItem {
-	if status != statusIncomplete {
-		status = statusCompleted
+	m := newMessageWithID(translate.NewID("msg_"), content...)
+	if status == statusIncomplete {
+		m.Status = status
 	}
-	return &messageItem{ID: translate.NewID("msg_"), Type: "message", Status: status, Role: "assistant", Content: content}
+	return m
+}
+
+// newMessageWithID is a completed assistant message.
+func newMessageWithID(id string, content ...any) *messageItem {
+	return &messageItem{ID: id, Type: "message", Status: statusCompleted, Role: "assistant", Content: content}
 }
 
 // newText is an output_text part.
@@ -124,7 +161,7 @@ func newText(text string) *outputText {
 
 // Stream returns the encoder of a streamed answer.
 func (t *translator) Stream(model string) inbound.StreamEncoder {
-	return &events{r: t.start(model)}
+	return &events{r: t.start(model), t: t}
 }
 
 // Interface guards
