@@ -169,11 +169,12 @@ func parseCreate(body []byte, kept bool) (*createRequest, *providers.Error) {
 		}
 		return nil, translate.Invalid("", "the request body is not a valid JSON object")
 	}
+	if req.PreviousResponseID != nil && *req.PreviousResponseID == "" {
+		req.PreviousResponseID = nil
+	}
 	switch {
 	case req.Background != nil && *req.Background:
 		return nil, translate.Unsupported("background", "background responses are not supported by the gateway; send the request without `background`")
-	case req.PreviousResponseID != nil && *req.PreviousResponseID == "":
-		req.PreviousResponseID = nil
 	case req.PreviousResponseID != nil && !kept:
 		return nil, translate.Unsupported("previous_response_id", "this gateway keeps no responses (response_store off): send the whole conversation in `input` instead of `previous_response_id`")
 	case len(req.Conversation) > 0 && !isNull(req.Conversation):

@@ -126,7 +126,8 @@ func (s *events) Fail(buf []byte, e *providers.Error) []byte {
 	if e.Status == http.StatusTooManyRequests {
 		code = "rate_limit_exceeded"
 	}
-	s.r.Status, s.r.Error = statusFailed, &responseError{Code: code, Message: e.Message}
+	// A failed response is not kept.
+	s.r.Status, s.r.Error, s.r.Store = statusFailed, &responseError{Code: code, Message: e.Message}, false
 	if s.usage != nil {
 		s.r.Usage = s.usage.responseUsage()
 	}

@@ -85,6 +85,7 @@ func TestRequestRefused(t *testing.T) {
 		{"conversation", `{"input":"hi","conversation":"conv_1"}`, "conversation", "conversations are not supported"},
 		{"stored prompt", `{"prompt":{"id":"pmpt_1"}}`, "prompt", "prompt templates"},
 		{"logprobs", `{"input":"hi","top_logprobs":3}`, "top_logprobs", "log probabilities"},
+		{"logprobs after an empty previous_response_id", `{"input":"hi","previous_response_id":"","top_logprobs":3}`, "top_logprobs", "log probabilities"},
 		{"no input", `{"model":"m"}`, "input", "input must be"},
 		{"wrong type", `{"input":"hi","temperature":"hot"}`, "temperature", "invalid type for `temperature`"},
 		{"not an object", `[1]`, "", "not a valid JSON object"},
@@ -267,5 +268,12 @@ func TestStreamInterleavedCalls(t *testing.T) {
 	}
 	if o := final.Response.Output; len(o) != 2 || o[0].Arguments != `{"city":"Paris"}` || o[1].Arguments != `{}` {
 		t.Errorf("output %+v", o)
+	}
+}
+
+func TestPreviousResponseWithoutStore(t *testing.T) {
+	_, perr := parseCreate([]byte(`{"input":"hi","previous_response_id":"resp_1"}`), false)
+	if perr == nil || perr.Status != http.StatusBadRequest || perr.Param != "previous_response_id" || !strings.Contains(perr.Message, "response_store off") {
+		t.Errorf("got %v, want a 400 naming previous_response_id", perr)
 	}
 }

@@ -87,9 +87,7 @@ func compileFile(data []byte) (map[string]*schema, error) {
 	var file struct {
 		Schemas map[string]any `json:"schemas"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&file); err != nil {
+	if err := decodeNumbers(data, &file); err != nil {
 		return nil, fmt.Errorf("openaischema: decode openai-schemas.json: %w", err)
 	}
 	compiled := make(map[string]*schema, len(file.Schemas)+1)
@@ -118,9 +116,7 @@ func compileResponsesFile(data []byte) (map[string]*schema, error) {
 	var file struct {
 		Defs map[string]any `json:"$defs"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&file); err != nil {
+	if err := decodeNumbers(data, &file); err != nil {
 		return nil, fmt.Errorf("openaischema: decode responses-schemas.json: %w", err)
 	}
 	schemas, err := compileDefs(file.Defs, []string{Response, ResponseStreamEvent, ResponseItemList})
@@ -164,11 +160,16 @@ func deepCopy(v any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	var out any
+	err = decodeNumbers(data, &out)
+	return out, err
+}
+
+// decodeNumbers decodes data into v, keeping numbers as json.Number.
+func decodeNumbers(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	var out any
-	err = dec.Decode(&out)
-	return out, err
+	return dec.Decode(v)
 }
 
 // compile turns a decoded schema object into a schema; at names its
