@@ -1,7 +1,7 @@
 package responses
 
-// The events of a Responses stream. Pointers mark the members an event
-// has even when empty: a delta of "" is still a delta.
+// The events of a Responses stream, but for the lifecycle and delta
+// events, which stream.go writes by hand.
 
 // sequenced is an event, which the stream numbers as it goes out.
 type sequenced interface {
@@ -21,13 +21,6 @@ func (h *head) eventType() string { return h.Type }
 // typed is the head of an event of type t.
 func typed(t string) head { return head{Type: t} }
 
-// responseEvent is response.created, .in_progress, .completed,
-// .incomplete or .failed.
-type responseEvent struct {
-	head
-	Response *response `json:"response"`
-}
-
 // itemEvent is response.output_item.added or .done.
 type itemEvent struct {
 	head
@@ -44,25 +37,23 @@ type partEvent struct {
 	Part         *outputText `json:"part"`
 }
 
-// textEvent is response.output_text.delta or .done.
+// textEvent is response.output_text.done.
 type textEvent struct {
 	head
-	ItemID       string  `json:"item_id"`
-	OutputIndex  int     `json:"output_index"`
-	ContentIndex int     `json:"content_index"`
-	Delta        *string `json:"delta,omitempty"`
-	Text         *string `json:"text,omitempty"`
-	Logprobs     []any   `json:"logprobs"`
+	ItemID       string `json:"item_id"`
+	OutputIndex  int    `json:"output_index"`
+	ContentIndex int    `json:"content_index"`
+	Text         string `json:"text"`
+	Logprobs     []any  `json:"logprobs"`
 }
 
-// argumentsEvent is response.function_call_arguments.delta or .done.
+// argumentsEvent is response.function_call_arguments.done.
 type argumentsEvent struct {
 	head
-	ItemID      string  `json:"item_id"`
-	OutputIndex int     `json:"output_index"`
-	Delta       *string `json:"delta,omitempty"`
-	Name        string  `json:"name,omitempty"`
-	Arguments   *string `json:"arguments,omitempty"`
+	ItemID      string `json:"item_id"`
+	OutputIndex int    `json:"output_index"`
+	Name        string `json:"name"`
+	Arguments   string `json:"arguments"`
 }
 
 // summaryPartEvent is response.reasoning_summary_part.added or .done.
@@ -74,12 +65,11 @@ type summaryPartEvent struct {
 	Part         summaryText `json:"part"`
 }
 
-// summaryTextEvent is response.reasoning_summary_text.delta or .done.
+// summaryTextEvent is response.reasoning_summary_text.done.
 type summaryTextEvent struct {
 	head
-	ItemID       string  `json:"item_id"`
-	OutputIndex  int     `json:"output_index"`
-	SummaryIndex int     `json:"summary_index"`
-	Delta        *string `json:"delta,omitempty"`
-	Text         *string `json:"text,omitempty"`
+	ItemID       string `json:"item_id"`
+	OutputIndex  int    `json:"output_index"`
+	SummaryIndex int    `json:"summary_index"`
+	Text         string `json:"text"`
 }

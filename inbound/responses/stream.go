@@ -1,34 +1,106 @@
 package responses
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
+	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
 
-// chatChunk is what the door reads of a chat.completion.chunk.
-type chatChunk struct {
-	Choices []struct {
-		Delta struct {
-			Content          string `json:"content"`
-			ReasoningContent string `json:"reasoning_content"`
-			// Reasoning is how some OpenAI-compatible servers name
-			// reasoning_content.
-			Reasoning string `json:"reasoning"`
-			ToolCalls []struct {
-				Index    int          `json:"index"`
-				ID       string       `json:"id"`
-				Function chatFunction `json:"function"`
-			} `json:"tool_calls"`
-		} `json:"delta"`
-		FinishReason *string `json:"finish_reason"`
-	} `json:"choices"`
-	Usage *chatUsage `json:"usage"`
+// chunkDelta is what the door reads of a chat.completion.chunk: its
+// first choice's delta and finish reason, and its usage. It is read with
+// jsonscan rather than decoded, as it comes once a token.
+type chunkDelta struct {
+	// content is the text as the chunk writes it, a JSON string: it goes
+	// into the text delta event as it is.
+	content      []byte
+	reasoning    string
+	toolCalls    []toolCallDelta
+	finishReason string
+	usage        *chatUsage
+}
+
+// toolCallDelta is a piece of a streamed tool call.
+type toolCallDelta struct {
+	Index    int          `json:"index"`
+	ID       string       `json:"id"`
+	Function chatFunction `json:"function"`
+}
+
+// readChunk reads a chunk; what it cannot read stays empty.
+func readChunk(chunk []byte) chunkDelta {
+	var d chunkDelta
+	var choices, delta []byte
+	_ = jsonscan.Members(chunk, func(key []byte, start, end int) bool {
+		switch raw := chunk[start:end]; string(key) {
+		case "choices":
+			choices = raw
+		case "usage":
+			var u chatUsage
+			if !jsonscan.IsNull(raw) && json.Unmarshal(raw, &u) == nil {
+				d.usage = &u
+			}
+		}
+		return true
+	})
+	choice, ok := firstElement(choices)
+	if !ok {
+		return d
+	}
+	_ = jsonscan.Members(choice, func(key []byte, start, end int) bool {
+		switch raw := choice[start:end]; string(key) {
+		case "delta":
+			delta = raw
+		case "finish_reason":
+			d.finishReason, _ = jsonscan.String(raw)
+		}
+		return true
+	})
+	_ = jsonscan.Members(delta, func(key []byte, start, end int) bool {
+		switch raw := delta[start:end]; string(key) {
+		case "content":
+			if len(raw) > 0 && raw[0] == '"' {
+				d.content = raw
+			}
+		case "reasoning_content", "reasoning": // how some OpenAI-compatible servers name it
+			r, _ := jsonscan.String(raw)
+			d.reasoning += r
+		case "tool_calls":
+			var calls []toolCallDelta
+			if json.Unmarshal(raw, &calls) == nil {
+				d.toolCalls = calls
+			}
+		}
+		return true
+	})
+	return d
+}
+
+// firstElement is the first value of a JSON array.
+func firstElement(arr []byte) ([]byte, bool) {
+	i := bytes.IndexByte(arr, '[')
+	if i < 0 {
+		return nil, false
+	}
+	start := i + 1
+	for start < len(arr) && (arr[start] == ' ' || arr[start] == '\n' || arr[start] == '\r' || arr[start] == '\t') {
+		start++
+	}
+	if start >= len(arr) || arr[start] == ']' {
+		return nil, false
+	}
+	end, err := jsonscan.Skip(arr, start)
+	if err != nil {
+		return nil, false
+	}
+	return arr[start:end], true
 }
 
 // events renders a chat stream as the Responses event stream, in
@@ -67,29 +139,21 @@ type openItem struct {
 
 func (s *events) Chunk(buf, chunk []byte) []byte {
 	buf = s.begin(buf)
-	var c chatChunk
-	if json.Unmarshal(chunk, &c) != nil {
-		return buf
+	d := readChunk(chunk)
+	if d.usage != nil {
+		s.usage = d.usage
 	}
-	if c.Usage != nil {
-		s.usage = c.Usage
+	if d.reasoning != "" {
+		buf = s.reasoningDelta(buf, d.reasoning)
 	}
-	if len(c.Choices) == 0 {
-		return buf
+	if len(d.content) > 2 { // not ""
+		buf = s.textDelta(buf, d.content)
 	}
-	ch := &c.Choices[0]
-	d := &ch.Delta
-	if reasoning := d.ReasoningContent + d.Reasoning; reasoning != "" {
-		buf = s.reasoningDelta(buf, reasoning)
-	}
-	if d.Content != "" {
-		buf = s.textDelta(buf, d.Content)
-	}
-	for _, tc := range d.ToolCalls {
+	for _, tc := range d.toolCalls {
 		buf = s.callDelta(buf, tc.Index, tc.ID, tc.Function)
 	}
-	if ch.FinishReason != nil && *ch.FinishReason != "" {
-		s.finishReason = *ch.FinishReason
+	if d.finishReason != "" {
+		s.finishReason = d.finishReason
 	}
 	return buf
 }
@@ -105,10 +169,9 @@ func (s *events) End(buf []byte) []byte {
 	if s.r.Status == statusIncomplete {
 		end = "response.incomplete"
 	}
-	if body, err := providers.MarshalJSON(s.r); err == nil {
-		s.t.keep(s.r, body)
-	}
-	return s.appendResponse(buf, end)
+	body := s.response()
+	s.t.keep(s.r, body)
+	return s.appendResponse(buf, end, body)
 }
 
 // Fail ends the stream with response.failed, its output as far as it
@@ -131,7 +194,7 @@ func (s *events) Fail(buf []byte, e *providers.Error) []byte {
 	if s.usage != nil {
 		s.r.Usage = s.usage.responseUsage()
 	}
-	return s.appendResponse(buf, "response.failed")
+	return s.appendResponse(buf, "response.failed", s.response())
 }
 
 // begin writes response.created and response.in_progress, once.
@@ -140,8 +203,9 @@ func (s *events) begin(buf []byte) []byte {
 		return buf
 	}
 	s.started = true
-	buf = s.appendResponse(buf, "response.created")
-	return s.appendResponse(buf, "response.in_progress")
+	body := s.response()
+	buf = s.appendResponse(buf, "response.created", body)
+	return s.appendResponse(buf, "response.in_progress", body)
 }
 
 // reasoningDelta streams reasoning as the summary of a reasoning item.
@@ -157,12 +221,11 @@ func (s *events) reasoningDelta(buf []byte, delta string) []byte {
 			Part: summaryText{Type: "summary_text"}})
 	}
 	s.reasoning.text.WriteString(delta)
-	return s.append(buf, &summaryTextEvent{head: typed("response.reasoning_summary_text.delta"), ItemID: s.reasoning.id,
-		OutputIndex: s.reasoning.index, Delta: &delta})
+	return s.appendDelta(buf, "response.reasoning_summary_text.delta", s.reasoning, `,"summary_index":0`, delta)
 }
 
-// textDelta streams text as a message's output_text.
-func (s *events) textDelta(buf []byte, delta string) []byte {
+// textDelta streams text, a JSON string, as a message's output_text.
+func (s *events) textDelta(buf, quoted []byte) []byte {
 	if s.message == nil {
 		buf = s.closeAll(buf)
 		it := &openItem{index: len(s.r.Output), id: translate.NewID("msg_")}
@@ -172,9 +235,15 @@ func (s *events) textDelta(buf []byte, delta string) []byte {
 		buf = s.append(buf, &itemEvent{head: typed("response.output_item.added"), OutputIndex: it.index, Item: item})
 		buf = s.append(buf, &partEvent{head: typed("response.content_part.added"), ItemID: it.id, OutputIndex: it.index, Part: newText("")})
 	}
-	s.message.text.WriteString(delta)
-	return s.append(buf, &textEvent{head: typed("response.output_text.delta"), ItemID: s.message.id, OutputIndex: s.message.index,
-		Delta: &delta, Logprobs: []any{}})
+	if body := quoted[1 : len(quoted)-1]; bytes.IndexByte(body, '\\') < 0 {
+		s.message.text.Write(body)
+	} else {
+		text, _ := jsonscan.String(quoted)
+		s.message.text.WriteString(text)
+	}
+	buf = s.appendDeltaHead(buf, "response.output_text.delta", s.message, `,"content_index":0`)
+	buf = append(buf, quoted...)
+	return append(buf, `,"logprobs":[]}`+"\n\n"...)
 }
 
 // callDelta streams a function call. A call begins with the first delta
@@ -207,8 +276,7 @@ func (s *events) callDelta(buf []byte, index int, id string, fn chatFunction) []
 		return buf
 	}
 	it.text.WriteString(fn.Arguments)
-	return s.append(buf, &argumentsEvent{head: typed("response.function_call_arguments.delta"), ItemID: it.id, OutputIndex: it.index,
-		Delta: &fn.Arguments})
+	return s.appendDelta(buf, "response.function_call_arguments.delta", it, "", fn.Arguments)
 }
 
 // closeAll finishes the open item.
@@ -219,7 +287,7 @@ func (s *events) closeAll(buf []byte) []byte {
 		args := it.text.String()
 		it.call.Arguments, it.call.Status = args, statusCompleted
 		buf = s.append(buf, &argumentsEvent{head: typed("response.function_call_arguments.done"), ItemID: it.id, OutputIndex: it.index,
-			Name: it.call.Name, Arguments: &args})
+			Name: it.call.Name, Arguments: args})
 		buf = s.append(buf, &itemEvent{head: typed("response.output_item.done"), OutputIndex: it.index, Item: it.call})
 	}
 	return buf
@@ -233,7 +301,7 @@ func (s *events) closeText(buf []byte) []byte {
 		part := summaryText{Type: "summary_text", Text: summary}
 		item := s.r.Output[it.index].(*reasoningItem)
 		item.Summary = []summaryText{part}
-		buf = s.append(buf, &summaryTextEvent{head: typed("response.reasoning_summary_text.done"), ItemID: it.id, OutputIndex: it.index, Text: &summary})
+		buf = s.append(buf, &summaryTextEvent{head: typed("response.reasoning_summary_text.done"), ItemID: it.id, OutputIndex: it.index, Text: summary})
 		buf = s.append(buf, &summaryPartEvent{head: typed("response.reasoning_summary_part.done"), ItemID: it.id, OutputIndex: it.index, Part: part})
 		buf = s.append(buf, &itemEvent{head: typed("response.output_item.done"), OutputIndex: it.index, Item: item})
 	}
@@ -248,16 +316,42 @@ func (s *events) closeText(buf []byte) []byte {
 			status = statusIncomplete
 		}
 		item.Status = status
-		buf = s.append(buf, &textEvent{head: typed("response.output_text.done"), ItemID: it.id, OutputIndex: it.index, Text: &text, Logprobs: []any{}})
+		buf = s.append(buf, &textEvent{head: typed("response.output_text.done"), ItemID: it.id, OutputIndex: it.index, Text: text, Logprobs: []any{}})
 		buf = s.append(buf, &partEvent{head: typed("response.content_part.done"), ItemID: it.id, OutputIndex: it.index, Part: part})
 		buf = s.append(buf, &itemEvent{head: typed("response.output_item.done"), OutputIndex: it.index, Item: item})
 	}
 	return buf
 }
 
-// appendResponse appends a lifecycle event, which carries the response.
-func (s *events) appendResponse(buf []byte, typ string) []byte {
-	return s.append(buf, &responseEvent{head: typed(typ), Response: s.r})
+// response is the response as it stands, encoded.
+func (s *events) response() []byte {
+	body, err := providers.MarshalJSON(s.r)
+	if err != nil { // cannot happen for these types
+		return []byte("null")
+	}
+	return body
+}
+
+// appendResponse appends a lifecycle event, which carries the response,
+// encoded as body; written by hand, as the same body goes into several.
+func (s *events) appendResponse(buf []byte, typ string, body []byte) []byte {
+	buf = s.appendHead(buf, typ)
+	buf = append(buf, `,"response":`...)
+	buf = append(buf, body...)
+	return append(buf, "}\n\n"...)
+}
+
+// appendHead numbers the next event, of type typ, and appends its
+// `event:` line and the beginning of its data, up to sequence_number.
+func (s *events) appendHead(buf []byte, typ string) []byte {
+	buf = append(buf, "event: "...)
+	buf = append(buf, typ...)
+	buf = append(buf, "\ndata: {\"type\":\""...)
+	buf = append(buf, typ...)
+	buf = append(buf, `","sequence_number":`...)
+	buf = strconv.AppendInt(buf, int64(s.seq), 10)
+	s.seq++
+	return buf
 }
 
 // append numbers ev and appends it as an `event:` and a `data:` line.
@@ -272,6 +366,27 @@ func (s *events) append(buf []byte, ev sequenced) []byte {
 	buf = append(buf, ev.eventType()...)
 	buf = append(buf, '\n')
 	return inbound.AppendData(buf, body)
+}
+
+// appendDelta appends a delta event of the open item it, the event that
+// comes once a token: written by hand, the same JSON the event types
+// encode to, without reflection. index is the event's members between
+// output_index and delta.
+func (s *events) appendDelta(buf []byte, typ string, it *openItem, index, delta string) []byte {
+	buf = s.appendDeltaHead(buf, typ, it, index)
+	buf = translate.AppendJSONString(buf, delta)
+	return append(buf, "}\n\n"...)
+}
+
+// appendDeltaHead appends a delta event up to its delta's value.
+func (s *events) appendDeltaHead(buf []byte, typ string, it *openItem, index string) []byte {
+	buf = s.appendHead(buf, typ)
+	buf = append(buf, `,"item_id":`...)
+	buf = translate.AppendJSONString(buf, it.id)
+	buf = append(buf, `,"output_index":`...)
+	buf = strconv.AppendInt(buf, int64(it.index), 10)
+	buf = append(buf, index...)
+	return append(buf, `,"delta":`...)
 }
 
 // Interface guards
