@@ -77,6 +77,10 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		probe_interval <duration>
 //		batch_concurrency <n>
 //		batch_max <n>
+//		response_store memory|off {
+//			ttl <duration>
+//			max_size <size>
+//		}
 //	}
 //
 // The provider type defaults to the provider's name.
@@ -118,7 +122,8 @@ func (g *Gateway) caddyfileOptions() providers.Options {
 		"batch_concurrency": func(d *caddyfile.Dispenser) error {
 			return providers.PositiveIntArg(d, &g.BatchConcurrency)
 		},
-		"batch_max": func(d *caddyfile.Dispenser) error { return providers.PositiveIntArg(d, &g.BatchMax) },
+		"batch_max":      func(d *caddyfile.Dispenser) error { return providers.PositiveIntArg(d, &g.BatchMax) },
+		"response_store": g.parseResponseStore,
 	}
 }
 

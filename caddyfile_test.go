@@ -77,6 +77,10 @@ func TestParseErrors(t *testing.T) {
 		"batch_max words":         {"llm_gateway {\n\tbatch_max many\n}", "invalid batch_max 'many'"},
 		"batch_max twice":         {"llm_gateway {\n\tbatch_max 3\n\tbatch_max 4\n}", "batch_max already specified"},
 		"batch_max no value":      {"llm_gateway {\n\tbatch_max\n}", "wrong argument count"},
+		"response_store redis":    {"llm_gateway {\n\tresponse_store redis redis://127.0.0.1\n}", "usage: response_store memory|off"},
+		"response_store twice":    {"llm_gateway {\n\tresponse_store off\n\tresponse_store memory\n}", "response_store already specified"},
+		"response_store ttl zero": {"llm_gateway {\n\tresponse_store memory {\n\t\tttl 0\n\t}\n}", "invalid ttl '0'"},
+		"response_store unknown":  {"llm_gateway {\n\tresponse_store memory {\n\t\tsize 1MB\n\t}\n}", "response_store: unrecognized subdirective 'size'"},
 		"max_attempts zero":       {"llm_gateway {\n\tmax_attempts 0\n}", "invalid max_attempts '0'"},
 		"max_attempts twice":      {"llm_gateway {\n\tmax_attempts 2\n\tmax_attempts 3\n}", "max_attempts already specified"},
 		"first_token_timeout bad": {"llm_gateway {\n\tfirst_token_timeout soon\n}", "invalid first_token_timeout 'soon'"},
@@ -157,6 +161,10 @@ func TestParseEveryOption(t *testing.T) {
 		keepalive 15s
 		batch_concurrency 8
 		batch_max 64
+		response_store memory {
+			ttl 24h
+			max_size 1MiB
+		}
 		lb least_busy
 		fail_threshold 5
 		cooldown 30s
@@ -174,6 +182,9 @@ func TestParseEveryOption(t *testing.T) {
 	}
 	if g.BatchConcurrency != 8 || g.BatchMax != 64 {
 		t.Errorf("batch options = %d, %d", g.BatchConcurrency, g.BatchMax)
+	}
+	if rs := g.ResponseStore; rs == nil || rs.Type != "memory" || rs.TTL != caddy.Duration(24*time.Hour) || rs.MaxSize != 1<<20 {
+		t.Errorf("response_store = %+v", rs)
 	}
 	if len(g.ProvidersRaw) != 2 || len(g.Models) != 2 || g.MaxBody != 1<<20 || g.DefaultModel != "gpt4" {
 		t.Fatalf("parsed %+v", g)

@@ -19,6 +19,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/llmgateway/caddy-llm-gateway/inbound/responses"
 	"github.com/llmgateway/caddy-llm-gateway/internal/handler"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
@@ -187,9 +188,15 @@ type Gateway struct {
 	// a 400 error. Default: 32.
 	BatchMax int `json:"batch_max,omitempty"`
 
+	// ResponseStore is where the Responses API's responses are kept.
+	// Default: memory, for 720h, at most 64MiB.
+	ResponseStore *ResponseStoreConfig `json:"response_store,omitempty"`
+
 	providers  []providers.Provider
 	handler    *handler.Handler
 	counterKey string // the limit store in counters, when one is used
+	responses  *responses.Store
+	storeKey   string // the response store in responseStores, when one is used
 	logger     *zap.Logger
 }
 
@@ -290,6 +297,9 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	if g.responses, g.storeKey, err = g.ResponseStore.load(); err != nil {
+		return err
+	}
 	if err := handler.RegisterMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
@@ -333,6 +343,10 @@ func (g *Gateway) setDefaults() {
 		threshold := DefaultFailThreshold
 		g.FailThreshold = &threshold
 	}
+	if g.ResponseStore == nil {
+		g.ResponseStore = &ResponseStoreConfig{}
+	}
+	g.ResponseStore.setDefaults()
 }
 
 // routes resolves the configured model routes against the providers.
@@ -462,6 +476,9 @@ func (g *Gateway) Validate() error {
 			return fmt.Errorf("%s must not be negative", f.name)
 		}
 	}
+	if g.ResponseStore != nil {
+		return g.ResponseStore.validate()
+	}
 	return nil
 }
 
@@ -490,6 +507,9 @@ func (g *Gateway) Cleanup() error {
 	}
 	if g.counterKey != "" {
 		_, _ = counters.Delete(g.counterKey)
+	}
+	if g.storeKey != "" {
+		_, _ = responseStores.Delete(g.storeKey)
 	}
 	for _, p := range g.providers {
 		if c, ok := p.(caddy.CleanerUpper); ok {

@@ -16,6 +16,11 @@ type Exchange struct {
 	// Translator turns the chat answer, stream or error into the door's
 	// shape.
 	Translator Translator
+	// Authorized, when set, is called once the hub has authenticated the
+	// request, before it reads Chat, with the caller's id (see
+	// Catalog.CallerID). A door that keeps data per caller reads it there
+	// and may complete Chat; an error answers the request.
+	Authorized func(callerID string) *providers.Error
 
 	// API is the provider operation of the door's own API. A target whose
 	// provider serves it natively gets Body instead of Chat, and its

@@ -64,6 +64,10 @@ type Catalog interface {
 	Wildcard() Route
 	// Allows reports whether the caller's key allows model.
 	Allows(model string) bool
+	// CallerID identifies the caller for data a door keeps per caller:
+	// its key, token subject or passed-through key; empty for the
+	// anonymous callers of `auth none`, who are one caller.
+	CallerID() string
 	// Ask runs fn, which asks t's provider about its models, and counts
 	// its time as upstream wait. callerKey is the caller's own key when
 	// the provider uses callers' keys, else empty.

@@ -3,41 +3,18 @@ package handler
 import (
 	"context"
 	"errors"
-	"math"
 	"net/http"
-	"strconv"
 
+	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
 // statusClientClosed is logged (never sent) when the client left first.
 const statusClientClosed = 499
 
-// writeError answers with OpenAI's error envelope. The gateway writes these
-// bodies itself: a caddyhttp.Error would reach clients as an empty body.
+// writeError answers with OpenAI's error envelope.
 func writeError(w http.ResponseWriter, e *providers.Error) {
-	h := w.Header()
-	if e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable {
-		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds(e)))
-	}
-	body, err := e.MarshalJSON()
-	if err != nil { // cannot happen for these field types; keep the status
-		body = []byte(`{"error":{"message":"internal error","type":"server_error","param":null,"code":null}}`)
-	}
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(e.Status)
-	_, _ = w.Write(body)
-}
-
-// retryAfterSeconds is a whole number of seconds, at least 1, as clients
-// parse Retry-After as an integer.
-func retryAfterSeconds(e *providers.Error) int {
-	s := int(math.Ceil(e.RetryAfter.Seconds()))
-	if s < 1 {
-		return 1
-	}
-	return s
+	inbound.OpenAIErrors{}.WriteError(w, e, false)
 }
 
 // upstreamError turns a failed provider call into the error the client

@@ -94,6 +94,8 @@ func (c *catalog) Wildcard() inbound.Route {
 
 func (c *catalog) Allows(model string) bool { return c.x.caller.allows(model) }
 
+func (c *catalog) CallerID() string { return c.x.caller.ID }
+
 func (c *catalog) Ask(ctx context.Context, t inbound.Target, fn func(context.Context, string) error) error {
 	began := time.Now()
 	err := fn(ctx, c.callerKey(t))

@@ -8,6 +8,7 @@ import (
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/inbound/messages"
 	"github.com/llmgateway/caddy-llm-gateway/inbound/native"
+	"github.com/llmgateway/caddy-llm-gateway/inbound/responses"
 )
 
 // TestOpenAPIMatchesEndpoints keeps the OpenAPI document and the endpoint
@@ -30,7 +31,7 @@ func TestOpenAPIMatchesEndpoints(t *testing.T) {
 		}
 	}
 	served := map[string]bool{}
-	for _, e := range withDoors([]inbound.Door{&native.Door{}, &messages.Door{}}) {
+	for _, e := range withDoors([]inbound.Door{&native.Door{}, &messages.Door{}, &responses.Door{}}) {
 		served[e.method+" "+e.path] = true
 		if !documented[e.method+" "+e.path] {
 			t.Errorf("%s %s is served but not in openapi.json", e.method, e.path)

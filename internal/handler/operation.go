@@ -41,6 +41,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op providers.Ope
 		return
 	}
 	x.caller = caller
+	if dx != nil && dx.Authorized != nil {
+		if perr := dx.Authorized(caller.ID); perr != nil {
+			x.fail(w, perr)
+			return
+		}
+	}
 	var body []byte
 	if dx != nil {
 		body = dx.Chat

@@ -34,7 +34,7 @@ func IsEmptyArray(raw []byte) bool {
 // one valid string. Strings without escapes and with valid UTF-8 (nearly
 // all of them) are converted directly; the rest go through encoding/json so
 // escape and invalid UTF-8 handling match it exactly.
-func String(raw []byte) (s string, ok bool) {
+func String(raw []byte) (string, bool) {
 	t := trimSpace(raw)
 	if len(t) < 2 || t[0] != '"' {
 		return "", false
@@ -46,6 +46,14 @@ func String(raw []byte) (s string, ok bool) {
 	if bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
 		return string(body), true
 	}
+	return unquote(t)
+}
+
+// unquote decodes a valid JSON string with encoding/json. It is String's
+// slow path, apart so that the fast one does not allocate the result
+// variable encoding/json writes through.
+func unquote(t []byte) (string, bool) {
+	var s string
 	if err := json.Unmarshal(t, &s); err != nil {
 		return "", false
 	}

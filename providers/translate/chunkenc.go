@@ -16,24 +16,24 @@ import (
 func (a Answer) deltaChunk(choice int, member, value string, tool int) []byte {
 	b := make([]byte, 0, 160+len(a.ID)+len(a.Model)+len(value)+len(value)/8)
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, a.ID)
+	b = AppendJSONString(b, a.ID)
 	b = append(b, `,"object":"chat.completion.chunk","created":`...)
 	b = strconv.AppendInt(b, a.Created, 10)
 	b = append(b, `,"model":`...)
-	b = appendJSONString(b, a.Model)
+	b = AppendJSONString(b, a.Model)
 	b = append(b, `,"choices":[{"index":`...)
 	b = strconv.AppendInt(b, int64(choice), 10)
 	if member == "arguments" {
 		b = append(b, `,"delta":{"tool_calls":[{"index":`...)
 		b = strconv.AppendInt(b, int64(tool), 10)
 		b = append(b, `,"function":{"arguments":`...)
-		b = appendJSONString(b, value)
+		b = AppendJSONString(b, value)
 		b = append(b, `}}]}`...)
 	} else {
 		b = append(b, `,"delta":{"`...)
 		b = append(b, member...)
 		b = append(b, `":`...)
-		b = appendJSONString(b, value)
+		b = AppendJSONString(b, value)
 		b = append(b, '}')
 	}
 	return append(b, `,"logprobs":null,"finish_reason":null}]}`...)
@@ -41,10 +41,10 @@ func (a Answer) deltaChunk(choice int, member, value string, tool int) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as encoding/json writes a string by default:
+// AppendJSONString appends s as encoding/json writes a string by default:
 // HTML-sensitive characters and U+2028/U+2029 escaped, invalid UTF-8 as
 // U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {

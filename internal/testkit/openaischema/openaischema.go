@@ -2,10 +2,13 @@
 // OpenAI's published OpenAPI schemas, so tests anywhere in the gateway can
 // assert that what it emits is wire-compatible with the OpenAI API.
 //
-// The schemas come from openai-schemas.json, an extract of the
-// openai/openai-openapi repository with every $ref already resolved; the
-// file records its source commit under "source". It is embedded so tests
-// need no network and always check against the same pinned revision.
+// The schemas come from two extracts of the openai/openai-openapi
+// repository, each recording its source commit under "source":
+// openai-schemas.json for chat, completions, embeddings and models, with
+// every $ref already resolved, and responses-schemas.json for the
+// Responses API, whose recursive definitions keep their $refs. They are
+// embedded so tests need no network and always check against the same
+// pinned revision.
 //
 // The validator implements only the keywords that the extract uses (see
 // schema.go). Any other keyword makes loading fail, so refreshing the file
@@ -32,6 +35,13 @@ const (
 	ModelList           = "ListModelsResponse"
 	Model               = "Model"
 	Error               = "ErrorResponse"
+
+	// Response is a Responses API response object.
+	Response = "Response"
+	// ResponseStreamEvent is any event of a streamed Response.
+	ResponseStreamEvent = "ResponseStreamEvent"
+	// ResponseItemList is the list of a response's input items.
+	ResponseItemList = "ResponseItemList"
 )
 
 // completionChunk names the derived schema for streamed legacy completions;
@@ -41,11 +51,25 @@ const completionChunk = Completion + " (stream chunk)"
 //go:embed openai-schemas.json
 var schemaFile []byte
 
-// loadSchemas compiles the embedded file once; every exported function
+//go:embed responses-schemas.json
+var responsesFile []byte
+
+// loadSchemas compiles the embedded files once; every exported function
 // reports its error, so a broken file fails the calling test instead of
 // panicking at init.
 var loadSchemas = sync.OnceValues(func() (map[string]*schema, error) {
-	return compileFile(schemaFile)
+	schemas, err := compileFile(schemaFile)
+	if err != nil {
+		return nil, err
+	}
+	responses, err := compileResponsesFile(responsesFile)
+	if err != nil {
+		return nil, err
+	}
+	for name, s := range responses {
+		schemas[name] = s
+	}
+	return schemas, nil
 })
 
 // Violation is one way in which a document fails its schema.

@@ -326,7 +326,7 @@ func TestCompileRejectsUnknown(t *testing.T) {
 		schema string
 		want   string
 	}{
-		{"keyword", `{"type":"integer","minimum":1}`, "T/minimum: unsupported keyword"},
+		{"keyword", `{"type":"integer","exclusiveMinimum":1}`, "T/exclusiveMinimum: unsupported keyword"},
 		{"nested keyword", `{"properties":{"a":{"items":{"const":1}}}}`, "T/properties/a/items/const: unsupported keyword"},
 		{"format", `{"type":"string","format":"email"}`, `unsupported format "email"`},
 		{"type", `{"type":"int"}`, `unknown type "int"`},

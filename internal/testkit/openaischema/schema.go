@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/big"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -20,6 +23,12 @@ import (
 //   - format: "date" and "uri" are asserted; "unixtime" and "float" add
 //     nothing that type does not already check (the spec gives unixtime no
 //     range, and a float's precision is not observable in JSON).
+//   - $ref to "#/$defs/<Name>" and allOf, which responses-schemas.json
+//     keeps; $recursiveRef "#" (its one use is a filter nesting itself)
+//     stands for the definition it appears in, whose $recursiveAnchor is
+//     then an annotation.
+//   - minLength, maxLength, pattern, minimum, maximum, minItems, maxItems,
+//     maxProperties and propertyNames.
 //
 // Annotation keywords ignored because they never make a value invalid:
 //   - default: describes what the server assumes when a field is absent;
@@ -42,7 +51,21 @@ type schema struct {
 	noAdditional  bool    // additionalProperties: false
 	items         *schema
 	anyOf, oneOf  []*schema
+	allOf         []*schema
 	discriminator string
+
+	// refName is a $ref's target in the file's $defs, recursive a
+	// $recursiveRef; link sets ref to what either stands for.
+	refName   string
+	recursive bool
+	ref       *schema
+
+	minLength, maxLength *int
+	minItems, maxItems   *int
+	maxProperties        *int
+	minimum, maximum     *big.Rat
+	pattern              *regexp.Regexp
+	propertyNames        *schema
 }
 
 // typeNames are the JSON Schema type names the validator understands.
@@ -55,6 +78,7 @@ var typeNames = map[string]bool{
 var annotations = map[string]bool{
 	"default": true, "deprecated": true, "description": true, "title": true,
 	"example": true, "examples": true, "externalDocs": true,
+	"$recursiveAnchor": true,
 }
 
 // compileFile compiles every schema in the extract, plus the derived
@@ -63,9 +87,7 @@ func compileFile(data []byte) (map[string]*schema, error) {
 	var file struct {
 		Schemas map[string]any `json:"schemas"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&file); err != nil {
+	if err := decodeNumbers(data, &file); err != nil {
 		return nil, fmt.Errorf("openaischema: decode openai-schemas.json: %w", err)
 	}
 	compiled := make(map[string]*schema, len(file.Schemas)+1)
@@ -86,6 +108,22 @@ func compileFile(data []byte) (map[string]*schema, error) {
 	}
 	compiled[completionChunk] = s
 	return compiled, nil
+}
+
+// compileResponsesFile compiles the Responses API's extract, whose
+// definitions sit under "$defs" and refer to each other.
+func compileResponsesFile(data []byte) (map[string]*schema, error) {
+	var file struct {
+		Defs map[string]any `json:"$defs"`
+	}
+	if err := decodeNumbers(data, &file); err != nil {
+		return nil, fmt.Errorf("openaischema: decode responses-schemas.json: %w", err)
+	}
+	schemas, err := compileDefs(file.Defs, []string{Response, ResponseStreamEvent, ResponseItemList})
+	if err != nil {
+		return nil, fmt.Errorf("openaischema: responses-schemas.json: %w", err)
+	}
+	return schemas, nil
 }
 
 // streamCompletionSchema derives the schema for one streamed legacy
@@ -122,11 +160,16 @@ func deepCopy(v any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	var out any
+	err = decodeNumbers(data, &out)
+	return out, err
+}
+
+// decodeNumbers decodes data into v, keeping numbers as json.Number.
+func decodeNumbers(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	var out any
-	err = dec.Decode(&out)
-	return out, err
+	return dec.Decode(v)
 }
 
 // compile turns a decoded schema object into a schema; at names its
@@ -174,8 +217,35 @@ func (s *schema) compileKeyword(key string, value any, at string) error {
 		s.anyOf, err = compileList(value, at)
 	case "oneOf":
 		s.oneOf, err = compileList(value, at)
+	case "allOf":
+		s.allOf, err = compileList(value, at)
 	case "discriminator":
 		s.discriminator, err = compileDiscriminator(value, at)
+	case "$ref":
+		s.refName, err = compileRef(value, at)
+	case "$recursiveRef":
+		s.recursive, err = value == "#", nil
+		if !s.recursive {
+			err = fmt.Errorf("%s: only \"#\" is supported", at)
+		}
+	case "minLength":
+		s.minLength, err = compileCount(value, at)
+	case "maxLength":
+		s.maxLength, err = compileCount(value, at)
+	case "minItems":
+		s.minItems, err = compileCount(value, at)
+	case "maxItems":
+		s.maxItems, err = compileCount(value, at)
+	case "maxProperties":
+		s.maxProperties, err = compileCount(value, at)
+	case "minimum":
+		s.minimum, err = compileNumber(value, at)
+	case "maximum":
+		s.maximum, err = compileNumber(value, at)
+	case "pattern":
+		s.pattern, err = compilePattern(value, at)
+	case "propertyNames":
+		s.propertyNames, err = compile(value, at)
 	default:
 		err = fmt.Errorf("%s: unsupported keyword", at)
 	}
@@ -314,4 +384,120 @@ func compileDiscriminator(value any, at string) (string, error) {
 		return "", fmt.Errorf("%s: propertyName missing or not a string", at)
 	}
 	return name, nil
+}
+
+// compileRef reads a $ref, which the file writes as "#/$defs/<Name>".
+func compileRef(value any, at string) (string, error) {
+	ref, ok := value.(string)
+	name, found := strings.CutPrefix(ref, "#/$defs/")
+	if !ok || !found || name == "" {
+		return "", fmt.Errorf("%s: got %v, want \"#/$defs/<Name>\"", at, value)
+	}
+	return name, nil
+}
+
+// compileCount reads a length or size bound, a non-negative integer.
+func compileCount(value any, at string) (*int, error) {
+	n, ok := value.(json.Number)
+	if !ok {
+		return nil, fmt.Errorf("%s: got %T, want an integer", at, value)
+	}
+	i, err := strconv.Atoi(string(n))
+	if err != nil || i < 0 {
+		return nil, fmt.Errorf("%s: got %s, want a non-negative integer", at, n)
+	}
+	return &i, nil
+}
+
+// compileNumber reads a numeric bound exactly.
+func compileNumber(value any, at string) (*big.Rat, error) {
+	n, ok := value.(json.Number)
+	if !ok {
+		return nil, fmt.Errorf("%s: got %T, want a number", at, value)
+	}
+	r, ok := new(big.Rat).SetString(string(n))
+	if !ok {
+		return nil, fmt.Errorf("%s: got %s, want a number", at, n)
+	}
+	return r, nil
+}
+
+// compilePattern compiles a pattern. JSON Schema's patterns are ECMA 262
+// regular expressions; those in the file use only what RE2 shares with
+// them, and one that does not compile fails loading.
+func compilePattern(value any, at string) (*regexp.Regexp, error) {
+	p, ok := value.(string)
+	if !ok {
+		return nil, fmt.Errorf("%s: got %T, want a string", at, value)
+	}
+	re, err := regexp.Compile(p)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", at, err)
+	}
+	return re, nil
+}
+
+// compileDefs compiles every definition of a file that keeps its $refs,
+// links them, and returns the named roots.
+func compileDefs(defs map[string]any, roots []string) (map[string]*schema, error) {
+	compiled := make(map[string]*schema, len(defs))
+	for name, raw := range defs {
+		s, err := compile(raw, name)
+		if err != nil {
+			return nil, err
+		}
+		compiled[name] = s
+	}
+	for name, s := range compiled {
+		if err := s.link(compiled, name); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[string]*schema, len(roots))
+	for _, name := range roots {
+		s, ok := compiled[name]
+		if !ok {
+			return nil, fmt.Errorf("no definition %q", name)
+		}
+		out[name] = s
+	}
+	return out, nil
+}
+
+// link points s's references, and those below it, at the definitions
+// they name; def is the definition s belongs to, which $recursiveRef
+// stands for.
+func (s *schema) link(defs map[string]*schema, def string) error {
+	switch {
+	case s.refName != "":
+		target, ok := defs[s.refName]
+		if !ok {
+			return fmt.Errorf("%s: $ref to missing definition %q", def, s.refName)
+		}
+		s.ref = target
+	case s.recursive:
+		s.ref = defs[def]
+	}
+	for _, child := range s.children() {
+		if err := child.link(defs, def); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// children are the schemas written inside s.
+func (s *schema) children() []*schema {
+	var out []*schema
+	for _, p := range s.properties {
+		out = append(out, p)
+	}
+	for _, c := range []*schema{s.additional, s.items, s.propertyNames} {
+		if c != nil {
+			out = append(out, c)
+		}
+	}
+	out = append(out, s.anyOf...)
+	out = append(out, s.oneOf...)
+	return append(out, s.allOf...)
 }

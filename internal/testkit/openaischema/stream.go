@@ -24,8 +24,8 @@ func ValidateStream(body []byte) error {
 		return errors.New("stream: no data events")
 	}
 	chunkSchema := ""
-	for i, data := range events {
-		if err := checkEvent(i, i == len(events)-1, data, &chunkSchema); err != nil {
+	for i, ev := range events {
+		if err := checkEvent(i, i == len(events)-1, ev.data, &chunkSchema); err != nil {
 			return err
 		}
 	}
@@ -102,33 +102,42 @@ func chunkSchemaFor(first any) string {
 	return ChatCompletionChunk
 }
 
-// parseSSE returns the data of every dispatched event, following the
-// WHATWG event-stream rules: lines end in CRLF, LF or CR; a line starting
-// with ':' is a comment; "data" lines are joined with "\n"; a blank line
+// sseEvent is one dispatched event: its `event:` name (empty when it has
+// none) and its data.
+type sseEvent struct {
+	name, data string
+}
+
+// parseSSE returns every dispatched event, following the WHATWG
+// event-stream rules: lines end in CRLF, LF or CR; a line starting with
+// ':' is a comment; "data" lines are joined with "\n"; a blank line
 // dispatches the event if it has data. terminated is false when the body
 // ends inside an event that a client would therefore drop; that event is
 // still returned so it gets validated too.
-func parseSSE(body []byte) (events []string, terminated bool) {
+func parseSSE(body []byte) (events []sseEvent, terminated bool) {
 	body = bytes.TrimPrefix(body, []byte("\uFEFF"))
 	var data []byte
+	var name string
 	pending := false
 	for len(body) > 0 {
 		var line []byte
 		line, body = nextLine(body)
 		if len(line) == 0 {
 			if pending {
-				events = append(events, string(data[:len(data)-1]))
+				events = append(events, sseEvent{name, string(data[:len(data)-1])})
 			}
-			data, pending = data[:0], false
+			data, name, pending = data[:0], "", false
 			continue
 		}
-		if value, ok := dataField(line); ok {
+		if value, ok := field(line, "data"); ok {
 			data = append(append(data, value...), '\n')
 			pending = true
+		} else if value, ok := field(line, "event"); ok {
+			name = string(value)
 		}
 	}
 	if pending {
-		events = append(events, string(data[:len(data)-1]))
+		events = append(events, sseEvent{name, string(data[:len(data)-1])})
 	}
 	return events, !pending
 }
@@ -147,12 +156,11 @@ func nextLine(b []byte) (line, rest []byte) {
 	return line, rest
 }
 
-// dataField returns the value of a "data" field line, minus the single
-// optional space after the colon. Comments and other fields (event, id,
-// retry) report false: they carry no payload to validate.
-func dataField(line []byte) ([]byte, bool) {
+// field returns the value of a line of the named field, minus the single
+// optional space after the colon. Comments and other fields report false.
+func field(line []byte, want string) ([]byte, bool) {
 	name, value, found := bytes.Cut(line, []byte(":"))
-	if string(name) != "data" {
+	if string(name) != want {
 		return nil, false
 	}
 	if found {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // formats maps each supported format to its check; nil means the type
@@ -25,10 +26,16 @@ func (s *schema) validate(v any, path string) []Violation {
 	if v == nil && s.nullable {
 		return nil
 	}
-	if !s.allowsType(v) {
-		return []Violation{{path, fmt.Sprintf("got %s, want %s", kindOf(v), s.typeList())}}
-	}
 	var vs []Violation
+	if s.ref != nil {
+		vs = s.ref.validate(v, path)
+	}
+	for _, part := range s.allOf {
+		vs = append(vs, part.validate(v, path)...)
+	}
+	if !s.allowsType(v) {
+		return append(vs, Violation{path, fmt.Sprintf("got %s, want %s", kindOf(v), s.typeList())})
+	}
 	vs = append(vs, s.checkEnum(v, path)...)
 	vs = append(vs, s.checkFormat(v, path)...)
 	switch x := v.(type) {
@@ -36,6 +43,10 @@ func (s *schema) validate(v any, path string) []Violation {
 		vs = append(vs, s.checkObject(x, path)...)
 	case []any:
 		vs = append(vs, s.checkArray(x, path)...)
+	case string:
+		vs = append(vs, s.checkString(x, path)...)
+	case json.Number:
+		vs = append(vs, s.checkRange(x, path)...)
 	}
 	vs = append(vs, s.checkAnyOf(v, path)...)
 	vs = append(vs, s.checkOneOf(v, path)...)
@@ -44,6 +55,9 @@ func (s *schema) validate(v any, path string) []Violation {
 
 // allowsType reports whether v's JSON type is one s permits.
 func (s *schema) allowsType(v any) bool {
+	if len(s.types) == 0 && s.ref != nil {
+		return s.ref.allowsType(v)
+	}
 	if len(s.types) == 0 || (v == nil && s.nullable) {
 		return true
 	}
@@ -58,6 +72,9 @@ func (s *schema) allowsType(v any) bool {
 
 // typeList describes the permitted types for messages, e.g. "string or null".
 func (s *schema) typeList() string {
+	if len(s.types) == 0 && s.ref != nil {
+		return s.ref.typeList()
+	}
 	types := s.types
 	if s.nullable {
 		types = append(slices.Clip(types), "null")
@@ -138,6 +155,9 @@ func isURI(s string) bool {
 // Keys are visited in sorted order so reports are stable.
 func (s *schema) checkObject(obj map[string]any, path string) []Violation {
 	var vs []Violation
+	if s.maxProperties != nil && len(obj) > *s.maxProperties {
+		vs = append(vs, Violation{path, fmt.Sprintf("has %d properties, want at most %d", len(obj), *s.maxProperties)})
+	}
 	for _, name := range s.required {
 		if _, ok := obj[name]; !ok {
 			vs = append(vs, Violation{childPath(path, name), "required property missing"})
@@ -149,6 +169,9 @@ func (s *schema) checkObject(obj map[string]any, path string) []Violation {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
+		if s.propertyNames != nil {
+			vs = append(vs, s.propertyNames.validate(k, childPath(path, k))...)
+		}
 		vs = append(vs, s.checkProperty(k, obj[k], childPath(path, k))...)
 	}
 	return vs
@@ -169,16 +192,54 @@ func (s *schema) checkProperty(name string, v any, path string) []Violation {
 	return nil
 }
 
-// checkArray validates each element against items.
+// checkArray applies minItems and maxItems, and validates each element
+// against items.
 func (s *schema) checkArray(list []any, path string) []Violation {
-	if s.items == nil {
-		return nil
-	}
 	var vs []Violation
+	if s.minItems != nil && len(list) < *s.minItems {
+		vs = append(vs, Violation{path, fmt.Sprintf("has %d items, want at least %d", len(list), *s.minItems)})
+	}
+	if s.maxItems != nil && len(list) > *s.maxItems {
+		vs = append(vs, Violation{path, fmt.Sprintf("has %d items, want at most %d", len(list), *s.maxItems)})
+	}
+	if s.items == nil {
+		return vs
+	}
 	for i, item := range list {
 		vs = append(vs, s.items.validate(item, fmt.Sprintf("%s[%d]", path, i))...)
 	}
 	return vs
+}
+
+// checkString applies minLength, maxLength (counted in code points, as
+// JSON Schema counts) and pattern (anywhere in the string, unanchored).
+func (s *schema) checkString(str string, path string) []Violation {
+	var vs []Violation
+	n := utf8.RuneCountInString(str)
+	if s.minLength != nil && n < *s.minLength {
+		vs = append(vs, Violation{path, fmt.Sprintf("is %d characters long, want at least %d", n, *s.minLength)})
+	}
+	if s.maxLength != nil && n > *s.maxLength {
+		vs = append(vs, Violation{path, fmt.Sprintf("is %d characters long, want at most %d", n, *s.maxLength)})
+	}
+	if s.pattern != nil && !s.pattern.MatchString(str) {
+		vs = append(vs, Violation{path, fmt.Sprintf("got %s, want a match of %s", render(str), s.pattern)})
+	}
+	return vs
+}
+
+// checkRange applies minimum and maximum, exactly.
+func (s *schema) checkRange(n json.Number, path string) []Violation {
+	r, ok := new(big.Rat).SetString(string(n))
+	switch {
+	case !ok:
+		return nil
+	case s.minimum != nil && r.Cmp(s.minimum) < 0:
+		return []Violation{{path, fmt.Sprintf("got %s, want at least %s", n, s.minimum.RatString())}}
+	case s.maximum != nil && r.Cmp(s.maximum) > 0:
+		return []Violation{{path, fmt.Sprintf("got %s, want at most %s", n, s.maximum.RatString())}}
+	}
+	return nil
 }
 
 // checkAnyOf requires at least one branch to match.
@@ -261,10 +322,11 @@ func candidates(branches []*schema, keep func(*schema) bool) []int {
 func typeUnion(branches []*schema) string {
 	var types []string
 	for _, b := range branches {
-		if len(b.types) == 0 {
+		list := b.typeList()
+		if list == "" {
 			return "any type"
 		}
-		for _, t := range strings.Split(b.typeList(), " or ") {
+		for _, t := range strings.Split(list, " or ") {
 			if !slices.Contains(types, t) {
 				types = append(types, t)
 			}
@@ -286,6 +348,9 @@ func discriminatorValue(prop string, v any) (any, bool) {
 // tagAllows reports whether the branch accepts tag as its discriminator
 // value; a branch that does not constrain the property accepts anything.
 func (s *schema) tagAllows(prop string, tag any) bool {
+	if s.ref != nil {
+		return s.ref.tagAllows(prop, tag)
+	}
 	p, ok := s.properties[prop]
 	if !ok || p.enum == nil {
 		return true

@@ -1,0 +1,168 @@
+package responses
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/llmgateway/caddy-llm-gateway/inbound"
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
+)
+
+// translator turns the chat answers of one Responses request into
+// Responses; echo holds what every Response to it repeats of the request.
+// A response it answers goes to store, when set, for caller, with the
+// conversation it continues (history) and its input.
+type translator struct {
+	inbound.OpenAIErrors
+	echo response
+
+	store   *Store
+	caller  string
+	history []json.RawMessage
+	input   []json.RawMessage
+}
+
+func newTranslator(req *createRequest, tools *toolSet, input []json.RawMessage) *translator {
+	echo := response{
+		ID: translate.NewID("resp_"), Object: "response", CreatedAt: time.Now().Unix(), Status: statusInProgress,
+		Instructions: req.Instructions, MaxOutputTokens: req.MaxOutputTokens, ParallelToolCalls: true,
+		Reasoning: req.Reasoning, Temperature: req.Temperature, TopP: req.TopP, ToolChoice: tools.choice,
+		Tools: tools.echoed(), Truncation: "disabled", User: req.User, Metadata: req.Metadata,
+		Output: []any{}, Text: textParam{Format: &textFormat{Type: "text"}},
+		PreviousResponseID: req.PreviousResponseID,
+	}
+	if req.ParallelToolCalls != nil {
+		echo.ParallelToolCalls = *req.ParallelToolCalls
+	}
+	if req.Text != nil {
+		echo.Text.Verbosity = req.Text.Verbosity
+		if req.Text.Format != nil {
+			echo.Text.Format = req.Text.Format
+		}
+	}
+	if req.Truncation != nil {
+		echo.Truncation = *req.Truncation
+	}
+	if echo.Metadata == nil {
+		echo.Metadata = map[string]string{}
+	}
+	return &translator{echo: echo, input: input}
+}
+
+// start is a new Response to the request, answered by the public model.
+func (t *translator) start(model string) *response {
+	r := t.echo
+	r.Model, r.Store = model, t.store != nil
+	r.Output = []any{}
+	return &r
+}
+
+// keep stores the answered response r, encoded as body, when the request
+// is to be kept.
+func (t *translator) keep(r *response, body []byte) {
+	if t.store == nil {
+		return
+	}
+	s := &stored{id: r.ID, caller: t.caller, response: body, inputCount: len(t.input),
+		context: append(slices.Clip(t.history), t.input...), output: make([]json.RawMessage, len(r.Output))}
+	for i, item := range r.Output {
+		b, err := providers.MarshalJSON(item)
+		if err != nil {
+			return
+		}
+		s.output[i] = b
+	}
+	t.store.put(s)
+}
+
+// chatCompletion is what the door reads of a chat completion.
+type chatCompletion struct {
+	Choices []struct {
+		Message struct {
+			Content          *string `json:"content"`
+			Refusal          *string `json:"refusal"`
+			ReasoningContent string  `json:"reasoning_content"`
+			ToolCalls        []struct {
+				ID       string       `json:"id"`
+				Function chatFunction `json:"function"`
+			} `json:"tool_calls"`
+		} `json:"message"`
+		FinishReason string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *chatUsage `json:"usage"`
+}
+
+// errNoChoice is a chat completion without an answer.
+var errNoChoice = errors.New("the chat completion has no choices")
+
+// Answer turns a chat completion into a Response: the reasoning, then the
+// message, then the function calls, as OpenAI orders them.
+func (t *translator) Answer(chat []byte, model string) ([]byte, error) {
+	var c chatCompletion
+	if err := json.Unmarshal(chat, &c); err != nil {
+		return nil, err
+	}
+	if len(c.Choices) == 0 {
+		return nil, errNoChoice
+	}
+	choice := &c.Choices[0]
+	m := &choice.Message
+	r := t.start(model)
+	r.finish(choice.FinishReason, time.Now().Unix())
+	if m.ReasoningContent != "" {
+		r.Output = append(r.Output, &reasoningItem{ID: translate.NewID("rs_"), Type: "reasoning",
+			Summary: []summaryText{{Type: "summary_text", Text: m.ReasoningContent}}})
+	}
+	switch {
+	case m.Refusal != nil && *m.Refusal != "":
+		r.Output = append(r.Output, newMessage(r.Status, &refusalPart{Type: "refusal", Refusal: *m.Refusal}))
+	case (m.Content != nil && *m.Content != "") || len(m.ToolCalls) == 0:
+		var text string
+		if m.Content != nil {
+			text = *m.Content
+		}
+		r.Output = append(r.Output, newMessage(r.Status, newText(text)))
+	}
+	for _, tc := range m.ToolCalls {
+		r.Output = append(r.Output, &functionCallItem{ID: translate.NewID("fc_"), Type: "function_call", Status: statusCompleted,
+			Arguments: tc.Function.Arguments, CallID: tc.ID, Name: tc.Function.Name})
+	}
+	if c.Usage != nil {
+		r.Usage = c.Usage.responseUsage()
+	}
+	body, err := providers.MarshalJSON(r)
+	if err == nil {
+		t.keep(r, body)
+	}
+	return body, err
+}
+
+// newMessage is an assistant message of the given status and content.
+func newMessage(status string, content ...any) *messageItem {
+	m := newMessageWithID(translate.NewID("msg_"), content...)
+	if status == statusIncomplete {
+		m.Status = status
+	}
+	return m
+}
+
+// newMessageWithID is a completed assistant message.
+func newMessageWithID(id string, content ...any) *messageItem {
+	return &messageItem{ID: id, Type: "message", Status: statusCompleted, Role: "assistant", Content: content}
+}
+
+// newText is an output_text part.
+func newText(text string) *outputText {
+	return &outputText{Type: "output_text", Annotations: []any{}, Logprobs: []any{}, Text: text}
+}
+
+// Stream returns the encoder of a streamed answer.
+func (t *translator) Stream(model string) inbound.StreamEncoder {
+	return &events{r: t.start(model), t: t}
+}
+
+// Interface guards
+var _ inbound.Translator = (*translator)(nil)
