@@ -262,7 +262,7 @@ run_go_benchmarks() {
 	cd "$ROOT"
 	{
 		go test ./integration -run '^$' -bench ProxyPath -benchmem -benchtime 3000x 2>/dev/null
-		go test ./handler -run '^$' -bench 'AuthAndLimits|Stream' -benchmem 2>/dev/null
+		go test ./internal/handler -run '^$' -bench 'AuthAndLimits|Stream' -benchmem 2>/dev/null
 		go test ./providers/... -run '^$' -bench Stream -benchmem 2>/dev/null
 	} | grep -E '^(Benchmark|pkg:)' >"$RESULTS/gobench.txt"
 }

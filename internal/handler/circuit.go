@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
@@ -45,11 +46,16 @@ type breaker struct {
 // opened by failed probes and by failures to connect at all.
 type circuit struct {
 	breaker *breaker
+	// troubled is set while anything below is not as after a success:
+	// until then a call is admitted, and its success recorded, without
+	// taking the lock every request would otherwise queue on.
+	troubled atomic.Bool
+	// lastSuccess is the time of the latest success, in unix ns.
+	lastSuccess atomic.Int64
 
 	mu          sync.Mutex
 	failures    int // consecutive
 	lastError   time.Time
-	lastSuccess time.Time
 	openUntil   time.Time // zero while the circuit is closed
 	pausedUntil time.Time // a 429's Retry-After; zero when not paused
 	trial       uint64    // the lease of the half-open trial under way; 0: none
@@ -79,6 +85,9 @@ func (c *circuit) state(now time.Time) string {
 // its lease runs out. early admits a trial while the circuit is still
 // open, for a route whose every target is out (see Handler.call).
 func (c *circuit) admit(now time.Time, early bool) (lease uint64, ok bool) {
+	if !c.troubled.Load() {
+		return 0, true
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch c.state(now) {
@@ -116,11 +125,16 @@ func (c *circuit) endTrial(lease uint64) {
 // succeeded records a successful call, which closes the circuit and ends
 // a pause. It reports whether the circuit was open or half-open.
 func (c *circuit) succeeded(now time.Time) (closed bool) {
+	c.lastSuccess.Store(now.UnixNano())
+	if !c.troubled.Load() {
+		return false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	closed = !c.openUntil.IsZero()
-	c.failures, c.lastSuccess = 0, now
+	c.failures = 0
 	c.openUntil, c.pausedUntil, c.trial = time.Time{}, time.Time{}, 0
+	c.troubled.Store(false)
 	return closed
 }
 
@@ -131,6 +145,7 @@ func (c *circuit) succeeded(now time.Time) (closed bool) {
 func (c *circuit) failed(now time.Time, counted bool) (opened bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.troubled.Store(true)
 	c.lastError = now
 	if counted {
 		c.failures++
@@ -162,6 +177,7 @@ func (c *circuit) pause(until time.Time) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.troubled.Store(true)
 	if until.After(c.pausedUntil) {
 		c.pausedUntil = until
 	}
@@ -170,6 +186,9 @@ func (c *circuit) pause(until time.Time) {
 // isDown reports whether the circuit is open at now: failures, not a
 // rate limit.
 func (c *circuit) isDown(now time.Time) bool {
+	if !c.troubled.Load() {
+		return false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.state(now) == statusDown
@@ -178,6 +197,9 @@ func (c *circuit) isDown(now time.Time) bool {
 // isOpen reports whether the circuit refuses calls at now, without
 // taking a trial.
 func (c *circuit) isOpen(now time.Time) bool {
+	if !c.troubled.Load() {
+		return false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.state(now)
@@ -188,6 +210,9 @@ func (c *circuit) isOpen(now time.Time) bool {
 // whether the wait is an upstream's rate limit rather than an open
 // circuit.
 func (c *circuit) readyIn(now time.Time) (wait time.Duration, limited bool) {
+	if !c.troubled.Load() {
+		return 0, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch c.state(now) {
@@ -236,8 +261,8 @@ func (c *circuit) status(now time.Time) (s circuitStatus, pausedUntil *time.Time
 	if !c.lastError.IsZero() {
 		s.LastErrorAt = utc(c.lastError)
 	}
-	if !c.lastSuccess.IsZero() {
-		s.LastSuccessAt = utc(c.lastSuccess)
+	if ns := c.lastSuccess.Load(); ns != 0 {
+		s.LastSuccessAt = utc(time.Unix(0, ns))
 	}
 	return s, pausedUntil
 }

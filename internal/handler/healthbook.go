@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"errors"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,11 +78,14 @@ type providerHealth struct {
 	// own is the provider's circuit: open, it keeps every target out.
 	own circuit
 
-	mu      sync.Mutex
-	targets map[string]*targetHealth // by upstream model
-	order   []*targetHealth          // configured first, then as first called
-	other   *targetHealth            // the names past maxTrackedModels
-	dynamic int                      // targets added for clients' names
+	// targets, by upstream model, is read by every request and written
+	// only when a model is met for the first time: a new map replaces it.
+	targets atomic.Pointer[map[string]*targetHealth]
+
+	mu      sync.Mutex      // serialises changes of targets and the fields below
+	order   []*targetHealth // configured first, then as first called
+	other   *targetHealth   // the names past maxTrackedModels
+	dynamic int             // targets added for clients' names
 }
 
 // targetHealth is one target's record: a provider and an upstream model.
@@ -104,8 +108,7 @@ func (b *healthBook) track(p providers.Provider) (providers.Provider, *providerH
 	name := p.Config().Name
 	s, ok := b.states[name]
 	if !ok {
-		s = &providerHealth{name: name, provider: unwrap(p), own: circuit{breaker: &b.breaker},
-			targets: make(map[string]*targetHealth)}
+		s = &providerHealth{name: name, provider: unwrap(p), own: circuit{breaker: &b.breaker}}
 		b.states[name] = s
 		b.order = append(b.order, s)
 	}
@@ -124,21 +127,22 @@ func (b *healthBook) track(p providers.Provider) (providers.Provider, *providerH
 func (s *providerHealth) configure(model string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if t, ok := s.targets[model]; ok {
+	if t, ok := s.lookup(model); ok {
 		t.configured = true
 		return
 	}
-	t := &targetHealth{provider: s, model: model, configured: true, circuit: circuit{breaker: s.own.breaker}}
-	s.targets[model] = t
-	s.order = append(s.order, t)
+	s.add(&targetHealth{provider: s, model: model, configured: true, circuit: circuit{breaker: s.own.breaker}})
 }
 
 // target returns the record of the provider's upstream model, adding it
 // on first use.
 func (s *providerHealth) target(model string) *targetHealth {
+	if t, ok := s.lookup(model); ok {
+		return t
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if t, ok := s.targets[model]; ok {
+	if t, ok := s.lookup(model); ok {
 		return t
 	}
 	if s.dynamic >= maxTrackedModels {
@@ -150,9 +154,29 @@ func (s *providerHealth) target(model string) *targetHealth {
 	}
 	s.dynamic++
 	t := &targetHealth{provider: s, model: model, circuit: circuit{breaker: s.own.breaker}}
-	s.targets[model] = t
-	s.order = append(s.order, t)
+	s.add(t)
 	return t
+}
+
+// lookup finds the record of model without a lock.
+func (s *providerHealth) lookup(model string) (*targetHealth, bool) {
+	m := s.targets.Load()
+	if m == nil {
+		return nil, false
+	}
+	t, ok := (*m)[model]
+	return t, ok
+}
+
+// add publishes a new target in a copy of the map; s.mu is held.
+func (s *providerHealth) add(t *targetHealth) {
+	next := make(map[string]*targetHealth, len(s.order)+1)
+	if m := s.targets.Load(); m != nil {
+		maps.Copy(next, *m)
+	}
+	next[t.model] = t
+	s.targets.Store(&next)
+	s.order = append(s.order, t)
 }
 
 // snapshotTargets returns the provider's targets.
