@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
+	"github.com/llmgateway/caddy-llm-gateway/inbound/inboundtest"
 	"github.com/llmgateway/caddy-llm-gateway/internal/handler"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 	"github.com/llmgateway/caddy-llm-gateway/providers/anthropic"
@@ -60,20 +60,7 @@ func serve(t *testing.T, cfg handler.Config) string {
 	t.Helper()
 	cfg.Auth = handler.NewKeyAuth([]handler.APIKey{{SHA256: sha256.Sum256([]byte(gatewayKey)), Name: "test"}})
 	cfg.Doors = []inbound.Door{&Door{}}
-	cfg.MaxBody, cfg.Timeout = 1<<20, time.Minute
-	cfg.FirstTokenTimeout, cfg.StreamIdleTimeout, cfg.Cooldown = time.Minute, 5*time.Minute, 10*time.Second
-	h, err := handler.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !h.ServeHTTP(w, r) {
-			http.Error(w, "next handler", http.StatusTeapot)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
+	return inboundtest.Serve(t, cfg)
 }
 
 // spentCounter is a request counter whose every window is used up.

@@ -1,65 +1,16 @@
 package native
 
 import (
-	"context"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"go.uber.org/zap"
-
-	"github.com/llmgateway/caddy-llm-gateway/inbound"
-	"github.com/llmgateway/caddy-llm-gateway/internal/handler"
-	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/inbound/inboundtest"
 )
-
-// cannedProvider streams cannedStream at once from memory, so a benchmark
-// measures the gateway's own work on a request.
-type cannedProvider struct{ providers.Base }
-
-func (p *cannedProvider) Send(_ context.Context, call *providers.Call) (*providers.Response, error) {
-	resp := &http.Response{Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(strings.NewReader(cannedStream))}
-	return providers.OpenAIResponse(resp, true), nil
-}
-
-// cannedStream is a 50-chunk answer as OpenAI streams it.
-var cannedStream = func() string {
-	var b strings.Builder
-	b.WriteString(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1735689600,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}` + "\n\n")
-	for range 50 {
-		b.WriteString(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1735689600,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"tok "},"logprobs":null,"finish_reason":null}]}` + "\n\n")
-	}
-	b.WriteString(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1735689600,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}` + "\n\n")
-	b.WriteString(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1735689600,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":21,"completion_tokens":50,"total_tokens":71}}` + "\n\n")
-	b.WriteString("data: [DONE]\n\n")
-	return b.String()
-}()
 
 // BenchmarkGenerateStream relays a 50-chunk answer as the native stream:
 // the door's cost per stream on top of the chat relay's.
 func BenchmarkGenerateStream(b *testing.B) {
-	h, err := handler.New(handler.Config{
-		Routes:  []handler.Route{route(handler.Wildcard, handler.Target{Provider: &cannedProvider{Base: providers.Base{Name: "canned"}}})},
-		MaxBody: 1 << 20, Timeout: time.Minute, FirstTokenTimeout: time.Minute, StreamIdleTimeout: time.Minute,
-		Logger: zap.NewNop(), Doors: []inbound.Door{&Door{BatchConcurrency: 4, BatchMax: 32}},
+	inboundtest.Benchmark(b, &Door{BatchConcurrency: 4, BatchMax: 32}, inboundtest.Request{
+		Name: "generate", Path: "/api/v1/generate/stream",
+		Body: `{"model":"gpt-4o-mini","prompt":"Write one sentence about the sea."}`, End: `"finished":true`,
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	const body = `{"model":"gpt-4o-mini","prompt":"Write one sentence about the sea."}`
-	b.ReportAllocs()
-	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPost, "/api/v1/generate/stream", strings.NewReader(body))
-		req = caddyhttp.PrepareRequest(req, caddy.NewReplacer(), nil, &caddyhttp.Server{})
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"finished":true`) {
-			b.Fatalf("status %d: %s", w.Code, w.Body)
-		}
-	}
 }

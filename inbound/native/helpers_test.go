@@ -9,11 +9,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
+	"github.com/llmgateway/caddy-llm-gateway/inbound/inboundtest"
 	"github.com/llmgateway/caddy-llm-gateway/internal/handler"
 	"github.com/llmgateway/caddy-llm-gateway/internal/limitstore"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
@@ -111,20 +111,7 @@ func gateway(t *testing.T, cfg handler.Config, door *Door) string {
 	door.BatchConcurrency = cmp.Or(door.BatchConcurrency, 4)
 	door.BatchMax = cmp.Or(door.BatchMax, 32)
 	cfg.Doors = []inbound.Door{door}
-	cfg.MaxBody, cfg.Timeout = 1<<20, time.Minute
-	cfg.FirstTokenTimeout, cfg.StreamIdleTimeout, cfg.Cooldown = time.Minute, 5*time.Minute, 10*time.Second
-	h, err := handler.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !h.ServeHTTP(w, r) {
-			http.Error(w, "next handler", http.StatusTeapot)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
+	return inboundtest.Serve(t, cfg)
 }
 
 // nativeGateway routes the model "fast" to up.

@@ -4,12 +4,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
+	"github.com/llmgateway/caddy-llm-gateway/inbound/inboundtest"
 	"github.com/llmgateway/caddy-llm-gateway/internal/handler"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 	"github.com/llmgateway/caddy-llm-gateway/providers/anthropic"
@@ -25,20 +24,7 @@ func claudeGateway(t *testing.T, up *providertest.Upstream, cfg handler.Config, 
 	p := providertest.Provision(t, &anthropic.Anthropic{Base: providers.Base{Name: "claude", BaseURL: up.URL, APIKey: "sk-ant-test"}})
 	cfg.Routes = []handler.Route{{Name: "claude", Targets: []handler.Target{{Provider: p, Model: "claude-sonnet-4-5"}}}}
 	cfg.Doors = []inbound.Door{door}
-	cfg.MaxBody, cfg.Timeout, cfg.FirstTokenTimeout = 1<<20, time.Minute, time.Minute
-	cfg.StreamIdleTimeout, cfg.Cooldown = 5*time.Minute, 10*time.Second
-	h, err := handler.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !h.ServeHTTP(w, r) {
-			http.Error(w, "next handler", http.StatusTeapot)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
+	return inboundtest.Serve(t, cfg)
 }
 
 // post sends a Responses request and reads the whole answer.

@@ -1,0 +1,115 @@
+// Package inboundtest is what the doors' tests share: the pipeline served
+// over real HTTP with the root module's defaults, and a provider that
+// streams a canned chat answer from memory, for benchmarks that measure
+// a door's cost on top of the chat relay's.
+package inboundtest
+
+import (
+	"cmp"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/llmgateway/caddy-llm-gateway/inbound"
+	"github.com/llmgateway/caddy-llm-gateway/internal/handler"
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+)
+
+// Serve runs the pipeline of cfg over real HTTP, so flushing and client
+// disconnects behave as in production; a request the gateway does not
+// serve gets 418 from the next handler. The bounds cfg leaves unset get
+// the root module's defaults. It returns the server's URL.
+func Serve(t testing.TB, cfg handler.Config) string {
+	t.Helper()
+	h, err := handler.New(withDefaults(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.ServeHTTP(w, r) {
+			http.Error(w, "next handler", http.StatusTeapot)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func withDefaults(cfg handler.Config) handler.Config {
+	cfg.MaxBody = cmp.Or(cfg.MaxBody, 1<<20)
+	cfg.Timeout = cmp.Or(cfg.Timeout, time.Minute)
+	cfg.FirstTokenTimeout = cmp.Or(cfg.FirstTokenTimeout, time.Minute)
+	cfg.StreamIdleTimeout = cmp.Or(cfg.StreamIdleTimeout, 5*time.Minute)
+	cfg.Cooldown = cmp.Or(cfg.Cooldown, 10*time.Second)
+	return cfg
+}
+
+// CannedProvider answers every call at once, from memory, with Stream.
+type CannedProvider struct {
+	providers.Base
+	// Stream is an OpenAI chat event stream; CannedStream makes one.
+	Stream string
+}
+
+// Send answers with the canned stream.
+func (p *CannedProvider) Send(context.Context, *providers.Call) (*providers.Response, error) {
+	resp := &http.Response{Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(strings.NewReader(p.Stream))}
+	return providers.OpenAIResponse(resp, true), nil
+}
+
+// CannedStream is an answer of n content chunks as OpenAI streams it: the
+// role chunk, the content, the finish chunk, the usage chunk, [DONE].
+func CannedStream(n int) string {
+	const head = `data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1735689600,"model":"gpt-4o-mini","choices":[`
+	var b strings.Builder
+	b.WriteString(head + `{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}` + "\n\n")
+	for range n {
+		b.WriteString(head + `{"index":0,"delta":{"content":"tok "},"logprobs":null,"finish_reason":null}]}` + "\n\n")
+	}
+	b.WriteString(head + `{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}` + "\n\n")
+	b.WriteString(head + `],"usage":{"prompt_tokens":21,"completion_tokens":` + strconv.Itoa(n) + `,"total_tokens":` + strconv.Itoa(21+n) + `}}` + "\n\n")
+	b.WriteString("data: [DONE]\n\n")
+	return b.String()
+}
+
+// Request is one benchmarked request: the answer must be 200 and hold End.
+type Request struct {
+	Name, Path, Body, End string
+}
+
+// Benchmark serves each request in turn behind door, every model going to
+// a CannedProvider of a 50-chunk stream, with the gateway's work done in
+// this goroutine (no network): a sub-benchmark each, allocations reported.
+func Benchmark(b *testing.B, door inbound.Door, requests ...Request) {
+	h, err := handler.New(withDefaults(handler.Config{
+		Routes: []handler.Route{{Name: handler.Wildcard, Targets: []handler.Target{{
+			Provider: &CannedProvider{Base: providers.Base{Name: "canned"}, Stream: CannedStream(50)}}}}},
+		StreamIdleTimeout: time.Minute, Logger: zap.NewNop(), Doors: []inbound.Door{door},
+	}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, rq := range requests {
+		b.Run(rq.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPost, rq.Path, strings.NewReader(rq.Body))
+				req = caddyhttp.PrepareRequest(req, caddy.NewReplacer(), nil, &caddyhttp.Server{})
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, req)
+				if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), rq.End) {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+			}
+		})
+	}
+}
