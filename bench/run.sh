@@ -20,14 +20,17 @@ GW_MODEL=${GW_MODEL:-bench-model}
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 CHAT_PATH=/v1/chat/completions
 
-# Scenarios: name, concurrency, stream (0/1), default request count,
-# warm-up, content chunks per stream.
+# Scenarios: name, concurrency, stream (0: no; 1: yes; 2: yes, and the
+# client asks for usage with stream_options.include_usage), default request
+# count, warm-up, content chunks per stream.
 SCENARIOS=(
 	"nonstream-c1 1 0 4000 300 50"
 	"nonstream-c64 64 0 12000 1280 50"
 	"nonstream-c256 256 0 12000 2560 50"
 	"stream50-c1 1 1 3000 300 50"
 	"stream50-c64 64 1 4000 640 50"
+	"stream50u-c1 1 2 3000 300 50"
+	"stream50u-c64 64 2 4000 640 50"
 	"stream500-c1 1 1 400 40 500"
 	"stream500-c64 64 1 640 128 500"
 )
@@ -226,7 +229,8 @@ run_load() {
 	local round=$1 scenario=$2 conc=$3 stream=$4 count=$5 warmup=$6 chunks=$7 target=$8
 	local args=(-scenario "$scenario" -target "$target" -round "$round"
 		-c "$conc" -n "$count" -warmup "$warmup" -chunks "$chunks" -clk-tck "$CLK_TCK")
-	[[ $stream == 1 ]] && args+=(-stream)
+	[[ $stream != 0 ]] && args+=(-stream)
+	[[ $stream == 2 ]] && args+=(-include-usage)
 	case $target in
 	direct) args+=(-url "http://127.0.0.1:$UP_PORT$CHAT_PATH") ;;
 	reverse_proxy) args+=(-url "http://127.0.0.1:$RP_PORT$CHAT_PATH" -pid "$reverse_proxy_PID") ;;
