@@ -242,16 +242,7 @@ func TestAllTargetsOpenGiveOneEarlyTrialAtATime(t *testing.T) {
 	}
 
 	mode.Store(1)
-	trial := make(chan int)
-	go func() {
-		resp, err := http.Post(gw.URL+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"m","messages":[]}`))
-		if err != nil {
-			trial <- 0
-			return
-		}
-		resp.Body.Close()
-		trial <- resp.StatusCode
-	}()
+	trial := postAside(gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`)
 	<-held
 	for _, body := range []string{`{"model":"m","messages":[]}`, `{"model":"m","stream":true,"messages":[]}`} {
 		resp := post(t, gw.URL+"/v1/chat/completions", body)
@@ -309,16 +300,7 @@ func TestHalfOpenAdmitsOneTrial(t *testing.T) {
 		return providerIn(h, "trial").Status == statusHalfOpen
 	})
 
-	trial := make(chan int)
-	go func() {
-		resp, err := http.Post(gw.URL+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"m","messages":[]}`))
-		if err != nil {
-			trial <- 0
-			return
-		}
-		resp.Body.Close()
-		trial <- resp.StatusCode
-	}()
+	trial := postAside(gw.URL+"/v1/chat/completions", `{"model":"m","messages":[]}`)
 	<-trialHeld
 	var wg sync.WaitGroup
 	for range 5 {
@@ -376,4 +358,20 @@ func TestTrialWithoutOutcomeFreesTheSlot(t *testing.T) {
 	if _, h := healthOf(t, gw.URL); providerIn(h, "verdictless").Status != statusUp {
 		t.Errorf("after the success: %+v", providerIn(h, "verdictless"))
 	}
+}
+
+// postAside posts body to url in a goroutine of its own and sends the
+// answer's status, 0 when there was none.
+func postAside(url, body string) <-chan int {
+	status := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(url, "application/json", strings.NewReader(body))
+		if err != nil {
+			status <- 0
+			return
+		}
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+	return status
 }

@@ -81,8 +81,12 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 	duration := time.Since(x.start)
 	x.observe(duration)
 	setPlaceholders(r, x)
-	if b := batchOf(r); b != nil {
-		b.add(x)
+	// Only a door's requests can be batch items: chat requests skip the
+	// walk up the context chain.
+	if x.errors != nil {
+		if b := batchOf(r); b != nil {
+			b.add(x)
+		}
 	}
 	h.logRequest(r, x, duration)
 }
