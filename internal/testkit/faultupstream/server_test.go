@@ -103,6 +103,11 @@ func TestDropAndGarbageBreakAStreamAfterTheirEvents(t *testing.T) {
 	if err != nil || !bytes.HasSuffix(got, []byte(GarbageBytes)) {
 		t.Errorf("garbage stream: %v %q", err, got)
 	}
+	// A dropped connection reaches the client before its handler has
+	// recorded it.
+	if err := s.Idle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	recs := s.Records()
 	if len(recs) != 2 || recs[0].Events != 3 || recs[0].Completed || recs[0].Cancelled ||
 		!bytes.Equal(recs[1].EventBytes(), bytes.TrimSuffix(got, []byte(GarbageBytes))) {
