@@ -84,8 +84,14 @@ type UsageMeter interface {
 
 // Usage is the token count of one answer.
 type Usage struct {
+	// PromptTokens counts the whole prompt, the parts read from or
+	// written to the provider's prompt cache included.
 	PromptTokens     int
 	CompletionTokens int
+	// CachedTokens is the part of the prompt read from the cache.
+	CachedTokens int
+	// CacheWriteTokens is the part of the prompt written to the cache.
+	CacheWriteTokens int
 }
 
 // AppendData appends one `data: <payload>` event to buf.

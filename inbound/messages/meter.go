@@ -124,6 +124,8 @@ func (m *usageMeter) Usage() (inbound.Usage, bool) {
 	return inbound.Usage{
 		PromptTokens:     val(u.InputTokens) + val(u.CacheCreationInputTokens) + val(u.CacheReadInputTokens),
 		CompletionTokens: val(u.OutputTokens),
+		CachedTokens:     val(u.CacheReadInputTokens),
+		CacheWriteTokens: val(u.CacheCreationInputTokens),
 	}, true
 }
 

@@ -13,7 +13,7 @@ func TestUsageMeter(t *testing.T) {
 		providertest.AnthropicEvent("message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":7}}`) +
 		providertest.AnthropicEvent("message_delta", `{"type":"message_delta","delta":{}}`) +
 		providertest.AnthropicEvent("message_stop", `{"type":"message_stop"}`)
-	want := inbound.Usage{PromptTokens: 162, CompletionTokens: 7}
+	want := inbound.Usage{PromptTokens: 162, CompletionTokens: 7, CachedTokens: 50, CacheWriteTokens: 100}
 	// Written in pieces of every size, lines cut anywhere.
 	for size := 1; size <= len(stream); size *= 3 {
 		m := newUsageMeter(true)
@@ -28,7 +28,7 @@ func TestUsageMeter(t *testing.T) {
 	m := newUsageMeter(false)
 	_, _ = m.Write([]byte(`{"id":"msg_1","content":[],"usage":{"input_tokens":3,`))
 	_, _ = m.Write([]byte(`"output_tokens":4,"cache_read_input_tokens":2}}`))
-	if got, ok := m.Usage(); !ok || got != (inbound.Usage{PromptTokens: 5, CompletionTokens: 4}) {
+	if got, ok := m.Usage(); !ok || got != (inbound.Usage{PromptTokens: 5, CompletionTokens: 4, CachedTokens: 2}) {
 		t.Errorf("whole answer: %+v %v", got, ok)
 	}
 	if _, ok := newUsageMeter(false).Usage(); ok {

@@ -61,7 +61,7 @@ func (u *usage) openAI() translate.Usage {
 	return translate.Usage{
 		PromptTokens:        val(u.InputTokens) + val(u.CacheCreationInputTokens) + cached,
 		CompletionTokens:    val(u.OutputTokens),
-		PromptTokensDetails: &translate.PromptDetails{CachedTokens: cached},
+		PromptTokensDetails: &translate.PromptDetails{CachedTokens: cached, CacheWriteTokens: val(u.CacheCreationInputTokens)},
 	}
 }
 

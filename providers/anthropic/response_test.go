@@ -100,11 +100,12 @@ func TestUsage(t *testing.T) {
 	cases := []struct {
 		name, usage                       string
 		prompt, completion, cached, total int
+		details                           string // after cached_tokens
 	}{
-		{"plain", `{"input_tokens":10,"output_tokens":5}`, 10, 5, 0, 15},
-		{"cache write and read", `{"input_tokens":10,"output_tokens":5,"cache_creation_input_tokens":200,"cache_read_input_tokens":1000}`, 1210, 5, 1000, 1215},
-		{"nulls", `{"input_tokens":7,"output_tokens":3,"cache_creation_input_tokens":null,"cache_read_input_tokens":null}`, 7, 3, 0, 10},
-		{"missing", `{}`, 0, 0, 0, 0},
+		{"plain", `{"input_tokens":10,"output_tokens":5}`, 10, 5, 0, 15, ""},
+		{"cache write and read", `{"input_tokens":10,"output_tokens":5,"cache_creation_input_tokens":200,"cache_read_input_tokens":1000}`, 1210, 5, 1000, 1215, `,"cache_write_tokens":200`},
+		{"nulls", `{"input_tokens":7,"output_tokens":3,"cache_creation_input_tokens":null,"cache_read_input_tokens":null}`, 7, 3, 0, 10, ""},
+		{"missing", `{}`, 0, 0, 0, 0, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -114,7 +115,7 @@ func TestUsage(t *testing.T) {
 				t.Fatal(perr)
 			}
 			want := `"usage":{"prompt_tokens":` + strconv.Itoa(tc.prompt) + `,"completion_tokens":` + strconv.Itoa(tc.completion) +
-				`,"total_tokens":` + strconv.Itoa(tc.total) + `,"prompt_tokens_details":{"cached_tokens":` + strconv.Itoa(tc.cached) + `}}`
+				`,"total_tokens":` + strconv.Itoa(tc.total) + `,"prompt_tokens_details":{"cached_tokens":` + strconv.Itoa(tc.cached) + tc.details + `}}`
 			if !strings.HasSuffix(string(out), want+"}") {
 				t.Errorf("got %s\nwant usage %s", out, want)
 			}

@@ -20,6 +20,9 @@ type Usage struct {
 // PromptDetails breaks prompt tokens down.
 type PromptDetails struct {
 	CachedTokens int `json:"cached_tokens"`
+	// CacheWriteTokens is OpenAI's name for the prompt tokens written to
+	// the provider's cache, which cost more than the others.
+	CacheWriteTokens int `json:"cache_write_tokens,omitempty"`
 }
 
 // CompletionDetails breaks completion tokens down.
