@@ -81,6 +81,13 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			ttl <duration>
 //			max_size <size>
 //		}
+//		prices <file>
+//		price <model> {
+//			input <usd>
+//			output <usd>
+//			cached_input <usd>
+//			cache_write <usd>
+//		}
 //	}
 //
 // The provider type defaults to the provider's name.
@@ -124,6 +131,8 @@ func (g *Gateway) caddyfileOptions() providers.Options {
 		},
 		"batch_max":      func(d *caddyfile.Dispenser) error { return providers.PositiveIntArg(d, &g.BatchMax) },
 		"response_store": g.parseResponseStore,
+		"prices":         func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &g.Prices) },
+		"price":          g.parsePrice,
 	}
 }
 

@@ -103,6 +103,14 @@ func TestParseErrors(t *testing.T) {
 		"probe_interval bad":      {"llm_gateway {\n\tprobe_interval often\n}", "invalid probe_interval 'often'"},
 		"fail_threshold negative": {"llm_gateway {\n\tfail_threshold -1\n}", "invalid fail_threshold '-1'"},
 		"fail_threshold twice":    {"llm_gateway {\n\tfail_threshold 2\n\tfail_threshold off\n}", "fail_threshold already specified"},
+		"prices twice":            {"llm_gateway {\n\tprices a.json\n\tprices b.json\n}", "prices already specified"},
+		"price without model":     {"llm_gateway {\n\tprice {\n\t\tinput 1\n\t}\n}", "usage: price <model>"},
+		"price without prices":    {"llm_gateway {\n\tprice m {\n\t}\n}", "price m: set input or output, or both"},
+		"price not a number":      {"llm_gateway {\n\tprice m {\n\t\tinput cheap\n\t}\n}", `input: invalid price "cheap"`},
+		"price negative":          {"llm_gateway {\n\tprice m {\n\t\toutput -2\n\t}\n}", "a price cannot be negative"},
+		"price typo":              {"llm_gateway {\n\tprice m {\n\t\tcached 1\n\t}\n}", "price m: unrecognized subdirective 'cached' (known: cache_write, cached_input, input, output)"},
+		"price twice":             {"llm_gateway {\n\tprice m {\n\t\tinput 1\n\t}\n\tprice m {\n\t\tinput 2\n\t}\n}", "price m already specified"},
+		"price input twice":       {"llm_gateway {\n\tprice m {\n\t\tinput 1\n\t\tinput 2\n\t}\n}", "input already specified"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -169,9 +177,18 @@ func TestParseEveryOption(t *testing.T) {
 		fail_threshold 5
 		cooldown 30s
 		probe_interval 1m
+		prices {env.PRICES}
+		price gpt4 {
+			input 2.50
+			output 10
+			cached_input 1.25
+		}
 	}`)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if p := g.Price["gpt4"]; g.Prices != "{env.PRICES}" || p == nil || p.Input != "2.50" || p.Output != "10" || p.CachedInput != "1.25" || p.CacheWrite != "" {
+		t.Errorf("prices = %q, price gpt4 = %+v", g.Prices, p)
 	}
 	if g.LB != "least_busy" || *g.FailThreshold != 5 || g.Cooldown != caddy.Duration(30*time.Second) || g.ProbeInterval != caddy.Duration(time.Minute) {
 		t.Errorf("balancing options = %q, %d, %v, %v", g.LB, *g.FailThreshold, g.Cooldown, g.ProbeInterval)

@@ -192,6 +192,17 @@ type Gateway struct {
 	// Default: memory, for 720h, at most 64MiB.
 	ResponseStore *ResponseStoreConfig `json:"response_store,omitempty"`
 
+	// Prices is the path of a price list in LiteLLM's
+	// model_prices_and_context_window.json format, read at every config
+	// load: a call costs its upstream model's entry, found as
+	// `<provider type>/<model>` or `<model>`. Placeholders such as
+	// {env.PRICES} are replaced.
+	Prices string `json:"prices,omitempty"`
+
+	// Price sets the prices of public models, in USD per million tokens;
+	// they override the price list.
+	Price map[string]*PriceConfig `json:"price,omitempty"`
+
 	providers  []providers.Provider
 	handler    *handler.Handler
 	counterKey string // the limit store in counters, when one is used
@@ -293,6 +304,10 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 	if err := g.checkPassthroughKeys(); err != nil {
 		return err
 	}
+	prices, err := g.priceBook(routes)
+	if err != nil {
+		return err
+	}
 	limits, err := g.limits()
 	if err != nil {
 		return err
@@ -321,7 +336,8 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 		Cooldown:      time.Duration(g.Cooldown),
 		ProbeInterval: time.Duration(g.ProbeInterval),
 
-		Doors: g.doors(),
+		Doors:  g.doors(),
+		Prices: prices,
 	})
 	if err != nil {
 		return fmt.Errorf("building the gateway: %w", err)
@@ -475,6 +491,9 @@ func (g *Gateway) Validate() error {
 		if f.value < 0 {
 			return fmt.Errorf("%s must not be negative", f.name)
 		}
+	}
+	if err := g.validatePrices(); err != nil {
+		return err
 	}
 	if g.ResponseStore != nil {
 		return g.ResponseStore.validate()

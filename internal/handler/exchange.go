@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
+	"github.com/llmgateway/caddy-llm-gateway/internal/pricing"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
@@ -34,6 +35,8 @@ type exchange struct {
 	streamOpen    bool  // the headers of an event stream went out
 	keepalives    int   // keepalive lines sent before the first chunk
 	limits        limitState
+	cost          pricing.Nanodollars // what the call cost, once priced
+	priced        bool
 	// errors writes the errors of a door's request; nil for OpenAI's.
 	errors inbound.ErrorWriter
 	// translator renders the answer of a door's request; nil for OpenAI's.
@@ -79,6 +82,7 @@ func (x *exchange) writeOverhead(h http.Header) {
 // finish records the exchange in metrics, placeholders and the log.
 func (h *Handler) finish(r *http.Request, x *exchange) {
 	duration := time.Since(x.start)
+	h.settleCost(x)
 	x.observe(duration)
 	setPlaceholders(r, x)
 	// Only a door's requests can be batch items: chat requests skip the

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
+	"github.com/llmgateway/caddy-llm-gateway/internal/pricing"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
@@ -75,6 +76,8 @@ type Config struct {
 	// Doors are the client-facing APIs served beside OpenAI's, such as
 	// the native API; their endpoints join the gateway's own.
 	Doors []inbound.Door
+	// Prices price the calls; nil for none.
+	Prices *pricing.Book
 }
 
 // Handler serves the gateway's HTTP surface.

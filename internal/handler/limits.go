@@ -112,7 +112,6 @@ func (h *Handler) reserveTokens(ctx context.Context, x *exchange, r *http.Reques
 	if tokens == nil {
 		return nil
 	}
-	x.limits.promptEstimate = int64(len(in.body))/4 + 1
 	estimate := x.limits.promptEstimate
 	if in.maxTokens > 0 {
 		estimate += in.maxTokens

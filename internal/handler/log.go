@@ -29,7 +29,7 @@ func (h *Handler) logRequest(r *http.Request, x *exchange, duration time.Duratio
 	}
 	// Room for every optional field too: growing the slice would copy it
 	// into one twice its size.
-	fields := make([]zap.Field, 0, 20)
+	fields := make([]zap.Field, 0, 24)
 	fields = append(fields,
 		zap.String("client_ip", clientIP(r)),
 		zap.String("path", r.URL.Path),
@@ -46,6 +46,9 @@ func (h *Handler) logRequest(r *http.Request, x *exchange, duration time.Duratio
 		zap.Duration("overhead", x.overhead),
 		zap.Int("attempts", x.attempts),
 	)
+	if x.priced {
+		fields = append(fields, zap.String("cost_usd", x.cost.String()))
+	}
 	if key := x.callerName(); key != "" {
 		fields = append(fields, zap.String("key", key))
 	}

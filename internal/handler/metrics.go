@@ -67,6 +67,11 @@ var (
 
 	providerUp = newCircuitCollector()
 
+	costTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "llm_gateway_cost_usd_total",
+		Help: "What upstream calls cost in USD at the configured prices, by public model and provider; calls without a price are not counted.",
+	}, []string{"model", "provider"})
+
 	overheadSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "llm_gateway_overhead_seconds",
 		Help:    "Time spent in the gateway itself (total minus upstream wait), as in the X-LLM-Gateway-Overhead-Ms header.",
@@ -87,6 +92,9 @@ func (x *exchange) observe(duration time.Duration) {
 		tokensTotal.WithLabelValues(model, provider, "prompt").Add(float64(x.usage.PromptTokens))
 		tokensTotal.WithLabelValues(model, provider, "completion").Add(float64(x.usage.CompletionTokens))
 	}
+	if x.priced {
+		costTotal.WithLabelValues(model, provider).Add(x.cost.USD())
+	}
 }
 
 // metricLabels are the bounded label values for this exchange: the route's
@@ -106,7 +114,7 @@ func (x *exchange) metricLabels() (model, provider string) {
 // (two llm_gateway handlers in one config) is fine.
 func RegisterMetrics(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{requestsTotal, requestDuration, timeToFirstToken,
-		tokensTotal, activeRequests, rateLimitedTotal, storeErrors, upstreamAttempts, upstreamSkipped, providerUp, overheadSeconds} {
+		tokensTotal, activeRequests, rateLimitedTotal, storeErrors, upstreamAttempts, upstreamSkipped, providerUp, overheadSeconds, costTotal} {
 		if err := reg.Register(c); err != nil {
 			if _, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); !ok {
 				return err

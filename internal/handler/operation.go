@@ -59,6 +59,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op providers.Ope
 		x.fail(w, perr)
 		return
 	}
+	// About four bytes a token: what a token limit reserves for the
+	// prompt, and what a stream cut before its usage is charged for.
+	x.limits.promptEstimate = int64(len(body))/4 + 1
 	if op == providers.Embeddings {
 		in.stream, in.includeUsage = false, false
 	}

@@ -20,6 +20,7 @@ func setPlaceholders(r *http.Request, x *exchange) {
 		repl.Set("http.llm_gateway.prompt_tokens", x.usage.PromptTokens)
 		repl.Set("http.llm_gateway.completion_tokens", x.usage.CompletionTokens)
 		repl.Set("http.llm_gateway.overhead_ms", float64(x.overhead)/float64(time.Millisecond))
+		repl.Set("http.llm_gateway.cost", x.costText())
 	}
 	// The same values as Caddy vars, which the access log can include
 	// (`log_append`) and matchers can test, e.g. {http.vars.llm_gateway.model}.
@@ -36,5 +37,14 @@ func setPlaceholders(r *http.Request, x *exchange) {
 		vars["llm_gateway.completion_tokens"] = x.usage.CompletionTokens
 		vars["llm_gateway.ttft_ms"] = float64(x.firstByte) / float64(time.Millisecond)
 		vars["llm_gateway.overhead_ms"] = float64(x.overhead) / float64(time.Millisecond)
+		vars["llm_gateway.cost"] = x.costText()
 	}
+}
+
+// costText is the call's cost in USD, "" when it has no price.
+func (x *exchange) costText() string {
+	if !x.priced {
+		return ""
+	}
+	return x.cost.String()
 }

@@ -15,8 +15,21 @@ import (
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // relayBody copies a non-streamed answer to the client as it arrives,
-// showing meter what passes.
+// showing meter what passes. A priced answer is read whole first: its
+// cost, from its usage, goes in a header.
 func (h *Handler) relayBody(w http.ResponseWriter, x *exchange, resp *providers.Response, meter inbound.UsageMeter) {
+	if _, priced := h.priceOf(x); priced {
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			x.outcome = "upstream_broke"
+			x.fail(w, unreadableAnswer())
+			return
+		}
+		_, _ = meter.Write(body)
+		x.usage = usageOf(meter)
+		h.writeWhole(w, x, resp.Header, body)
+		return
+	}
 	hdr := w.Header()
 	for k, v := range resp.Header {
 		hdr[k] = v
@@ -111,20 +124,31 @@ func (h *Handler) relayAnswer(w http.ResponseWriter, x *exchange, resp *provider
 		answer, err = x.translator.Answer(chat, x.model)
 	}
 	if err != nil {
-		x.fail(w, providers.NewError(http.StatusBadGateway, "upstream_error", "the upstream's answer could not be read"))
+		x.fail(w, unreadableAnswer())
 		return
 	}
+	h.writeWhole(w, x, resp.Header, answer)
+}
+
+func unreadableAnswer() *providers.Error {
+	return providers.NewError(http.StatusBadGateway, "upstream_error", "the upstream's answer could not be read")
+}
+
+// writeWhole answers with a whole JSON body, the upstream's headers and
+// the gateway's own, its cost among them.
+func (h *Handler) writeWhole(w http.ResponseWriter, x *exchange, upstream http.Header, body []byte) {
 	hdr := w.Header()
-	for k, v := range resp.Header {
+	for k, v := range upstream {
 		hdr[k] = v
 	}
 	hdr.Set("Content-Type", "application/json")
-	hdr.Set("Content-Length", strconv.Itoa(len(answer)))
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	x.writeOverhead(hdr)
+	h.writeCost(hdr, x)
 	w.WriteHeader(http.StatusOK)
 	x.status = http.StatusOK
 	x.firstByte = time.Since(x.start)
-	if _, err := w.Write(answer); err != nil {
+	if _, err := w.Write(body); err != nil {
 		x.status, x.outcome = statusClientClosed, "client_closed"
 	}
 }
