@@ -1,6 +1,7 @@
 // Package limitstore keeps the fixed-window counters behind the gateway's
-// rate and token limits: in this process, or in Redis so that every
-// instance using the same Redis enforces one limit together.
+// rate and token limits, and the spend counters behind its budgets: in
+// this process, or in Redis so that every instance using the same Redis
+// enforces one limit together.
 package limitstore
 
 import (
@@ -42,6 +43,12 @@ type Store struct {
 	// downUntil (unix ns): after a failure the store is not asked again
 	// for a second, so requests are not slowed by a Redis that is away.
 	downUntil atomic.Int64
+
+	// redis holds the budget counters of a Redis store; nil in memory,
+	// where spend holds them.
+	redis     *redis.Client
+	spend     *spendBook
+	spendOnce sync.Once
 }
 
 // errStoreDown answers for a store that failed less than a second ago.
@@ -74,6 +81,7 @@ func NewRedis(redisURL string) (*Store, error) {
 			return sredis.NewStoreWithOptions(client, limiter.StoreOptions{Prefix: keyPrefix})
 		},
 		closer: client.Close,
+		redis:  client,
 	}, nil
 }
 
