@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,6 +69,13 @@ type KeyConfig struct {
 
 	// TokenLimit replaces the gateway's token limit for this key.
 	TokenLimit *LimitConfig `json:"token_limit,omitempty"`
+
+	// Budget replaces the gateway's budget for this key.
+	Budget *BudgetConfig `json:"budget,omitempty"`
+
+	// Group names the group (see the gateway's `groups`) whose budget and
+	// limits this key shares with the group's other members.
+	Group string `json:"group,omitempty"`
 }
 
 // JWTConfig says which JSON Web Tokens are accepted. Exactly one of
@@ -96,6 +105,11 @@ type JWTConfig struct {
 	// caller may use (an array, or a space-separated string).
 	ModelsClaim string `json:"models_claim,omitempty"`
 
+	// GroupClaim names an optional claim holding the name of the
+	// caller's group (one of the gateway's `groups`); a token naming a
+	// group that is not configured is refused.
+	GroupClaim string `json:"group_claim,omitempty"`
+
 	// Leeway is the clock skew allowed for `exp`, `nbf` and `iat`.
 	// Default: 0.
 	Leeway caddy.Duration `json:"leeway,omitempty"`
@@ -110,7 +124,7 @@ func (a *AuthConfig) mode() string {
 
 // authenticator builds the handler's caller check, or nil when anyone may
 // call.
-func (a *AuthConfig) authenticator() (handler.Authenticator, error) {
+func (a *AuthConfig) authenticator(groups map[string]*handler.Group) (handler.Authenticator, error) {
 	mode := a.mode()
 	if mode != AuthKeys && a != nil && len(a.Keys) > 0 {
 		return nil, fmt.Errorf("auth: keys are configured but the mode is %q; use mode %q", mode, AuthKeys)
@@ -121,7 +135,7 @@ func (a *AuthConfig) authenticator() (handler.Authenticator, error) {
 	case AuthPassthrough:
 		return handler.PassthroughAuth{}, nil
 	case AuthKeys:
-		return a.keyAuth()
+		return a.keyAuth(groups)
 	case AuthJWT:
 		if a.JWT == nil {
 			return nil, fmt.Errorf("auth jwt: say which tokens to accept (secret, public_key or jwks)")
@@ -130,12 +144,15 @@ func (a *AuthConfig) authenticator() (handler.Authenticator, error) {
 		if err != nil {
 			return nil, fmt.Errorf("auth jwt: %w", err)
 		}
-		return handler.JWTAuth{Verifier: v}, nil
+		if a.JWT.GroupClaim == "" && len(groups) > 0 {
+			return nil, fmt.Errorf("auth jwt: groups are configured but no group_claim names the claim that holds a caller's group")
+		}
+		return handler.JWTAuth{Verifier: v, Groups: groups}, nil
 	}
 	return nil, fmt.Errorf("auth: unknown mode %q (want %s, %s, %s or %s)", mode, AuthNone, AuthKeys, AuthPassthrough, AuthJWT)
 }
 
-func (a *AuthConfig) keyAuth() (*handler.KeyAuth, error) {
+func (a *AuthConfig) keyAuth(groups map[string]*handler.Group) (*handler.KeyAuth, error) {
 	if len(a.Keys) == 0 {
 		return nil, fmt.Errorf("auth keys: no key configured")
 	}
@@ -163,8 +180,16 @@ func (a *AuthConfig) keyAuth() (*handler.KeyAuth, error) {
 				return nil, err
 			}
 		}
+		budget, err := k.Budget.budget()
+		if err != nil {
+			return nil, fmt.Errorf("auth key %s: budget: %w", label, err)
+		}
+		group, ok := groups[k.Group]
+		if k.Group != "" && !ok {
+			return nil, fmt.Errorf("auth key %s: group %q is not configured (known: %s)", label, k.Group, strings.Join(slices.Sorted(maps.Keys(groups)), ", "))
+		}
 		keys = append(keys, handler.APIKey{SHA256: digest, Name: k.Name, Models: k.Models,
-			RequestLimit: k.RateLimit.limit(), TokenLimit: k.TokenLimit.limit()})
+			RequestLimit: k.RateLimit.limit(), TokenLimit: k.TokenLimit.limit(), Budget: budget, Group: group})
 	}
 	return handler.NewKeyAuth(keys), nil
 }
@@ -190,7 +215,7 @@ func keyDigest(key string) ([32]byte, error) {
 func (j *JWTConfig) verifier() (*jwtauth.Verifier, error) {
 	cfg := jwtauth.Config{
 		Issuer: j.Issuer, Audience: j.Audience,
-		IdentityClaim: j.IdentityClaim, ModelsClaim: j.ModelsClaim,
+		IdentityClaim: j.IdentityClaim, ModelsClaim: j.ModelsClaim, GroupClaim: j.GroupClaim,
 		Leeway: time.Duration(j.Leeway),
 	}
 	sources := 0

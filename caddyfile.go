@@ -44,6 +44,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //				models <public-name>...
 //				rate_limit <n> <window>
 //				token_limit <n> <window>
+//				budget <usd> <period>
+//				group <name>
 //			}
 //		}
 //		auth jwt {
@@ -52,6 +54,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			audience <aud>
 //			identity_claim <claim>
 //			models_claim <claim>
+//			group_claim <claim>
 //			leeway <duration>
 //		}
 //		rate_limit <n> <window>
@@ -87,6 +90,12 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			output <usd>
 //			cached_input <usd>
 //			cache_write <usd>
+//		}
+//		budget <usd> <period>
+//		group <name> {
+//			budget <usd> <period>
+//			rate_limit <n> <window>
+//			token_limit <n> <window>
 //		}
 //	}
 //
@@ -133,6 +142,8 @@ func (g *Gateway) caddyfileOptions() providers.Options {
 		"response_store": g.parseResponseStore,
 		"prices":         func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &g.Prices) },
 		"price":          g.parsePrice,
+		"budget":         func(d *caddyfile.Dispenser) error { return parseBudget(d, &g.Budget) },
+		"group":          g.parseGroup,
 	}
 }
 

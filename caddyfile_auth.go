@@ -78,6 +78,8 @@ func (k *KeyConfig) caddyfileOptions() providers.Options {
 		},
 		"rate_limit":  func(d *caddyfile.Dispenser) error { return parseLimit(d, &k.RateLimit) },
 		"token_limit": func(d *caddyfile.Dispenser) error { return parseLimit(d, &k.TokenLimit) },
+		"budget":      func(d *caddyfile.Dispenser) error { return parseBudget(d, &k.Budget) },
+		"group":       func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &k.Group) },
 	}
 }
 
@@ -91,6 +93,7 @@ func (j *JWTConfig) caddyfileOptions() providers.Options {
 		"audience":       func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &j.Audience) },
 		"identity_claim": func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &j.IdentityClaim) },
 		"models_claim":   func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &j.ModelsClaim) },
+		"group_claim":    func(d *caddyfile.Dispenser) error { return providers.OneArg(d, &j.GroupClaim) },
 		"leeway":         func(d *caddyfile.Dispenser) error { return providers.DurationArg(d, &j.Leeway) },
 	}
 }

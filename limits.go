@@ -77,7 +77,12 @@ func (g *Gateway) limits() (handler.Limits, error) {
 	default:
 		return l, fmt.Errorf("on_store_error: want allow or deny, not %q", g.OnStoreError)
 	}
-	if !g.anyLimit() {
+	budget, err := g.Budget.budget()
+	if err != nil {
+		return l, fmt.Errorf("budget: %w", err)
+	}
+	l.Budget = budget
+	if !g.anyLimit() && !g.anyBudget() {
 		return l, nil
 	}
 	key, build, err := g.RateLimitStore.counter()
@@ -89,7 +94,8 @@ func (g *Gateway) limits() (handler.Limits, error) {
 		return l, fmt.Errorf("rate_limit_store: %w", err)
 	}
 	g.counterKey = key
-	l.Counter = storeCounter{counter.(*limitstore.Store)}
+	store := counter.(*limitstore.Store)
+	l.Counter, l.Spender = storeCounter{store}, storeSpender{store}
 	return l, nil
 }
 

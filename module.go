@@ -203,6 +203,17 @@ type Gateway struct {
 	// they override the price list.
 	Price map[string]*PriceConfig `json:"price,omitempty"`
 
+	// Budget is each caller's spend per period at the configured prices
+	// (a key's own budget replaces it). A call is refused with 429
+	// `insufficient_quota` when the most it can cost does not fit in
+	// what is left. Kept in rate_limit_store.
+	Budget *BudgetConfig `json:"budget,omitempty"`
+
+	// Groups are teams of callers that share a budget and limits, by
+	// name: keys join one with `group`, JWT identities with the claim
+	// `group_claim` names.
+	Groups map[string]*GroupConfig `json:"groups,omitempty"`
+
 	providers  []providers.Provider
 	handler    *handler.Handler
 	counterKey string // the limit store in counters, when one is used
@@ -294,7 +305,11 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	auth, err := g.Auth.authenticator()
+	groups, err := g.groups()
+	if err != nil {
+		return err
+	}
+	auth, err := g.Auth.authenticator(groups)
 	if err != nil {
 		return err
 	}

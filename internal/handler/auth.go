@@ -23,6 +23,10 @@ type Caller struct {
 	// RequestLimit and TokenLimit replace the default limits; nil keeps
 	// them.
 	RequestLimit, TokenLimit *Limit
+	// Budget replaces the default budget; nil keeps it.
+	Budget *Budget
+	// Group is the team the caller belongs to; nil for none.
+	Group *Group
 
 	// upstreamKey is the caller's own provider key, for providers that
 	// pass it through. Never logged.
@@ -52,6 +56,8 @@ type APIKey struct {
 	Models       []string
 	RequestLimit *Limit
 	TokenLimit   *Limit
+	Budget       *Budget
+	Group        *Group
 }
 
 // KeyAuth accepts the configured API keys. Keys are looked up by their
@@ -66,7 +72,7 @@ func NewKeyAuth(keys []APIKey) *KeyAuth {
 	a := &KeyAuth{keys: make(map[[32]byte]*Caller, len(keys))}
 	for _, k := range keys {
 		c := newCaller(k.Name, "key:"+hex.EncodeToString(k.SHA256[:12]))
-		c.RequestLimit, c.TokenLimit = k.RequestLimit, k.TokenLimit
+		c.RequestLimit, c.TokenLimit, c.Budget, c.Group = k.RequestLimit, k.TokenLimit, k.Budget, k.Group
 		if c.Name == "" {
 			c.Name = hex.EncodeToString(k.SHA256[:4])
 		}

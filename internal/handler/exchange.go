@@ -37,6 +37,7 @@ type exchange struct {
 	limits        limitState
 	cost          pricing.Nanodollars // what the call cost, once priced
 	priced        bool
+	budget        budgetState
 	// errors writes the errors of a door's request; nil for OpenAI's.
 	errors inbound.ErrorWriter
 	// translator renders the answer of a door's request; nil for OpenAI's.

@@ -148,6 +148,7 @@ func (cfg *Config) runnable() error {
 		{"FirstTokenTimeout", cfg.FirstTokenTimeout > 0},
 		{"StreamIdleTimeout", cfg.StreamIdleTimeout > 0},
 		{"Limits.Counter", cfg.Limits.Counter != nil || (cfg.Limits.Requests == nil && cfg.Limits.Tokens == nil)},
+		{"Limits.Spender", cfg.Limits.Spender != nil || cfg.Limits.Budget == nil},
 	} {
 		if !f.set {
 			return fmt.Errorf("the pipeline's %s is not set", f.name)
@@ -194,6 +195,7 @@ func init() {
 		{method: "GET", path: "/v1/models", summary: "the models this caller may use, OpenAI list shape", serve: (*Handler).listModels},
 		{method: "GET", path: "/v1/models/{id}", summary: "one model of that list", serve: (*Handler).getModel},
 		{method: "GET", path: "/health", summary: "service and provider health; 503 when no provider can serve", serve: (*Handler).serveHealth},
+		{method: "GET", path: "/api/v1/key", summary: "the calling key's spend, budget and limits, OpenRouter's shape", serve: (*Handler).serveKey},
 		{method: "GET", path: "/openapi.json", summary: "this API as an OpenAPI 3.1 document", serve: (*Handler).serveOpenAPI},
 		{method: "GET", path: "/", summary: "service information and usage hints", serve: (*Handler).serveInfo},
 	}

@@ -131,6 +131,29 @@ func (c storeCounter) Add(ctx context.Context, key string, n int64, l Limit) (Wi
 	return Window(w), err
 }
 
+func (c storeCounter) Reserve(ctx context.Context, accounts []Account, n int64) (int, []int64, error) {
+	return c.store.Reserve(ctx, storeAccounts(accounts), n)
+}
+
+func (c storeCounter) Spend(ctx context.Context, accounts []Account, n int64) error {
+	return c.store.Spend(ctx, storeAccounts(accounts), n)
+}
+
+func (c storeCounter) Spent(ctx context.Context, key string) (int64, error) {
+	return c.store.Spent(ctx, key)
+}
+
+func storeAccounts(accounts []Account) []limitstore.Account {
+	out := make([]limitstore.Account, len(accounts))
+	for i, a := range accounts {
+		out[i] = limitstore.Account(a)
+	}
+	return out
+}
+
+// memoryStore counts limits and keeps budgets in this process.
+func memoryStore() storeCounter { return storeCounter{limitstore.NewMemory()} }
+
 func route(name string, targets ...Target) Route { return Route{Name: name, Targets: targets} }
 
 func postWith(t *testing.T, url, body string, header map[string]string) (*http.Response, string) {

@@ -55,6 +55,11 @@ type Limits struct {
 	// DenyOnStoreError refuses requests (503) while the store fails;
 	// otherwise they are let through unlimited.
 	DenyOnStoreError bool
+	// Budget is each caller's spend per period; nil for none.
+	Budget *Budget
+	// Spender keeps the budgets' accounts; required when a caller or
+	// group has a budget.
+	Spender Spender
 }
 
 // settleTimeout bounds the call that settles a token reservation after
@@ -71,6 +76,10 @@ type limitState struct {
 	tokenKey         string
 	promptEstimate   int64
 	reserved         int64 // tokens reserved and not yet settled
+	// The caller's group's token counter, reserved on with the caller's.
+	groupTokens   *Limit
+	groupTokenKey string
+	groupReserved int64
 }
 
 // limitsFor returns the limits that apply to a caller: its own, else the
@@ -91,7 +100,7 @@ func (h *Handler) admitRequest(ctx context.Context, x *exchange, r *http.Request
 	requests, tokens := h.limitsFor(x.caller)
 	x.limits.requests, x.limits.tokens = requests, tokens
 	if requests == nil {
-		return nil
+		return h.admitGroupRequest(ctx, x)
 	}
 	w, err := h.count(ctx, x.caller.counterKey(requestCounter, requests, r), 1, *requests)
 	if err != nil {
@@ -102,24 +111,85 @@ func (h *Handler) admitRequest(ctx context.Context, x *exchange, r *http.Request
 		rateLimitedTotal.WithLabelValues("requests").Inc()
 		return limited("requests", requests, w)
 	}
+	return h.admitGroupRequest(ctx, x)
+}
+
+// admitGroupRequest counts the request against its caller's group's
+// request limit, which all of the group's members share.
+func (h *Handler) admitGroupRequest(ctx context.Context, x *exchange) *providers.Error {
+	g := x.caller.group()
+	if g == nil || g.RequestLimit == nil {
+		return nil
+	}
+	w, err := h.count(ctx, requestCounter+g.RequestLimit.tag+"grp:"+g.Name, 1, *g.RequestLimit)
+	if err != nil {
+		return h.storeFailed(err)
+	}
+	if w.Reached {
+		rateLimitedTotal.WithLabelValues("requests").Inc()
+		return groupLimited("requests", g, g.RequestLimit, w)
+	}
 	return nil
+}
+
+// group is the caller's group, nil for none.
+func (c *Caller) group() *Group {
+	if c == nil {
+		return nil
+	}
+	return c.Group
 }
 
 // reserveTokens reserves the request's estimated tokens: its prompt, at
 // about four bytes a token, and its max_tokens or the configured reserve.
 func (h *Handler) reserveTokens(ctx context.Context, x *exchange, r *http.Request, in *requestBody) *providers.Error {
+	if perr := h.reserveOwnTokens(ctx, x, r, in); perr != nil {
+		return perr
+	}
+	return h.reserveGroupTokens(ctx, x, in)
+}
+
+// reserveGroupTokens reserves the request's estimate on its caller's
+// group's token limit. When it does not fit, the request fails, which
+// gives the caller's own reservation back as it settles.
+func (h *Handler) reserveGroupTokens(ctx context.Context, x *exchange, in *requestBody) *providers.Error {
+	g := x.caller.group()
+	if g == nil || g.TokenLimit == nil {
+		return nil
+	}
+	estimate := tokenEstimate(x.limits.promptEstimate, in.maxTokens, h.cfg.Limits.CompletionReserve, g.TokenLimit)
+	key := tokenCounter + g.TokenLimit.tag + "grp:" + g.Name
+	w, err := h.count(ctx, key, estimate, *g.TokenLimit)
+	if err != nil {
+		return h.storeFailed(err)
+	}
+	if w.Reached {
+		_, _ = h.count(ctx, key, -estimate, *g.TokenLimit)
+		rateLimitedTotal.WithLabelValues("tokens").Inc()
+		return groupLimited("tokens", g, g.TokenLimit, w)
+	}
+	x.limits.groupTokens, x.limits.groupTokenKey, x.limits.groupReserved = g.TokenLimit, key, estimate
+	return nil
+}
+
+// tokenEstimate is what a request reserves on a token limit: its prompt
+// estimate and its max_tokens, or the configured reserve, which is a
+// guess, not the client's ask, and so never makes a request impossible.
+func tokenEstimate(prompt, maxTokens, reserve int64, l *Limit) int64 {
+	if maxTokens > 0 {
+		return prompt + maxTokens
+	}
+	return min(prompt+reserve, max(l.N, prompt))
+}
+
+// reserveOwnTokens reserves the request's estimate on its caller's token
+// limit.
+func (h *Handler) reserveOwnTokens(ctx context.Context, x *exchange, r *http.Request, in *requestBody) *providers.Error {
 	tokens := x.limits.tokens
 	if tokens == nil {
 		return nil
 	}
-	estimate := x.limits.promptEstimate
-	if in.maxTokens > 0 {
-		estimate += in.maxTokens
-	} else {
-		// The configured reserve is a guess, not the client's ask: it
-		// never makes a request impossible.
-		estimate = min(estimate+h.cfg.Limits.CompletionReserve, max(tokens.N, estimate))
-	}
+	estimate := tokenEstimate(x.limits.promptEstimate, in.maxTokens, h.cfg.Limits.CompletionReserve, tokens)
 	if estimate > tokens.N {
 		// It could never fit: a 429 would only make clients wait and retry.
 		e := providers.NewError(http.StatusBadRequest, "token_limit_exceeded",
@@ -150,30 +220,48 @@ func (h *Handler) reserveTokens(ctx context.Context, x *exchange, r *http.Reques
 	return nil
 }
 
+// settle replaces the request's reservations, of tokens and of budget, by
+// what it really used.
+func (h *Handler) settle(x *exchange) {
+	h.settleTokens(x)
+	h.settleBudget(x)
+}
+
 // settleTokens replaces the reservation by what the request really used.
 // It runs after the response, on its own context: the client may be gone.
+// The caller's reservation and its group's are settled alike.
 func (h *Handler) settleTokens(x *exchange) {
-	if x.limits.reserved == 0 {
-		return
-	}
-	used := x.tokensUsed()
-	reserved := x.limits.reserved
-	x.limits.reserved = 0
-	if used == reserved {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
-	defer cancel()
-	if _, err := h.cfg.Limits.Counter.Add(ctx, x.limits.tokenKey, used-reserved, *x.limits.tokens); err != nil {
-		storeErrors.Inc()
-		h.logStoreError(err)
+	for _, c := range [...]struct {
+		key      string
+		limit    *Limit
+		reserved *int64
+	}{
+		{x.limits.tokenKey, x.limits.tokens, &x.limits.reserved},
+		{x.limits.groupTokenKey, x.limits.groupTokens, &x.limits.groupReserved},
+	} {
+		reserved := *c.reserved
+		if reserved == 0 {
+			continue
+		}
+		*c.reserved = 0
+		used := x.tokensUsed(reserved)
+		if used == reserved {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+		_, err := h.cfg.Limits.Counter.Add(ctx, c.key, used-reserved, *c.limit)
+		cancel()
+		if err != nil {
+			storeErrors.Inc()
+			h.logStoreError(err)
+		}
 	}
 }
 
 // tokensUsed is the request's real usage; when the upstream reported none,
 // the reservation stands for a whole answer, and a stream cut short
 // counts its prompt estimate plus a token per chunk relayed.
-func (x *exchange) tokensUsed() int64 {
+func (x *exchange) tokensUsed(reserved int64) int64 {
 	switch {
 	case x.usage.known:
 		return int64(x.usage.PromptTokens + x.usage.CompletionTokens)
@@ -182,7 +270,7 @@ func (x *exchange) tokensUsed() int64 {
 	case x.stream:
 		return x.limits.promptEstimate + x.chunks
 	default:
-		return x.limits.reserved // the reservation stands
+		return reserved // the reservation stands
 	}
 }
 
@@ -197,12 +285,16 @@ func (h *Handler) storeFailed(err error) *providers.Error {
 	storeErrors.Inc()
 	h.logStoreError(err)
 	if h.cfg.Limits.DenyOnStoreError {
-		e := providers.NewError(http.StatusServiceUnavailable, "rate_limit_store_unavailable",
-			"The gateway cannot check rate limits right now; try again shortly.")
-		e.RetryAfter = time.Second
-		return e
+		return storeUnavailable()
 	}
 	return nil
+}
+
+func storeUnavailable() *providers.Error {
+	e := providers.NewError(http.StatusServiceUnavailable, "rate_limit_store_unavailable",
+		"The gateway cannot check rate limits and budgets right now; try again shortly.")
+	e.RetryAfter = time.Second
+	return e
 }
 
 // logStoreError logs store failures at most once a second: while Redis is
@@ -215,6 +307,13 @@ func (h *Handler) logStoreError(err error) {
 	}
 	h.cfg.Logger.Error("rate limit store failed",
 		zap.Bool("deny", h.cfg.Limits.DenyOnStoreError), zap.String("error", err.Error()))
+}
+
+// groupLimited is limited for a limit the caller's whole group shares.
+func groupLimited(kind string, g *Group, l *Limit, w Window) *providers.Error {
+	e := limited(kind, l, w)
+	e.Message = "Rate limit of the group " + g.Name + " reached: " + strconv.FormatInt(l.N, 10) + " " + kind + " per " + l.Window.String() + " for all of its members together. Try again after the window resets."
+	return e
 }
 
 func limited(kind string, l *Limit, w Window) *providers.Error {

@@ -67,6 +67,11 @@ var (
 
 	providerUp = newCircuitCollector()
 
+	budgetExceededTotal = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "llm_gateway_budget_exceeded_total",
+		Help: "Requests refused because a caller's or group's budget could not hold what they could cost.",
+	})
+
 	costTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "llm_gateway_cost_usd_total",
 		Help: "What upstream calls cost in USD at the configured prices, by public model and provider; calls without a price are not counted.",
@@ -114,7 +119,7 @@ func (x *exchange) metricLabels() (model, provider string) {
 // (two llm_gateway handlers in one config) is fine.
 func RegisterMetrics(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{requestsTotal, requestDuration, timeToFirstToken,
-		tokensTotal, activeRequests, rateLimitedTotal, storeErrors, upstreamAttempts, upstreamSkipped, providerUp, overheadSeconds, costTotal} {
+		tokensTotal, activeRequests, rateLimitedTotal, storeErrors, upstreamAttempts, upstreamSkipped, providerUp, overheadSeconds, costTotal, budgetExceededTotal} {
 		if err := reg.Register(c); err != nil {
 			if _, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); !ok {
 				return err

@@ -31,7 +31,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op providers.Ope
 	activeRequests.Inc()
 	defer func() {
 		activeRequests.Dec()
-		h.settleTokens(x)
+		h.settle(x)
 		h.finish(r, x)
 	}()
 
@@ -91,6 +91,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op providers.Ope
 		return
 	}
 	if perr := h.reserveTokens(r.Context(), x, r, in); perr != nil {
+		x.fail(w, perr)
+		return
+	}
+	if perr := h.reserveBudget(r.Context(), x, r, route, in); perr != nil {
 		x.fail(w, perr)
 		return
 	}

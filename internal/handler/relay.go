@@ -206,7 +206,7 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 			// Settled before the stream's end, so the client's next
 			// request sees it.
 			x.usage = f.usage
-			h.settleTokens(x)
+			h.settle(x)
 			_ = out.end()
 			break
 		}

@@ -27,7 +27,28 @@ func (v *Verifier) claims(mc jwt.MapClaims) (Claims, error) {
 	if err != nil {
 		return Claims{}, err
 	}
-	return Claims{Identity: id, Models: models}, nil
+	group, err := v.group(mc)
+	if err != nil {
+		return Claims{}, err
+	}
+	return Claims{Identity: id, Models: models, Group: group}, nil
+}
+
+// group reads the group claim. A claim of the wrong shape is rejected:
+// ignoring it would free the caller of the group's budget.
+func (v *Verifier) group(mc jwt.MapClaims) (string, error) {
+	if v.groupClaim == "" {
+		return "", nil
+	}
+	raw, ok := mc[v.groupClaim]
+	if !ok {
+		return "", nil
+	}
+	group, ok := raw.(string)
+	if !ok || group == "" {
+		return "", reject(ErrGroup, "claim "+strconv.Quote(v.groupClaim)+" is not a non-empty string")
+	}
+	return group, nil
 }
 
 func (v *Verifier) checkIssuer(mc jwt.MapClaims) error {

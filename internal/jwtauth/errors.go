@@ -34,6 +34,8 @@ var (
 	ErrIdentity = errors.New("missing identity claim")
 	// ErrModels: the models claim is neither an array of strings nor a string.
 	ErrModels = errors.New("invalid models claim")
+	// ErrGroup: the group claim is not a non-empty string.
+	ErrGroup = errors.New("invalid group claim")
 	// ErrUnknownKey: no configured key has the token's kid, or the token
 	// has no kid and the key set holds several keys.
 	ErrUnknownKey = errors.New("unknown key id")
@@ -43,7 +45,7 @@ var (
 var reasons = []error{
 	ErrMalformed, ErrAlgorithm, ErrUnknownKey, ErrSignature,
 	ErrNoExpiry, ErrExpired, ErrNotYetValid,
-	ErrIssuer, ErrAudience, ErrIdentity, ErrModels,
+	ErrIssuer, ErrAudience, ErrIdentity, ErrModels, ErrGroup,
 }
 
 // Reason returns a short, client-safe explanation for an error from Verify.

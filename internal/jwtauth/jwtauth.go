@@ -43,6 +43,9 @@ type Config struct {
 	// ModelsClaim, when set, names a claim listing the models the caller may
 	// use, as an array of strings or a space-separated string.
 	ModelsClaim string
+	// GroupClaim, when set, names a claim holding the name of the
+	// caller's group, a string.
+	GroupClaim string
 	// Leeway is the clock skew allowed when checking exp, nbf and iat.
 	Leeway time.Duration
 }
@@ -55,6 +58,8 @@ type Claims struct {
 	// it, meaning no restriction; otherwise it is non-nil, and empty means
 	// no model is allowed.
 	Models []string
+	// Group is the value of the group claim; "" when there is none.
+	Group string
 }
 
 // Verifier checks tokens against one Config. It is safe for concurrent use.
@@ -67,6 +72,7 @@ type Verifier struct {
 	audience      string
 	identityClaim string
 	modelsClaim   string
+	groupClaim    string
 }
 
 // New checks cfg and loads its key.
@@ -84,6 +90,7 @@ func New(cfg Config) (*Verifier, error) {
 		audience:      cfg.Audience,
 		identityClaim: cmp.Or(cfg.IdentityClaim, "sub"),
 		modelsClaim:   cfg.ModelsClaim,
+		groupClaim:    cfg.GroupClaim,
 	}
 	v.keyfunc = v.key
 	v.methods = keys.methods()

@@ -1,0 +1,138 @@
+package handler
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/llmgateway/caddy-llm-gateway/internal/pricing"
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+)
+
+// keyInfo is the answer of GET /api/v1/key, in OpenRouter's shape, with
+// the gateway's own figures beside it.
+type keyInfo struct {
+	Label string `json:"label"`
+	// Usage is what was spent, or is reserved by calls under way, in the
+	// budget's current period; 0 without a budget.
+	Usage          float64  `json:"usage"`
+	Limit          *float64 `json:"limit"`
+	LimitRemaining *float64 `json:"limit_remaining"`
+	// LimitReset is the budget's period: daily, weekly, monthly or a
+	// duration.
+	LimitReset *string `json:"limit_reset"`
+	// LimitResetsAt is when the period ends (the gateway's own member).
+	LimitResetsAt *time.Time    `json:"limit_resets_at"`
+	IsFreeTier    bool          `json:"is_free_tier"`
+	RateLimit     rateLimitInfo `json:"rate_limit"`
+	TokenLimit    *tokenLimit   `json:"token_limit,omitempty"`
+	Group         *groupInfo    `json:"group,omitempty"`
+}
+
+type rateLimitInfo struct {
+	Requests int64  `json:"requests"` // -1 without a limit, as OpenRouter
+	Interval string `json:"interval"`
+}
+
+type tokenLimit struct {
+	Tokens   int64  `json:"tokens"`
+	Interval string `json:"interval"`
+}
+
+// groupInfo is the caller's group's spend, budget and limits.
+type groupInfo struct {
+	Name           string         `json:"name"`
+	Usage          float64        `json:"usage"`
+	Limit          *float64       `json:"limit"`
+	LimitRemaining *float64       `json:"limit_remaining"`
+	LimitReset     *string        `json:"limit_reset"`
+	LimitResetsAt  *time.Time     `json:"limit_resets_at"`
+	RateLimit      *rateLimitInfo `json:"rate_limit,omitempty"`
+	TokenLimit     *tokenLimit    `json:"token_limit,omitempty"`
+}
+
+// serveKey answers GET /api/v1/key: the calling key's own spend, budget,
+// remaining money, reset and limits.
+func (h *Handler) serveKey(w http.ResponseWriter, r *http.Request) {
+	x := &exchange{start: time.Now()}
+	caller, perr := h.authenticate(r)
+	if perr != nil {
+		x.fail(w, perr)
+		return
+	}
+	info := keyInfo{Label: caller.Name, RateLimit: rateLimitInfo{Requests: -1, Interval: "1m0s"}}
+	if info.Label == "" {
+		info.Label = "ip:" + clientIP(r)
+	}
+	requests, tokens := h.limitsFor(caller)
+	if requests != nil {
+		info.RateLimit = rateLimitInfo{requests.N, requests.Window.String()}
+	}
+	if tokens != nil {
+		info.TokenLimit = &tokenLimit{tokens.N, tokens.Window.String()}
+	}
+	own := h.cfg.Limits.Budget
+	if caller.Budget != nil {
+		own = caller.Budget
+	}
+	if own != nil {
+		spent, ends, perr := h.spent(r, own, caller.scope(r))
+		if perr != nil {
+			x.fail(w, perr)
+			return
+		}
+		info.Usage = spent.USD()
+		info.Limit, info.LimitRemaining, info.LimitReset, info.LimitResetsAt = budgetFigures(own, spent, ends)
+	}
+	if g := caller.Group; g != nil {
+		gi := &groupInfo{Name: g.Name}
+		if g.RequestLimit != nil {
+			gi.RateLimit = &rateLimitInfo{g.RequestLimit.N, g.RequestLimit.Window.String()}
+		}
+		if g.TokenLimit != nil {
+			gi.TokenLimit = &tokenLimit{g.TokenLimit.N, g.TokenLimit.Window.String()}
+		}
+		if g.Budget != nil {
+			spent, ends, perr := h.spent(r, g.Budget, "grp:"+g.Name)
+			if perr != nil {
+				x.fail(w, perr)
+				return
+			}
+			gi.Usage = spent.USD()
+			gi.Limit, gi.LimitRemaining, gi.LimitReset, gi.LimitResetsAt = budgetFigures(g.Budget, spent, ends)
+		}
+		info.Group = gi
+	}
+	x.writeOverhead(w.Header())
+	writeJSON(w, struct {
+		Data keyInfo `json:"data"`
+	}{info})
+}
+
+// spent is what the budget's account under scope holds in the current
+// period, and when the period ends.
+func (h *Handler) spent(r *http.Request, b *Budget, scope string) (pricing.Nanodollars, time.Time, *providers.Error) {
+	start, end := b.Period.bounds(time.Now())
+	v, err := h.cfg.Limits.Spender.Spent(r.Context(), accountKey(b, scope, start))
+	if err != nil {
+		storeErrors.Inc()
+		h.logStoreError(err)
+		return 0, end, storeUnavailable()
+	}
+	return pricing.Nanodollars(v), end, nil
+}
+
+// budgetFigures are a budget's limit, what is left of it, its period and
+// its end, in OpenRouter's members.
+func budgetFigures(b *Budget, spent pricing.Nanodollars, ends time.Time) (limit, remaining *float64, reset *string, resetsAt *time.Time) {
+	l, left, period := b.Limit.USD(), max(b.Limit-spent, 0).USD(), b.Period.String()
+	ends = ends.UTC()
+	return &l, &left, &period, &ends
+}
+
+// accountKey names the counter of a budget's spend under scope in the
+// period that starts at start. The amount is not part of it: raising a
+// budget keeps what was spent.
+func accountKey(b *Budget, scope string, start time.Time) string {
+	return "spend:" + b.Period.String() + ":" + scope + ":" + strconv.FormatInt(start.Unix(), 10)
+}
