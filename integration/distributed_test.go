@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,8 +25,11 @@ func TestDistributedLimitsAcrossTwoInstances(t *testing.T) {
 	}
 	redis := redistest.Start(t)
 	bin := buildCaddy(t)
-	allow := startCaddyProcess(t, bin, redis.URL, "allow")
-	deny := startCaddyProcess(t, bin, redis.URL, "deny")
+	limited := func(onStoreError string) string {
+		return "\t\tprovider mock\n\t\trate_limit 50 1m\n\t\trate_limit_store redis " + redis.URL + "\n\t\ton_store_error " + onStoreError + "\n"
+	}
+	allow := startCaddyProcess(t, bin, limited("allow"))
+	deny := startCaddyProcess(t, bin, limited("deny"))
 
 	statuses := concurrentChats(t, []string{allow, deny}, 100)
 	if statuses[200] != 50 || statuses[429] != 50 {
@@ -62,20 +66,34 @@ func TestDistributedLimitsAcrossTwoInstances(t *testing.T) {
 	}
 }
 
-// buildCaddy builds cmd/caddy into a temporary directory.
-func buildCaddy(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "caddy")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/llmgateway/caddy-llm-gateway/cmd/caddy")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building caddy: %v\n%s", err, out)
-	}
-	return bin
+// built is cmd/caddy, built once for the tests that run it as a process.
+var built struct {
+	once sync.Once
+	dir  string
+	err  error
 }
 
-// startCaddyProcess runs the gateway with a Redis-backed limit of 50 per
-// minute and returns its base URL once it answers.
-func startCaddyProcess(t *testing.T, bin, redisURL, onStoreError string) string {
+// buildCaddy builds cmd/caddy, once per test binary; TestMain removes it.
+func buildCaddy(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "llm-gateway-caddy-"); built.err != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(built.dir, "caddy"), "github.com/llmgateway/caddy-llm-gateway/cmd/caddy")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("%w\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatalf("building caddy: %v", built.err)
+	}
+	return filepath.Join(built.dir, "caddy")
+}
+
+// startCaddyProcess runs the gateway with block as its llm_gateway block
+// and returns its base URL once it answers.
+func startCaddyProcess(t *testing.T, bin, block string) string {
 	t.Helper()
 	port := freePort(t)
 	config := filepath.Join(t.TempDir(), "Caddyfile")
@@ -86,13 +104,9 @@ func startCaddyProcess(t *testing.T, bin, redisURL, onStoreError string) string 
 
 http://127.0.0.1:%d {
 	llm_gateway {
-		provider mock
-		rate_limit 50 1m
-		rate_limit_store redis %s
-		on_store_error %s
-	}
+%s	}
 }
-`, port, redisURL, onStoreError)), 0o600)
+`, port, block)), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}

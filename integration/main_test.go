@@ -25,6 +25,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	if built.dir != "" {
+		_ = os.RemoveAll(built.dir)
+	}
 	// The lock is held by the open file: without this the file could be
 	// collected and closed, and the lock released, while tests still run.
 	runtime.KeepAlive(lock)
