@@ -27,8 +27,8 @@ func TestCountChatTokens(t *testing.T) {
 	if got.Path != "/v1beta/models/gemini-2.5-flash:countTokens" || got.Header.Get("X-Goog-Api-Key") != testKey {
 		t.Errorf("asked %s with key %q", got.Path, got.Header.Get("X-Goog-Api-Key"))
 	}
-	want := []byte(`{"generateContentRequest":{"model":"models/gemini-2.5-flash",`+
-		`"systemInstruction":{"parts":[{"text":"Be brief."}]},"contents":[{"role":"user","parts":[{"text":"Weather in Paris?"}]}],`+
+	want := []byte(`{"generateContentRequest":{"model":"models/gemini-2.5-flash",` +
+		`"systemInstruction":{"parts":[{"text":"Be brief."}]},"contents":[{"role":"user","parts":[{"text":"Weather in Paris?"}]}],` +
 		`"tools":[{"functionDeclarations":[{"name":"get_weather","parametersJsonSchema":{"type":"object","properties":{"city":{"type":"string"}}}}]}]}}`)
 	if providertest.Canonical(t, got.Body) != providertest.Canonical(t, want) {
 		t.Errorf("sent %s\nwant %s", got.Body, want)
