@@ -131,3 +131,25 @@ func TestAnthropicTypedErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestAnthropicModels lists the models in Anthropic's shape, which the
+// gateway answers to clients that send anthropic-version.
+func TestAnthropicModels(t *testing.T) {
+	g := needGateway(t)
+	pager := anthropicClient(g, option.WithAPIKey(g.key)).Models.ListAutoPaging(context.Background(), anthropic.ModelListParams{})
+	var ids []string
+	for pager.Next() {
+		m := pager.Current()
+		if m.DisplayName != m.ID || m.CreatedAt.IsZero() || m.Type != "model" {
+			t.Errorf("model %s", m.RawJSON())
+		}
+		ids = append(ids, m.ID)
+	}
+	if err := pager.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(ids)
+	if want := []string{"fixed-reply", "gpt-4o-mini", "text-embedding-3-small"}; !slices.Equal(ids, want) {
+		t.Errorf("models %v, want %v", ids, want)
+	}
+}

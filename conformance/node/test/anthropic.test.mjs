@@ -77,6 +77,21 @@ describe("@anthropic-ai/sdk", { skip }, () => {
     assert.deepEqual(r, { input_tokens: 7 });
   });
 
+  test("models.list and models.retrieve, in Anthropic's shape", async () => {
+    const ids = [];
+    for await (const m of client().models.list()) {
+      assert.equal(m.type, "model");
+      assert.equal(m.display_name, m.id);
+      assert.match(m.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      ids.push(m.id);
+    }
+    assert.deepEqual(ids.sort(), ["fixed-reply", "gpt-4o-mini", "text-embedding-3-small"]);
+    const one = await client().models.retrieve("fixed-reply");
+    assert.equal(one.id, "fixed-reply");
+    assert.equal(one.type, "model");
+    await assert.rejects(client().models.retrieve("no-such-model"), Anthropic.NotFoundError);
+  });
+
   test("a wrong key is AuthenticationError", async () => {
     const bad = client({ apiKey: "not-a-gateway-key" });
     await assert.rejects(bad.messages.create({ model: "fixed-reply", max_tokens: 8, messages: hello }), (err) => {
