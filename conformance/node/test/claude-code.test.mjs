@@ -1,15 +1,16 @@
 // Claude Code (@anthropic-ai/claude-code) with ANTHROPIC_BASE_URL set to a
 // gateway of the test's own, offline: `claude -p "…" --output-format json`
 // completes a turn backed by the mock provider, one backed by a loopback
-// OpenAI-compatible fake, and one in which the fake has it run its Read
-// tool on a file in a read-only folder and answers with the result.
+// OpenAI-compatible fake, one in which the fake has it run its Read tool
+// on a file in a read-only folder and answers with the result, and one
+// relayed untouched to a loopback fake of Anthropic's API.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { caddyBinary, startGateway } from "./gateway.mjs";
+import { caddyBinary, startFake, startGateway } from "./gateway.mjs";
 import { startChatFake, toolMessage, USAGE } from "./chatfake.mjs";
 
 const claude = new URL("../node_modules/.bin/claude", import.meta.url).pathname;
@@ -17,9 +18,26 @@ const gatewayKey = "claude-code-test-key";
 const MOCK_REPLY = "Hello from the mock.";
 const FAKE_REPLY = "Hello from the OpenAI-compatible upstream.";
 const SECRET = "The password is swordfish.";
+const NATIVE_REPLY = "Hello from Anthropic.";
+
+// anthropicStream is a streamed Message saying text, as Anthropic's API
+// sends it.
+function anthropicStream(model, text) {
+  const events = [
+    ["message_start", { type: "message_start", message: { id: "msg_native_1", type: "message", role: "assistant", model, content: [],
+      stop_reason: null, stop_sequence: null, usage: { input_tokens: 12, output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 3 } } }],
+    ["content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }],
+    ["ping", { type: "ping" }],
+    ["content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text } }],
+    ["content_block_stop", { type: "content_block_stop", index: 0 }],
+    ["message_delta", { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 4 } }],
+    ["message_stop", { type: "message_stop" }],
+  ];
+  return events.map(([name, data]) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`).join("");
+}
 
 describe("Claude Code through the gateway", { skip: !caddyBinary && "LLM_GATEWAY_CADDY not set: run .ci/conformance" }, () => {
-  let fake, gateway, work, home;
+  let fake, anthropic, gateway, work, home;
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), "claude-code-work-"));
@@ -36,9 +54,18 @@ describe("Claude Code through the gateway", { skip: !caddyBinary && "LLM_GATEWAY
       }
       return { text: FAKE_REPLY };
     });
+    anthropic = await startFake((req, res, raw) => {
+      const body = JSON.parse(raw);
+      res.writeHead(200, { "Content-Type": "text/event-stream" });
+      res.end(anthropicStream(body.model, NATIVE_REPLY));
+    });
     // Claude Code asks for dated names; prefix routes pick the upstream.
     gateway = await startGateway(`
 	llm_gateway {
+		provider claude anthropic {
+			base_url ${anthropic.url}
+			api_key sk-ant-upstream
+		}
 		provider fake openai {
 			base_url ${fake.url}/v1
 			api_key upstream-secret
@@ -47,6 +74,7 @@ describe("Claude Code through the gateway", { skip: !caddyBinary && "LLM_GATEWAY
 			reply "${MOCK_REPLY}"
 		}
 		model claude-haiku-* fixed
+		model claude-opus-4-8-2* claude/claude-opus-upstream
 		model claude-* fake/gpt-fake
 		auth keys {
 			key ${gatewayKey} claude-code
@@ -56,6 +84,7 @@ describe("Claude Code through the gateway", { skip: !caddyBinary && "LLM_GATEWAY
   after(async () => {
     await gateway?.stop();
     await fake?.close();
+    await anthropic?.close();
     if (work) chmodSync(work, 0o755);
     for (const dir of [work, home]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -166,5 +195,32 @@ describe("Claude Code through the gateway", { skip: !caddyBinary && "LLM_GATEWAY
     // Claude Code numbers the lines it reads.
     assert.equal(toolResult.content, `1\t${SECRET}\n2\t`);
     assertSuccess(result, `The file says: 1\t${SECRET}\n2\t`, 2);
+  });
+
+  // Claude Code sends the system message among the messages to the
+  // models it knows take it (claude-opus-4-8…), with their beta header.
+  test("a turn relayed untouched to Anthropic's API", async () => {
+    const asked = fake.requests.length;
+    const result = await runClaude(["-p", "Say hello", "--model", "claude-opus-4-8-20261001"], { ANTHROPIC_API_KEY: gatewayKey });
+    assertSuccess(result, NATIVE_REPLY, 1);
+    assert.equal(result.usage.cache_read_input_tokens, 3, "Anthropic's own usage");
+    assert.equal(fake.requests.length, asked);
+    assert.equal(anthropic.requests.length, 1);
+    const sent = anthropic.requests[0];
+    assert.equal(sent.url, "/v1/messages");
+    assert.equal(sent.headers["x-api-key"], "sk-ant-upstream", "the provider's key, not the caller's");
+    assert.equal(sent.headers.authorization, undefined);
+    assert.equal(sent.headers["anthropic-version"], "2023-06-01");
+    assert.ok(sent.headers["anthropic-beta"].split(",").includes("mid-conversation-system-2026-04-07"), sent.headers["anthropic-beta"]);
+    // Only model is rewritten: what chat has no place for reaches Anthropic.
+    const body = JSON.parse(sent.body);
+    assert.equal(body.model, "claude-opus-upstream");
+    assert.equal(body.stream, true);
+    assert.equal(body.thinking.type, "adaptive");
+    assert.ok(body.output_config && body.context_management, Object.keys(body).join(" "));
+    assert.match(body.system[0].text, /^x-anthropic-billing-header:/);
+    assert.ok(body.system.some((b) => b.cache_control?.type === "ephemeral"));
+    assert.ok(body.messages.some((m) => m.role === "system"), "the system message among the messages");
+    assert.ok(body.tools.length >= 20);
   });
 });
