@@ -1,5 +1,6 @@
-// Package conformance runs Go's OpenAI clients against a running gateway:
-// github.com/sashabaranov/go-openai and github.com/openai/openai-go/v3.
+// Package conformance runs Go clients against a running gateway: OpenAI's
+// (github.com/sashabaranov/go-openai, github.com/openai/openai-go/v3) and
+// Anthropic's (github.com/anthropics/anthropic-sdk-go/v2).
 // .ci/conformance starts the gateway and sets LLM_GATEWAY_URL,
 // LLM_GATEWAY_KEY and LLM_GATEWAY_LIMITED_KEY; without them every test is
 // skipped.

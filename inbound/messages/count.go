@@ -18,8 +18,8 @@ type countResponse struct {
 
 // serveCountTokens answers POST /v1/messages/count_tokens: the first
 // target of the model's route whose upstream counts tokens itself
-// (anthropic) is asked; for other routes the gateway estimates (see
-// estimateTokens). A count is metered as a request, not as tokens.
+// (anthropic, gemini) is asked; for other routes the gateway estimates
+// (see estimateTokens). A count is metered as a request, not as tokens.
 func serveCountTokens(hub inbound.Hub, w http.ResponseWriter, r *http.Request) {
 	c, perr := hub.Catalog(r)
 	fail := func(e *providers.Error) {
@@ -58,35 +58,71 @@ func serveCountTokens(hub inbound.Hub, w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(answer)
 }
 
-// count asks the first target of route that counts tokens itself, and
-// estimates when none does.
+// count asks the first target of route that counts tokens itself: in
+// Anthropic's API, which gets the client's body, or in its own, which gets
+// the chat request req becomes. It estimates when no target counts.
 func count(c inbound.Catalog, r *http.Request, route inbound.Route, req *request, body []byte) ([]byte, *providers.Error) {
 	for _, t := range route.Targets {
-		counter, ok := t.Provider.(providers.MessageTokenCounter)
-		if !ok {
-			continue
-		}
 		model := t.UpstreamModel(req.Model)
-		upstreamBody, err := jsonscan.Set(body, "model", jsonString(model))
-		if err != nil {
-			return nil, invalid("", "the request body must be a JSON object")
+		switch counter := t.Provider.(type) {
+		case providers.MessageTokenCounter:
+			upstreamBody, err := jsonscan.Set(body, "model", jsonString(model))
+			if err != nil {
+				return nil, invalid("", "the request body must be a JSON object")
+			}
+			var answer []byte
+			perr := c.Call(r, t, model, func(ctx context.Context, callerKey string) error {
+				answer, err = counter.CountMessageTokens(ctx, upstreamBody, r.Header, callerKey)
+				return err
+			})
+			return answer, perr
+		case providers.ChatTokenCounter:
+			chat, perr := countedChat(req)
+			if perr != nil {
+				return nil, perr
+			}
+			chat.Model = model
+			chatBody, err := providers.MarshalJSON(chat)
+			if err != nil {
+				return nil, providers.NewError(http.StatusInternalServerError, "", "encoding the chat request failed")
+			}
+			var n int
+			perr = c.Call(r, t, model, func(ctx context.Context, callerKey string) error {
+				n, err = counter.CountChatTokens(ctx, &providers.Call{Op: providers.Chat, Model: model, ClientModel: req.Model,
+					Body: chatBody, RequestHeader: r.Header, CallerKey: callerKey})
+				return err
+			})
+			if perr != nil {
+				return nil, perr
+			}
+			return countAnswer(n)
 		}
-		var answer []byte
-		perr := c.Call(r, t, model, func(ctx context.Context, callerKey string) error {
-			answer, err = counter.CountMessageTokens(ctx, upstreamBody, r.Header, callerKey)
-			return err
-		})
-		return answer, perr
 	}
 	n, perr := estimateTokens(req)
 	if perr != nil {
 		return nil, perr
 	}
+	return countAnswer(n)
+}
+
+// countAnswer is the body of a count of n tokens.
+func countAnswer(n int) ([]byte, *providers.Error) {
 	answer, err := providers.MarshalJSON(countResponse{InputTokens: n})
 	if err != nil {
 		return nil, providers.NewError(http.StatusInternalServerError, "", "encoding the count failed")
 	}
 	return answer, nil
+}
+
+// countedChat is the chat request whose prompt a count_tokens request
+// asks about. count_tokens has no max_tokens, which the translation
+// wants.
+func countedChat(req *request) (*chatRequest, *providers.Error) {
+	if req.MaxTokens == nil {
+		one := int64(1)
+		req.MaxTokens = &one
+	}
+	return req.toChat(false)
 }
 
 // jsonString is s as a JSON string.
@@ -109,11 +145,7 @@ const (
 // becomes: its text (tool calls and tool definitions as their JSON), and
 // a fixed cost per message and image.
 func estimateTokens(req *request) (int, *providers.Error) {
-	if req.MaxTokens == nil { // count_tokens has none; the translation wants one
-		one := int64(1)
-		req.MaxTokens = &one
-	}
-	chat, perr := req.toChat(false)
+	chat, perr := countedChat(req)
 	if perr != nil {
 		return 0, perr
 	}

@@ -18,7 +18,7 @@ type Door struct{ errorShape }
 func (*Door) Endpoints() []inbound.Endpoint {
 	return []inbound.Endpoint{
 		{Method: "POST", Path: "/v1/messages", Summary: "Anthropic Messages, streamed or not, for every provider", Serve: serveMessages},
-		{Method: "POST", Path: "/v1/messages/count_tokens", Summary: "the input tokens of a Messages request: Anthropic's count, an estimate elsewhere", Serve: serveCountTokens},
+		{Method: "POST", Path: "/v1/messages/count_tokens", Summary: "the input tokens of a Messages request: Anthropic's or Gemini's count, an estimate elsewhere", Serve: serveCountTokens},
 	}
 }
 

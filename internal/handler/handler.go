@@ -192,7 +192,7 @@ func init() {
 		{method: "POST", path: "/v1/chat/completions", summary: "OpenAI chat completion, streamed or not", serve: postOp(providers.Chat)},
 		{method: "POST", path: "/v1/completions", summary: "OpenAI legacy text completion", serve: postOp(providers.Completions)},
 		{method: "POST", path: "/v1/embeddings", summary: "OpenAI embeddings", serve: postOp(providers.Embeddings)},
-		{method: "GET", path: "/v1/models", summary: "the models this caller may use, OpenAI list shape", serve: (*Handler).listModels},
+		{method: "GET", path: "/v1/models", summary: "the models this caller may use, in OpenAI's list shape (Anthropic's with anthropic-version)", serve: (*Handler).listModels},
 		{method: "GET", path: "/v1/models/{id}", summary: "one model of that list", serve: (*Handler).getModel},
 		{method: "GET", path: "/health", summary: "service and provider health; 503 when no provider can serve", serve: (*Handler).serveHealth},
 		{method: "GET", path: "/api/v1/key", summary: "the calling key's spend, budget and limits, OpenRouter's shape", serve: (*Handler).serveKey},

@@ -16,7 +16,8 @@ const modelListTimeout = 10 * time.Second
 
 // listModels answers GET /v1/models: the configured public names, then
 // whatever the providers behind a prefix pattern (`model claude-* …`) or
-// the `model *` route report, each listed where the gateway routes it.
+// the `model *` route report, each listed where the gateway routes it; in
+// OpenAI's list shape, or Anthropic's for Anthropic's clients.
 func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{start: time.Now()}
 	caller, perr := h.authenticate(r)
@@ -26,10 +27,52 @@ func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
 	}
 	models := h.models(r.Context(), x, caller)
 	x.writeOverhead(w.Header())
+	if wantsAnthropic(r) {
+		writeJSON(w, anthropicList(models))
+		return
+	}
 	writeJSON(w, struct {
 		Object string            `json:"object"`
 		Data   []providers.Model `json:"data"`
 	}{"list", models})
+}
+
+// wantsAnthropic reports whether r comes from one of Anthropic's clients,
+// which send `anthropic-version` with every request and read the model
+// list in Anthropic's shape; OpenAI's clients never send it.
+func wantsAnthropic(r *http.Request) bool { return r.Header.Get("Anthropic-Version") != "" }
+
+// anthropicModelInfo is a model in Anthropic's shape.
+type anthropicModelInfo struct {
+	Type        string `json:"type"`
+	ID          string `json:"id"`
+	DisplayName string `json:"display_name"`
+	CreatedAt   string `json:"created_at"`
+}
+
+func anthropicModel(m providers.Model) anthropicModelInfo {
+	return anthropicModelInfo{Type: "model", ID: m.ID, DisplayName: m.ID,
+		CreatedAt: time.Unix(m.Created, 0).UTC().Format(time.RFC3339)}
+}
+
+// anthropicModelList is Anthropic's model list: one page holding every
+// model, with the ids of its first and last.
+type anthropicModelList struct {
+	Data    []anthropicModelInfo `json:"data"`
+	HasMore bool                 `json:"has_more"`
+	FirstID *string              `json:"first_id"`
+	LastID  *string              `json:"last_id"`
+}
+
+func anthropicList(models []providers.Model) anthropicModelList {
+	list := anthropicModelList{Data: make([]anthropicModelInfo, len(models))}
+	for i, m := range models {
+		list.Data[i] = anthropicModel(m)
+	}
+	if n := len(models); n > 0 {
+		list.FirstID, list.LastID = &models[0].ID, &models[n-1].ID
+	}
+	return list
 }
 
 // getModel answers GET /v1/models/{id}.
@@ -44,6 +87,10 @@ func (h *Handler) getModel(w http.ResponseWriter, r *http.Request) {
 	for _, m := range h.models(r.Context(), x, caller) {
 		if m.ID == id {
 			x.writeOverhead(w.Header())
+			if wantsAnthropic(r) {
+				writeJSON(w, anthropicModel(m))
+				return
+			}
 			writeJSON(w, m)
 			return
 		}

@@ -138,6 +138,7 @@ func (g *Gemini) CaddyfileOptions() providers.Options {
 var (
 	_ providers.Provider          = (*Gemini)(nil)
 	_ providers.ModelLister       = (*Gemini)(nil)
+	_ providers.ChatTokenCounter  = (*Gemini)(nil)
 	_ caddy.Provisioner           = (*Gemini)(nil)
 	_ caddy.CleanerUpper          = (*Gemini)(nil)
 	_ caddyfile.Unmarshaler       = (*Gemini)(nil)
