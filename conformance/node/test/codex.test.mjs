@@ -38,7 +38,7 @@ stream_max_retries = 0
 
 // codexExec({ url, apiKey, model, prompt }): runs one `codex exec` turn in
 // a fresh CODEX_HOME and an empty working directory; resolves to its JSON
-// events once it exits.
+// events once it exited.
 async function codexExec({ url, apiKey, model, prompt }) {
   const home = mkdtempSync(join(tmpdir(), "llm-gateway-codex-"));
   const work = join(home, "work");
@@ -55,9 +55,13 @@ async function codexExec({ url, apiKey, model, prompt }) {
   child.stdout.on("data", (d) => (stdout += d));
   child.stderr.on("data", (d) => (stderr += d));
   const timer = setTimeout(() => child.kill(), 60_000);
-  const code = await new Promise((resolve) => child.once("exit", resolve));
-  clearTimeout(timer);
-  rmSync(home, { recursive: true, force: true });
+  const code = await new Promise((resolve, reject) => {
+    child.once("error", reject); // no codex binary: npm ci did not run
+    child.once("close", resolve); // after its output is read
+  }).finally(() => {
+    clearTimeout(timer);
+    rmSync(home, { recursive: true, force: true });
+  });
   const events = stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line));
   return { code, events, output: `exit ${code}\nstdout:\n${stdout}\nstderr:\n${stderr}` };
 }
