@@ -128,7 +128,9 @@ func TestBudgetIsNeverOverspent(t *testing.T) {
 	}
 
 	resp, body := postWith(t, gw+"/v1/chat/completions", meteredAsk, nil)
-	var e struct{ Error struct{ Type, Code, Message string } }
+	var e struct {
+		Error struct{ Type, Code, Message string }
+	}
 	_ = json.Unmarshal([]byte(body), &e)
 	if resp.StatusCode != http.StatusTooManyRequests || e.Error.Type != "insufficient_quota" || e.Error.Code != "budget_exceeded" ||
 		!strings.Contains(e.Error.Message, "$0.001 of $0.001 per day") {
