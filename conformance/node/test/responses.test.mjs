@@ -5,6 +5,7 @@ import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
 import { baseURL, key, limitedKey, skip, FIXED_REPLY } from "./env.mjs";
 import { caddyBinary, startGateway } from "./gateway.mjs";
+import { USAGE } from "./chatfake.mjs";
 import { chatToolGateway, startChatToolFake } from "./fakes.mjs";
 
 // maxRetries 0: a failing gateway must fail the test, not be retried away.
@@ -273,8 +274,8 @@ describe("openai SDK, Responses API: a function-tool round trip", { skip: !caddy
         store: false,
       });
       assert.equal(second.output_text, answer);
-      assert.equal(second.usage.input_tokens, 30);
-      assert.equal(second.usage.output_tokens, 7);
+      assert.equal(second.usage.input_tokens, USAGE.prompt_tokens);
+      assert.equal(second.usage.output_tokens, USAGE.completion_tokens);
 
       assert.deepEqual(
         fake.requests.map((r) => `${r.method} ${r.url}`),
