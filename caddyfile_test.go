@@ -110,6 +110,15 @@ func TestParseErrors(t *testing.T) {
 		"price negative":          {"llm_gateway {\n\tprice m {\n\t\toutput -2\n\t}\n}", "a price cannot be negative"},
 		"price typo":              {"llm_gateway {\n\tprice m {\n\t\tcached 1\n\t}\n}", "price m: unrecognized subdirective 'cached' (known: cache_write, cached_input, input, output)"},
 		"price twice":             {"llm_gateway {\n\tprice m {\n\t\tinput 1\n\t}\n\tprice m {\n\t\tinput 2\n\t}\n}", "price m already specified"},
+		"budget no period":        {"llm_gateway {\n\tbudget 5\n}", "usage: budget <usd> <period>"},
+		"budget bad period":       {"llm_gateway {\n\tbudget 5 yearly\n}", `invalid period "yearly"`},
+		"budget zero":             {"llm_gateway {\n\tbudget 0 daily\n}", "the amount must be above 0"},
+		"budget words":            {"llm_gateway {\n\tbudget lots daily\n}", `invalid amount "lots"`},
+		"budget twice":            {"llm_gateway {\n\tbudget 5 daily\n\tbudget 6 daily\n}", "budget already specified"},
+		"group without name":      {"llm_gateway {\n\tgroup {\n\t}\n}", "usage: group <name>"},
+		"group twice":             {"llm_gateway {\n\tgroup t\n\tgroup t\n}", "group t already specified"},
+		"group option":            {"llm_gateway {\n\tgroup t {\n\t\tbudgets 5 daily\n\t}\n}", "group t: unrecognized subdirective 'budgets' (did you mean 'budget'?)"},
+		"key budget bad":          {"llm_gateway {\n\tauth keys {\n\t\tkey k1 a {\n\t\t\tbudget 5 often\n\t\t}\n\t}\n}", `invalid period "often"`},
 		"price input twice":       {"llm_gateway {\n\tprice m {\n\t\tinput 1\n\t\tinput 2\n\t}\n}", "input already specified"},
 	}
 	for name, tc := range cases {
@@ -177,6 +186,11 @@ func TestParseEveryOption(t *testing.T) {
 		fail_threshold 5
 		cooldown 30s
 		probe_interval 1m
+		budget 2.50 daily
+		group research {
+			budget 100 monthly
+			rate_limit 100 1m
+		}
 		prices {env.PRICES}
 		price gpt4 {
 			input 2.50
@@ -186,6 +200,12 @@ func TestParseEveryOption(t *testing.T) {
 	}`)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if b := g.Budget; b == nil || b.USD != "2.50" || b.Period != "daily" {
+		t.Errorf("budget = %+v", b)
+	}
+	if r := g.Groups["research"]; r == nil || r.Budget == nil || r.Budget.USD != "100" || r.Budget.Period != "monthly" || r.RateLimit == nil || r.RateLimit.Limit != 100 {
+		t.Errorf("group research = %+v", r)
 	}
 	if p := g.Price["gpt4"]; g.Prices != "{env.PRICES}" || p == nil || p.Input != "2.50" || p.Output != "10" || p.CachedInput != "1.25" || p.CacheWrite != "" {
 		t.Errorf("prices = %q, price gpt4 = %+v", g.Prices, p)

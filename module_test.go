@@ -3,6 +3,7 @@ package llmgateway
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,5 +41,21 @@ func TestProvisionChecksBeforeBuildingThePipeline(t *testing.T) {
 			t.Errorf("%s -1: %v", name, err)
 		}
 		_ = g.Cleanup()
+	}
+}
+
+func TestProvisionChecksBudgetsAndGroups(t *testing.T) {
+	for _, tc := range []struct{ config, want string }{
+		{"llm_gateway {\n\tprovider mock\n\tauth keys {\n\t\tkey k1 a {\n\t\t\tgroup ghosts\n\t\t}\n\t}\n\tgroup team\n}",
+			`auth key a: group "ghosts" is not configured (known: team)`},
+		{"llm_gateway {\n\tprovider mock\n\tauth jwt {\n\t\tsecret 0123456789abcdef0123456789abcdef\n\t}\n\tgroup team {\n\t\tbudget 5 daily\n\t}\n}",
+			"auth jwt: groups are configured but no group_claim names the claim"},
+	} {
+		if _, err := provision(t, tc.config); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.config, err, tc.want)
+		}
+	}
+	if _, err := provision(t, "llm_gateway {\n\tprovider mock\n\tbudget 5 daily\n\tgroup team {\n\t\tbudget 50 monthly\n\t}\n}"); err != nil {
+		t.Errorf("budgets with a memory store: %v", err)
 	}
 }

@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/llmgateway/caddy-llm-gateway/internal/jwtauth"
 	"github.com/llmgateway/caddy-llm-gateway/internal/pricing"
 )
 
@@ -257,5 +259,41 @@ func TestPeriodBounds(t *testing.T) {
 	}
 	if _, err := ParsePeriod("yearly", time.ParseDuration); err == nil {
 		t.Error("yearly was accepted")
+	}
+}
+
+// TestJWTGroupClaim: identities whose tokens name the same group spend
+// its budget together; a token naming a group the gateway does not know
+// is refused.
+func TestJWTGroupClaim(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	v, err := jwtauth.New(jwtauth.Config{Secret: secret, GroupClaim: "team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := func(sub, team string) string {
+		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": sub, "team": team, "exp": time.Now().Add(time.Hour).Unix()}).SignedString(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, meteredAnswer(100)) })
+	team := &Group{Name: "research", Budget: &Budget{Limit: 200_000, Period: Period{Calendar: Daily}}}
+	gw := budgetGateway(t, up.URL, JWTAuth{Verifier: v, Groups: map[string]*Group{"research": team}}, nil)
+	for i, tc := range []struct {
+		sub, team string
+		want      int
+	}{
+		{"alice", "research", 200}, {"bob", "research", 200}, {"alice", "research", 429},
+		{"eve", "ghosts", 403},
+	} {
+		resp, body := postWith(t, gw+"/v1/chat/completions", meteredAsk, map[string]string{"Authorization": "Bearer " + token(tc.sub, tc.team)})
+		if resp.StatusCode != tc.want {
+			t.Errorf("call %d by %s of %s: %d %s, want %d", i+1, tc.sub, tc.team, resp.StatusCode, body, tc.want)
+		}
+		if tc.want == 403 && !strings.Contains(body, `"code":"unknown_group"`) {
+			t.Errorf("unknown group: %s", body)
+		}
 	}
 }

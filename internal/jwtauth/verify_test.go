@@ -93,6 +93,9 @@ func TestVerifyClaims(t *testing.T) {
 		{"models spaced string", Config{ModelsClaim: "scope"}, with(validClaims(), "scope", " gpt-4o  claude "), Claims{Identity: "alice", Models: []string{"gpt-4o", "claude"}}},
 		{"models empty array", Config{ModelsClaim: "models"}, with(validClaims(), "models", []string{}), Claims{Identity: "alice", Models: []string{}}},
 		{"models empty string", Config{ModelsClaim: "models"}, with(validClaims(), "models", ""), Claims{Identity: "alice", Models: []string{}}},
+		{"group claim", Config{GroupClaim: "team"}, with(validClaims(), "team", "research"), Claims{Identity: "alice", Group: "research"}},
+		{"group claim absent", Config{GroupClaim: "team"}, validClaims(), Claims{Identity: "alice"}},
+		{"group claim unset ignores claim", Config{}, with(validClaims(), "team", "research"), Claims{Identity: "alice"}},
 		{"exp within leeway", Config{Leeway: time.Minute}, with(validClaims(), "exp", time.Now().Add(-30*time.Second).Unix()), Claims{Identity: "alice"}},
 		{"nbf within leeway", Config{Leeway: time.Minute}, with(validClaims(), "nbf", time.Now().Add(30*time.Second).Unix()), Claims{Identity: "alice"}},
 		{"iat within leeway", Config{Leeway: time.Minute}, with(validClaims(), "iat", time.Now().Add(30*time.Second).Unix()), Claims{Identity: "alice"}},
@@ -105,10 +108,24 @@ func TestVerifyClaims(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			if got.Identity != tt.want.Identity || !slices.Equal(got.Models, tt.want.Models) || (got.Models == nil) != (tt.want.Models == nil) {
+			if got.Identity != tt.want.Identity || got.Group != tt.want.Group || !slices.Equal(got.Models, tt.want.Models) || (got.Models == nil) != (tt.want.Models == nil) {
 				t.Fatalf("Verify = %#v, want %#v", got, tt.want)
 			}
 		})
+	}
+}
+
+// A group claim of the wrong shape is refused: ignoring it would free the
+// caller of the group's budget.
+func TestVerifyRejectsBadGroupClaim(t *testing.T) {
+	v := mustNew(t, Config{Secret: testSecret, GroupClaim: "team"})
+	for _, value := range []any{"", 3, []any{"research"}, nil} {
+		c := validClaims()
+		c["team"] = value
+		_, err := v.Verify(sign(t, jwt.SigningMethodHS256, testSecret, c, nil))
+		if !errors.Is(err, ErrGroup) || Reason(err) != "invalid group claim" {
+			t.Errorf("team = %#v: %v, want ErrGroup", value, err)
+		}
 	}
 }
 
