@@ -95,6 +95,15 @@ func buildCaddy(t *testing.T) string {
 // and returns its base URL once it answers.
 func startCaddyProcess(t *testing.T, bin, block string) string {
 	t.Helper()
+	url, _ := startCaddySite(t, bin, "\tllm_gateway {\n"+block+"\t}\n", nil)
+	return url
+}
+
+// startCaddySite runs Caddy with site as the body of its one site, and
+// env added to its environment; it returns the site's base URL once it
+// answers, and the file that has the process's output.
+func startCaddySite(t *testing.T, bin, site string, env []string) (url, output string) {
+	t.Helper()
 	port := freePort(t)
 	config := filepath.Join(t.TempDir(), "Caddyfile")
 	err := os.WriteFile(config, []byte(fmt.Sprintf(`{
@@ -103,10 +112,8 @@ func startCaddyProcess(t *testing.T, bin, block string) string {
 }
 
 http://127.0.0.1:%d {
-	llm_gateway {
-%s	}
-}
-`, port, block)), 0o600)
+%s}
+`, port, site)), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,6 +124,7 @@ http://127.0.0.1:%d {
 	defer logs.Close()
 	cmd := exec.Command(bin, "run", "--config", config, "--adapter", "caddyfile")
 	cmd.Stdout, cmd.Stderr = logs, logs
+	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +132,7 @@ http://127.0.0.1:%d {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	url = fmt.Sprintf("http://127.0.0.1:%d", port)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for ctx.Err() == nil {
@@ -133,7 +141,7 @@ http://127.0.0.1:%d {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return url
+				return url, logs.Name()
 			}
 		}
 		select {
@@ -143,7 +151,7 @@ http://127.0.0.1:%d {
 	}
 	out, _ := os.ReadFile(logs.Name())
 	t.Fatalf("caddy on port %d did not start:\n%s", port, out)
-	return ""
+	return "", ""
 }
 
 func freePort(t *testing.T) int {

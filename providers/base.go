@@ -186,6 +186,7 @@ func (b *Base) Post(ctx context.Context, target string, call *Call, body []byte,
 	forgetBody := setRequestBody(req, body)
 	key, callers := b.keyFor(call.CallerKey)
 	req.Header = b.requestHeader(setAuth, key)
+	propagateTrace(ctx, req.Header)
 	req.Header.Set("Content-Type", "application/json")
 	if call.Stream {
 		req.Header.Set("Accept", "text/event-stream")

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/internal/pricing"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
@@ -38,6 +40,10 @@ type exchange struct {
 	cost          pricing.Nanodollars // what the call cost, once priced
 	priced        bool
 	budget        budgetState
+	// span is the request's trace span, nil unless Caddy's tracing is on;
+	// genAIProvider is the last provider tried, in its span attributes.
+	span          trace.Span
+	genAIProvider string
 	// errors writes the errors of a door's request; nil for OpenAI's.
 	errors inbound.ErrorWriter
 	// translator renders the answer of a door's request; nil for OpenAI's.
@@ -85,6 +91,7 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 	duration := time.Since(x.start)
 	h.settleCost(x)
 	x.observe(duration)
+	x.traceRequest()
 	setPlaceholders(r, x)
 	// Only a door's requests can be batch items: chat requests skip the
 	// walk up the context chain.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
@@ -24,7 +25,7 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request, op prov
 // order until one answers, relay. dx is a door's exchange, whose chat body
 // the door has read already; nil for OpenAI's own endpoints.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op providers.Operation, dx *inbound.Exchange) {
-	x := &exchange{start: time.Now(), op: op}
+	x := &exchange{start: time.Now(), op: op, span: requestSpan(r)}
 	if dx != nil {
 		x.translator, x.errors = dx.Translator, dx.Translator
 	}
@@ -238,20 +239,27 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 			call.CallerKey = x.caller.upstreamKey
 		}
 
+		callCtx := ctx
+		var span trace.Span
+		if x.span != nil {
+			x.genAIProvider = genAIProvider(t.Provider)
+			callCtx, span = x.startAttempt(ctx, t.Provider, call)
+		}
 		began := time.Now()
 		ka.start()
 		t.health.inFlight.Add(1)
-		a, err := h.try(ctx, t.Provider, call, ka)
+		a, err := h.try(callCtx, t.Provider, call, ka)
 		x.upstreamWait += time.Since(began)
 		if err == nil {
 			th.endTrial(lease)
-			a.inFlight = &t.health.inFlight
+			a.inFlight, a.span = &t.health.inFlight, span
 			upstreamAttempts.WithLabelValues(name, "success").Inc()
 			return a, nil
 		}
 		t.health.inFlight.Add(-1)
 
 		last = h.attemptError(r.Context(), a.ctx, name, err)
+		endAttempt(span, last)
 		x.noteCause(err)
 		a.cancel(nil)
 		if errors.Is(context.Cause(a.ctx), errFirstToken) && last.Status != statusClientClosed {

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
@@ -48,6 +50,9 @@ type attempt struct {
 	// inFlight is the provider's count of calls under way, which this one
 	// leaves when closed.
 	inFlight *atomic.Int64
+	// span is the attempt's trace span, ended with it; nil when tracing
+	// is off.
+	span trace.Span
 }
 
 // close releases the upstream connection.
@@ -55,6 +60,7 @@ func (a *attempt) close() {
 	_ = a.resp.Close()
 	a.cancel(nil)
 	a.inFlight.Add(-1)
+	endAttempt(a.span, nil)
 }
 
 // attemptError turns a failed upstream call into the client's error,

@@ -1,0 +1,137 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// exportedSpan is a span as OpenTelemetry's console exporter writes it.
+type exportedSpan struct {
+	Name        string
+	SpanContext struct{ TraceID, SpanID string }
+	Parent      struct{ SpanID string }
+	Attributes  []struct {
+		Key   string
+		Value struct{ Value any }
+	}
+}
+
+func (s exportedSpan) attr(key string) any {
+	for _, a := range s.Attributes {
+		if a.Key == key {
+			return a.Value.Value
+		}
+	}
+	return nil
+}
+
+// TestGenAITraceThroughCaddy: with Caddy's `tracing` on (spans written by
+// the console exporter), a chat request's span carries the GenAI
+// attributes and the cost, the upstream call is its child span, and the
+// upstream gets that span's traceparent.
+func TestGenAITraceThroughCaddy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Caddy as a process")
+	}
+	traceparents := make(chan string, 4)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		traceparents <- r.Header.Get("Traceparent")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1735689600,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500}}`)
+	}))
+	t.Cleanup(up.Close)
+	url, output := startCaddySite(t, buildCaddy(t), `	tracing {
+		span gateway
+	}
+	llm_gateway {
+		provider up openai {
+			base_url `+up.URL+`
+			api_key sk-upstream
+		}
+		model traced up/gpt-4o
+		price traced {
+			input 2.50
+			output 10
+		}
+	}
+`, []string{"OTEL_TRACES_EXPORTER=console", "OTEL_BSP_SCHEDULE_DELAY=50", "OTEL_SERVICE_NAME=gateway-test"})
+
+	if got := chat(t, freshHTTP(), url, "traced", nil); got.status != http.StatusOK {
+		t.Fatalf("status %d: %s", got.status, got.body)
+	}
+	traceparent := <-traceparents
+
+	// The batch exporter writes every 50 ms; the two spans come within
+	// the deadline or the test fails.
+	var request, attempt *exportedSpan
+	for deadline := time.Now().Add(10 * time.Second); request == nil || attempt == nil; time.Sleep(50 * time.Millisecond) { // polling an exporter's file
+		if time.Now().After(deadline) {
+			out, _ := os.ReadFile(output)
+			t.Fatalf("no request and attempt spans exported within 10 s:\n%s", out)
+		}
+		for _, s := range exportedSpans(t, output) {
+			switch {
+			case s.Name == "gateway":
+				request = &s
+			case s.Name == "chat gpt-4o":
+				attempt = &s
+			}
+		}
+	}
+	for key, want := range map[string]any{
+		"gen_ai.operation.name":      "chat",
+		"gen_ai.provider.name":       "openai",
+		"gen_ai.request.model":       "traced",
+		"gen_ai.response.model":      "gpt-4o",
+		"gen_ai.usage.input_tokens":  1000.0,
+		"gen_ai.usage.output_tokens": 500.0,
+		"llm_gateway.cost_usd":       "0.0075",
+	} {
+		if got := request.attr(key); got != want {
+			t.Errorf("request span %s = %v, want %v", key, got, want)
+		}
+	}
+	if attempt.Parent.SpanID != request.SpanContext.SpanID || attempt.attr("server.address") != strings.TrimPrefix(up.URL, "http://") {
+		t.Errorf("attempt span parent %s (request %s), server.address %v", attempt.Parent.SpanID, request.SpanContext.SpanID, attempt.attr("server.address"))
+	}
+	if want := "00-" + attempt.SpanContext.TraceID + "-" + attempt.SpanContext.SpanID + "-01"; traceparent != want {
+		t.Errorf("the upstream got traceparent %q, want the attempt span's %q", traceparent, want)
+	}
+}
+
+// exportedSpans reads the spans the console exporter has written so far
+// among Caddy's other output.
+func exportedSpans(t *testing.T, path string) []exportedSpan {
+	t.Helper()
+	out, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spans []exportedSpan
+	// The exporter writes one JSON object per span; log lines, also JSON,
+	// have no SpanContext.
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var s exportedSpan
+		err := dec.Decode(&s)
+		if errors.Is(err, io.EOF) {
+			return spans
+		}
+		if err != nil {
+			// Skip what is not JSON (a line cut short while written).
+			return spans
+		}
+		if s.SpanContext.SpanID != "" {
+			spans = append(spans, s)
+		}
+	}
+}
