@@ -144,22 +144,26 @@ func (g *Gateway) parseGroup(d *caddyfile.Dispenser) error {
 // storeSpender keeps the pipeline's budgets in a limit store.
 type storeSpender struct{ store *limitstore.Store }
 
-func (s storeSpender) Reserve(ctx context.Context, accounts []handler.Account, n int64) (int, []int64, error) {
-	return s.store.Reserve(ctx, storeAccounts(accounts), n)
+func (s storeSpender) Reserve(ctx context.Context, accounts []handler.Account, n int64) (int, int64, error) {
+	var buf [2]limitstore.Account
+	return s.store.Reserve(ctx, storeAccounts(accounts, &buf), n)
 }
 
 func (s storeSpender) Spend(ctx context.Context, accounts []handler.Account, n int64) error {
-	return s.store.Spend(ctx, storeAccounts(accounts), n)
+	var buf [2]limitstore.Account
+	return s.store.Spend(ctx, storeAccounts(accounts, &buf), n)
 }
 
 func (s storeSpender) Spent(ctx context.Context, key string) (int64, error) {
 	return s.store.Spent(ctx, key)
 }
 
-func storeAccounts(accounts []handler.Account) []limitstore.Account {
-	out := make([]limitstore.Account, len(accounts))
-	for i, a := range accounts {
-		out[i] = limitstore.Account(a)
+// storeAccounts converts accounts, in place of a slice of buf's when they
+// fit (a request has at most two).
+func storeAccounts(accounts []handler.Account, buf *[2]limitstore.Account) []limitstore.Account {
+	out := buf[:0]
+	for _, a := range accounts {
+		out = append(out, limitstore.Account(a))
 	}
 	return out
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/llmgateway/caddy-llm-gateway/internal/pricing"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
@@ -89,5 +90,21 @@ func BenchmarkAuthAndLimits(b *testing.B) {
 	})
 	b.Run("keys+rate_limit+token_limit", func(b *testing.B) {
 		benchmarkServe(b, Config{Auth: keys(), Limits: Limits{Requests: big, Tokens: big, CompletionReserve: 1024, Counter: memoryCounter()}})
+	})
+}
+
+// BenchmarkBudgets compares a priced call without a budget to the same
+// call under a budget in the memory store: one reservation and one
+// settlement more per request.
+func BenchmarkBudgets(b *testing.B) {
+	auth := NewKeyAuth([]APIKey{{SHA256: sha256.Sum256([]byte("bench-key")), Name: "bench"}})
+	prices := &pricing.Book{Models: map[string]pricing.Price{"gpt-4o-mini": {Input: 150_000_000, Output: 600_000_000, CachedInput: 75_000_000, CacheWrite: 150_000_000}}}
+	store := memoryStore()
+	b.Run("prices", func(b *testing.B) {
+		benchmarkServe(b, Config{Auth: auth, Prices: prices})
+	})
+	b.Run("prices+budget", func(b *testing.B) {
+		budget := &Budget{Limit: 1 << 53, Period: Period{Calendar: Monthly}}
+		benchmarkServe(b, Config{Auth: auth, Prices: prices, Limits: Limits{Budget: budget, Spender: store, Counter: store}})
 	})
 }

@@ -41,37 +41,48 @@ type Account struct {
 type Spender interface {
 	// Reserve adds n to every account if each stays within its limit,
 	// all or none; over is the index of the first it does not fit in, or
-	// -1. values are the accounts' spends after (before, when refused).
-	Reserve(ctx context.Context, accounts []Account, n int64) (over int, values []int64, err error)
+	// -1, and spent that account's spend.
+	Reserve(ctx context.Context, accounts []Account, n int64) (over int, spent int64, err error)
 	// Spend adds n to every account, past its limit if need be.
 	Spend(ctx context.Context, accounts []Account, n int64) error
 	// Spent reads an account's spend.
 	Spent(ctx context.Context, key string) (int64, error)
 }
 
-// budgetState is a request's reservation on its budgets.
+// budgetState is a request's reservation on its budgets: at most two,
+// its caller's and its group's.
 type budgetState struct {
-	accounts []Account
-	budgets  []*Budget
+	accounts [2]Account
+	budgets  [2]*Budget
+	n        int // accounts in use
 	reserved pricing.Nanodollars
 }
 
-// budgetsFor are the budgets that apply to a caller, each with the scope
-// its account is kept under: its own (or the gateway's per caller), and
-// its group's.
-func (h *Handler) budgetsFor(c *Caller, r *http.Request) (budgets []*Budget, scopes []string) {
+// add puts a budget and its account's scope in the state.
+func (s *budgetState) add(b *Budget, scope string) {
+	s.budgets[s.n], s.accounts[s.n].Key = b, scope
+	s.n++
+}
+
+// collectBudgets puts the budgets that apply to a caller in x.budget,
+// each with the scope its account is kept under: its own (or the
+// gateway's per caller), and its group's.
+func (h *Handler) collectBudgets(x *exchange, r *http.Request) {
+	c := x.caller
 	own := h.cfg.Limits.Budget
 	if c != nil && c.Budget != nil {
 		own = c.Budget
 	}
 	if own != nil {
-		budgets, scopes = append(budgets, own), append(scopes, c.scope(r))
+		x.budget.add(own, c.scope(r))
 	}
-	if c != nil && c.Group != nil && c.Group.Budget != nil {
-		budgets, scopes = append(budgets, c.Group.Budget), append(scopes, "grp:"+c.Group.Name)
+	if g := c.group(); g != nil && g.Budget != nil {
+		x.budget.add(g.Budget, g.scope())
 	}
-	return budgets, scopes
 }
+
+// scope names the group in counter keys.
+func (g *Group) scope() string { return "grp:" + g.Name }
 
 // scope names the caller in counter keys: by its ID, or by client IP for
 // anonymous callers.
@@ -90,32 +101,39 @@ func (c *Caller) scope(r *http.Request) string {
 // route's dearest target. Calls whose targets have no price reserve
 // nothing.
 func (h *Handler) reserveBudget(ctx context.Context, x *exchange, r *http.Request, route *Route, in *requestBody) *providers.Error {
-	budgets, scopes := h.budgetsFor(x.caller, r)
-	if len(budgets) == 0 || h.cfg.Limits.Spender == nil {
+	if h.cfg.Limits.Spender == nil {
+		return nil
+	}
+	h.collectBudgets(x, r)
+	s := &x.budget
+	if s.n == 0 {
 		return nil
 	}
 	worst := h.worstCost(route, in)
 	if worst == 0 {
+		s.n = 0
 		return nil
 	}
 	now := time.Now()
-	accounts := make([]Account, len(budgets))
-	for i, b := range budgets {
+	for i, b := range s.budgets[:s.n] {
 		if worst > b.Limit {
+			s.n = 0
 			return budgetTooSmall(b, worst, in.maxTokens > 0)
 		}
 		start, end := b.Period.bounds(now)
-		accounts[i] = Account{Key: accountKey(b, scopes[i], start), Limit: int64(b.Limit), Ends: end}
+		s.accounts[i] = Account{Key: accountKey(b, s.accounts[i].Key, start), Limit: int64(b.Limit), Ends: end}
 	}
-	over, values, err := h.cfg.Limits.Spender.Reserve(ctx, accounts, int64(worst))
+	over, spent, err := h.cfg.Limits.Spender.Reserve(ctx, s.accounts[:s.n], int64(worst))
 	if err != nil {
+		s.n = 0
 		return h.storeFailed(err)
 	}
 	if over >= 0 {
+		s.n = 0
 		budgetExceededTotal.Inc()
-		return budgetExceeded(budgets[over], pricing.Nanodollars(values[over]), accounts[over].Ends)
+		return budgetExceeded(s.budgets[over], pricing.Nanodollars(spent), s.accounts[over].Ends)
 	}
-	x.budget = budgetState{accounts: accounts, budgets: budgets, reserved: worst}
+	s.reserved = worst
 	return nil
 }
 
@@ -143,7 +161,7 @@ func (h *Handler) worstCost(route *Route, in *requestBody) pricing.Nanodollars {
 // is unknown, or nothing when nothing was produced. It runs after the
 // response, on its own context: the client may be gone.
 func (h *Handler) settleBudget(x *exchange) {
-	if x.budget.accounts == nil {
+	if x.budget.n == 0 {
 		return
 	}
 	h.settleCost(x)
@@ -154,14 +172,13 @@ func (h *Handler) settleBudget(x *exchange) {
 	case x.status != http.StatusOK && x.chunks == 0 && x.firstByte == 0:
 		spent = 0
 	}
-	accounts, delta := x.budget.accounts, int64(spent-x.budget.reserved)
-	x.budget.accounts = nil
+	accounts, delta := x.budget.accounts[:x.budget.n], int64(spent-x.budget.reserved)
+	x.budget.n = 0
 	if delta == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
-	defer cancel()
-	if err := h.cfg.Limits.Spender.Spend(ctx, accounts, delta); err != nil {
+	// The store bounds its own calls (see internal/limitstore).
+	if err := h.cfg.Limits.Spender.Spend(context.Background(), accounts, delta); err != nil {
 		storeErrors.Inc()
 		h.logStoreError(err)
 	}

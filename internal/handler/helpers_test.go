@@ -131,22 +131,24 @@ func (c storeCounter) Add(ctx context.Context, key string, n int64, l Limit) (Wi
 	return Window(w), err
 }
 
-func (c storeCounter) Reserve(ctx context.Context, accounts []Account, n int64) (int, []int64, error) {
-	return c.store.Reserve(ctx, storeAccounts(accounts), n)
+func (c storeCounter) Reserve(ctx context.Context, accounts []Account, n int64) (int, int64, error) {
+	var buf [2]limitstore.Account
+	return c.store.Reserve(ctx, storeAccounts(accounts, &buf), n)
 }
 
 func (c storeCounter) Spend(ctx context.Context, accounts []Account, n int64) error {
-	return c.store.Spend(ctx, storeAccounts(accounts), n)
+	var buf [2]limitstore.Account
+	return c.store.Spend(ctx, storeAccounts(accounts, &buf), n)
 }
 
 func (c storeCounter) Spent(ctx context.Context, key string) (int64, error) {
 	return c.store.Spent(ctx, key)
 }
 
-func storeAccounts(accounts []Account) []limitstore.Account {
-	out := make([]limitstore.Account, len(accounts))
-	for i, a := range accounts {
-		out[i] = limitstore.Account(a)
+func storeAccounts(accounts []Account, buf *[2]limitstore.Account) []limitstore.Account {
+	out := buf[:0]
+	for _, a := range accounts {
+		out = append(out, limitstore.Account(a))
 	}
 	return out
 }

@@ -93,7 +93,7 @@ func (h *Handler) serveKey(w http.ResponseWriter, r *http.Request) {
 			gi.TokenLimit = &tokenLimit{g.TokenLimit.N, g.TokenLimit.Window.String()}
 		}
 		if g.Budget != nil {
-			spent, ends, perr := h.spent(r, g.Budget, "grp:"+g.Name)
+			spent, ends, perr := h.spent(r, g.Budget, g.scope())
 			if perr != nil {
 				x.fail(w, perr)
 				return
@@ -134,5 +134,10 @@ func budgetFigures(b *Budget, spent pricing.Nanodollars, ends time.Time) (limit,
 // period that starts at start. The amount is not part of it: raising a
 // budget keeps what was spent.
 func accountKey(b *Budget, scope string, start time.Time) string {
-	return "spend:" + b.Period.String() + ":" + scope + ":" + strconv.FormatInt(start.Unix(), 10)
+	var buf [128]byte
+	key := append(buf[:0], "spend:"...)
+	key = append(key, b.Period.String()...)
+	key = append(append(key, ':'), scope...)
+	key = strconv.AppendInt(append(key, ':'), start.Unix(), 10)
+	return string(key)
 }

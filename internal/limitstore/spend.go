@@ -45,25 +45,25 @@ type spent struct {
 
 // Reserve adds n to every account if each stays within its limit after
 // it, all or none, in one step: no two reservations can both take the
-// last of a budget. over is the index of the first account n does not fit
-// in, or -1 when it fitted; values are the accounts' spends after the
-// reservation (as they stood, when it was refused; unread ones are 0).
-func (s *Store) Reserve(ctx context.Context, accounts []Account, n int64) (over int, values []int64, err error) {
+// last of a budget. over is the index of the first account n does not
+// fit in, or -1 when it fitted, and spent is that account's spend as it
+// stood.
+func (s *Store) Reserve(ctx context.Context, accounts []Account, n int64) (over int, spent int64, err error) {
 	if len(accounts) == 0 {
-		return -1, nil, nil
+		return -1, 0, nil
 	}
 	if s.redis == nil {
-		over, values = s.book().reserve(accounts, n, time.Now())
-		return over, values, nil
+		over, spent = s.book().reserve(accounts, n, time.Now())
+		return over, spent, nil
 	}
 	if err := s.up(); err != nil {
-		return -1, nil, err
+		return -1, 0, err
 	}
 	res, err := reserveScript.Run(ctx, s.redis, keysOf(accounts), scriptArgs(accounts, n, true)...).Int64Slice()
 	if err = s.noteResult(err); err != nil {
-		return -1, nil, fmt.Errorf("reserving budget: %w", err)
+		return -1, 0, fmt.Errorf("reserving budget: %w", err)
 	}
-	return int(res[0]) - 1, res[1:], nil
+	return int(res[0]) - 1, res[1], nil
 }
 
 // Spend adds n to every account, past its limit if need be: a settlement
@@ -128,20 +128,18 @@ func (s *Store) book() *spendBook {
 	return s.spend
 }
 
-func (b *spendBook) reserve(accounts []Account, n int64, now time.Time) (int, []int64) {
+func (b *spendBook) reserve(accounts []Account, n int64, now time.Time) (over int, spent int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	values := make([]int64, len(accounts))
 	for i, a := range accounts {
-		values[i] = b.value(a.Key, now)
-		if values[i]+n > a.Limit {
-			return i, values
+		if v := b.value(a.Key, now); v+n > a.Limit {
+			return i, v
 		}
 	}
-	for i, a := range accounts {
-		values[i] = b.add(a, n, now)
+	for _, a := range accounts {
+		b.add(a, n, now)
 	}
-	return -1, values
+	return -1, 0
 }
 
 func (b *spendBook) spend(accounts []Account, n int64, now time.Time) {
@@ -221,25 +219,20 @@ func scriptArgs(accounts []Account, n int64, limits bool) []any {
 
 // reserveScript: all of KEYS take ARGV[1] if each stays within its limit,
 // or none does. It returns the 1-based index of the first that would not
-// (0 when all did), then the counters' values.
+// and its value, or {0, 0} when all did.
 var reserveScript = redis.NewScript(`
 local n = tonumber(ARGV[1])
-local values = {}
 for i, key in ipairs(KEYS) do
 	local v = tonumber(redis.call('GET', key) or '0')
-	values[i] = v
 	if v + n > tonumber(ARGV[2 * i + 1]) then
-		local out = {i}
-		for j = 1, #KEYS do out[j + 1] = values[j] or 0 end
-		return out
+		return {i, v}
 	end
 end
-local out = {0}
 for i, key in ipairs(KEYS) do
-	out[i + 1] = redis.call('INCRBY', key, n)
+	redis.call('INCRBY', key, n)
 	redis.call('PEXPIREAT', key, ARGV[2 * i])
 end
-return out
+return {0, 0}
 `)
 
 // spendScript adds ARGV[1] to every one of KEYS.
