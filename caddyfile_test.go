@@ -58,6 +58,8 @@ func TestParseErrors(t *testing.T) {
 		"model option typo":       {"llm_gateway {\n\tmodel m a b {\n\t\tweigth a 2\n\t}\n}", "model m: unrecognized subdirective 'weigth' (did you mean 'weight'?)"},
 		"auth keys typo":          {"llm_gateway {\n\tauth keys {\n\t\tkye k1\n\t}\n}", "auth keys: unrecognized subdirective 'kye' (did you mean 'key'?)"},
 		"key option typo":         {"llm_gateway {\n\tauth keys {\n\t\tkey k1 ops {\n\t\t\tmodel m\n\t\t}\n\t}\n}", "auth key ops: unrecognized subdirective 'model' (did you mean 'models'?)"},
+		"responses typo":          {"llm_gateway {\n\tprovider openai {\n\t\tresponse translate\n\t}\n}", "provider openai: unrecognized subdirective 'response' (did you mean 'responses'?)"},
+		"responses mode":          {"llm_gateway {\n\tprovider az azure {\n\t\tresponses relay\n\t}\n}", "invalid responses 'relay': want native or translate"},
 		"auth jwt typo":           {"llm_gateway {\n\tauth jwt {\n\t\tisuer me\n\t}\n}", "auth jwt: unrecognized subdirective 'isuer' (did you mean 'issuer'?)"},
 		"unknown provider type":   {"llm_gateway {\n\tprovider x nope\n}", "unknown provider type 'nope' (known: anthropic, azure, "},
 		"provider without name":   {"llm_gateway {\n\tprovider\n}", "usage: provider <name> [<type>]"},
@@ -270,6 +272,37 @@ func TestRetryAndTimeoutDefaults(t *testing.T) {
 		if err := g.Validate(); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("negative %s: %v", name, err)
 		}
+	}
+}
+
+// TestResponsesModeAdapt writes `responses` of the openai and azure
+// types into their JSON, and a config with it provisions.
+func TestResponsesModeAdapt(t *testing.T) {
+	adapted, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(`:8080 {
+	llm_gateway {
+		provider vllm openai {
+			base_url http://127.0.0.1:8000/v1
+			responses translate
+		}
+		provider az azure {
+			endpoint https://res.openai.azure.com
+			api_version 2024-10-21
+			responses native
+		}
+		model a vllm
+		model b az
+	}
+}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"name":"vllm","provider":"openai","responses":"translate"`, `"provider":"azure","responses":"native"`} {
+		if !strings.Contains(string(adapted), want) {
+			t.Errorf("adapted JSON lacks %s: %s", want, adapted)
+		}
+	}
+	if _, err := provision(t, "llm_gateway {\n\tprovider o openai {\n\t\tresponses translate\n\t}\n}"); err != nil {
+		t.Fatal(err)
 	}
 }
 

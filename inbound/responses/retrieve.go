@@ -96,7 +96,8 @@ func itemID(item json.RawMessage) string {
 }
 
 // withStored authenticates the caller and runs fn with the response the
-// request names, or answers 404 when the caller has none of that id.
+// request names, or answers 404 when the caller has none of that id. A
+// response a provider keeps is asked of that provider instead.
 func (d *Door) withStored(hub inbound.Hub, w http.ResponseWriter, r *http.Request, fn func(inbound.Catalog, *stored)) {
 	c, perr := hub.Catalog(r)
 	if perr != nil {
@@ -113,6 +114,10 @@ func (d *Door) withStored(hub inbound.Hub, w http.ResponseWriter, r *http.Reques
 		e := providers.NewError(http.StatusNotFound, "not_found", "Response with id '"+providers.Clip(id, 256)+"' not found.")
 		e.Param = "response_id"
 		d.answerError(c, w, e)
+		return
+	}
+	if s.holder != "" {
+		d.relayKept(c, w, r, s)
 		return
 	}
 	fn(c, s)

@@ -39,6 +39,9 @@ type stored struct {
 	// output is the response's output items.
 	output []json.RawMessage
 	size   int64
+	// holder names the provider that served the response natively and
+	// keeps it itself; the gateway keeps nothing else of it.
+	holder string
 }
 
 // input is the response's own input items.
@@ -53,7 +56,7 @@ func (s *stored) conversation() []json.RawMessage {
 // put keeps s, replacing nothing: response ids are unique. A response
 // larger than the whole store is not kept.
 func (st *Store) put(s *stored) {
-	s.size = int64(len(s.response))
+	s.size = int64(len(s.response) + len(s.id) + len(s.holder))
 	for _, it := range s.context {
 		s.size += int64(len(it))
 	}
