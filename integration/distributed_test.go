@@ -24,8 +24,8 @@ func TestDistributedLimitsAcrossTwoInstances(t *testing.T) {
 	}
 	redis := redistest.Start(t)
 	bin := buildCaddy(t)
-	allow := startCaddyProcess(t, bin, redis.URL, "allow")
-	deny := startCaddyProcess(t, bin, redis.URL, "deny")
+	allow := startCaddyProcess(t, bin, limitedBlock(redis.URL, "allow"))
+	deny := startCaddyProcess(t, bin, limitedBlock(redis.URL, "deny"))
 
 	statuses := concurrentChats(t, []string{allow, deny}, 100)
 	if statuses[200] != 50 || statuses[429] != 50 {
@@ -73,9 +73,18 @@ func buildCaddy(t *testing.T) string {
 	return bin
 }
 
-// startCaddyProcess runs the gateway with a Redis-backed limit of 50 per
-// minute and returns its base URL once it answers.
-func startCaddyProcess(t *testing.T, bin, redisURL, onStoreError string) string {
+// limitedBlock is an llm_gateway block with a Redis-backed limit of 50
+// per minute.
+func limitedBlock(redisURL, onStoreError string) string {
+	return fmt.Sprintf(`provider mock
+		rate_limit 50 1m
+		rate_limit_store redis %s
+		on_store_error %s`, redisURL, onStoreError)
+}
+
+// startCaddyProcess runs the gateway with the llm_gateway block block
+// and returns its base URL once it answers.
+func startCaddyProcess(t *testing.T, bin, block string) string {
 	t.Helper()
 	port := freePort(t)
 	config := filepath.Join(t.TempDir(), "Caddyfile")
@@ -86,13 +95,10 @@ func startCaddyProcess(t *testing.T, bin, redisURL, onStoreError string) string 
 
 http://127.0.0.1:%d {
 	llm_gateway {
-		provider mock
-		rate_limit 50 1m
-		rate_limit_store redis %s
-		on_store_error %s
+		%s
 	}
 }
-`, port, redisURL, onStoreError)), 0o600)
+`, port, block)), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,13 +120,12 @@ http://127.0.0.1:%d {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for ctx.Err() == nil {
-		// Polls the process until it serves: GET /v1/models is not limited.
+		// Polls the process until it serves: any answer will do, GET
+		// /v1/models is neither limited nor sent upstream.
 		resp, err := http.Get(url + "/v1/models")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return url
-			}
+			return url
 		}
 		select {
 		case <-ctx.Done():

@@ -130,14 +130,14 @@ func (d *Door) relayKept(c inbound.Catalog, w http.ResponseWriter, r *http.Reque
 			pe = providers.NewError(http.StatusBadGateway, "upstream_error", "the provider "+s.holder+" could not be reached")
 		}
 		if pe.Status == http.StatusNotFound && method == http.MethodDelete {
-			d.Store.delete(s.caller, s.id)
+			_ = d.Store.delete(s.caller, s.id) // the upstream has it no more, whatever the gateway remembers
 		}
 		d.answerError(c, w, pe)
 		return
 	}
 	defer resp.Close()
 	if method == http.MethodDelete {
-		d.Store.delete(s.caller, s.id)
+		_ = d.Store.delete(s.caller, s.id) // the upstream has it no more, whatever the gateway remembers
 	}
 	h := w.Header()
 	for k, v := range resp.Header {

@@ -135,8 +135,11 @@ func (d *Door) serveCreate(hub inbound.Hub, w http.ResponseWriter, r *http.Reque
 		if req.PreviousResponseID == nil {
 			return nil
 		}
-		prev, ok := d.Store.get(caller, *req.PreviousResponseID)
-		if !ok {
+		prev, err := d.Store.get(caller, *req.PreviousResponseID)
+		if err != nil {
+			return storeFailed(hub, w, err)
+		}
+		if prev == nil {
 			return previousNotFound(*req.PreviousResponseID)
 		}
 		if perr := continueNatively(x, req, prev); perr != nil || prev.holder != "" {

@@ -26,7 +26,10 @@ func (d *Door) serveGet(hub inbound.Hub, w http.ResponseWriter, r *http.Request)
 // forgotten.
 func (d *Door) serveDelete(hub inbound.Hub, w http.ResponseWriter, r *http.Request) {
 	d.withStored(hub, w, r, func(c inbound.Catalog, s *stored) {
-		d.Store.delete(s.caller, s.id)
+		if err := d.Store.delete(s.caller, s.id); err != nil {
+			d.answerError(c, w, storeFailed(hub, w, err))
+			return
+		}
 		body, _ := providers.MarshalJSON(struct {
 			ID      string `json:"id"`
 			Object  string `json:"object"`
@@ -106,11 +109,14 @@ func (d *Door) withStored(hub inbound.Hub, w http.ResponseWriter, r *http.Reques
 	}
 	id := r.PathValue("id")
 	var s *stored
-	ok := false
 	if d.Store != nil {
-		s, ok = d.Store.get(c.CallerID(), id)
+		var err error
+		if s, err = d.Store.get(c.CallerID(), id); err != nil {
+			d.answerError(c, w, storeFailed(hub, w, err))
+			return
+		}
 	}
-	if !ok {
+	if s == nil {
 		e := providers.NewError(http.StatusNotFound, "not_found", "Response with id '"+providers.Clip(id, 256)+"' not found.")
 		e.Param = "response_id"
 		d.answerError(c, w, e)

@@ -95,11 +95,14 @@ func (f *ResponsesAPI) create(w http.ResponseWriter, r *http.Request) {
 	}
 	store := req.Store == nil || *req.Store
 	response := func(status, output, usage string) string {
+		if usage != "" {
+			usage = `"usage":` + usage + `,`
+		}
 		return `{"id":"` + id + `","object":"response","created_at":1767225600,"status":"` + status + `","error":null,` +
 			`"incomplete_details":null,"instructions":null,"max_output_tokens":null,"model":` + encode(req.Model) + `,` +
 			`"output":[` + output + `],"parallel_tool_calls":true,"previous_response_id":null,"reasoning":{"effort":null,"summary":null},` +
 			`"store":` + fmt.Sprint(store) + `,"temperature":1.0,"text":{"format":{"type":"text"}},"tool_choice":"auto","tools":[],` +
-			`"top_p":1.0,"truncation":"disabled","usage":` + usage + `,"metadata":{}}`
+			`"top_p":1.0,"truncation":"disabled",` + usage + `"metadata":{}}`
 	}
 	const usage = `{"input_tokens":11,"input_tokens_details":{"cached_tokens":0,"cache_write_tokens":0},"output_tokens":5,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":16}`
 	done := response("completed", item, usage)
@@ -113,7 +116,7 @@ func (f *ResponsesAPI) create(w http.ResponseWriter, r *http.Request) {
 		OpenAI.JSON(200, done).ServeHTTP(w, r)
 		return
 	}
-	started := response("in_progress", "", "null")
+	started := response("in_progress", "", "")
 	var added string
 	if strings.Contains(item, `"function_call"`) {
 		added = strings.Replace(item, `"status":"completed"`, `"status":"in_progress"`, 1)
