@@ -136,20 +136,24 @@ func TestResponsesPerProviderType(t *testing.T) {
 		}`)
 	const tools = `"tools":[{"type":"function","name":"get_weather","description":"City weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}]`
 	for _, tc := range []struct {
-		model, text string
-		up          *providertest.Upstream
-		path        string // where a native upstream gets the request; "" when translated
-		toolRound   bool
+		model, provider, text string
+		up                    *providertest.Upstream
+		path                  string // where a native upstream gets the request; "" when translated
+		toolRound             bool
 	}{
-		{"gpt", "Hello from the Responses API.", oa, "/v1/responses", true},
-		{"azure", "Hello from Azure.", az, "/openai/v1/responses", false},
-		{"compat", "Hello from upstream.", compat, "", false},
-		{"sonnet", "Hello from Claude.", claude, "", true},
-		{"flash", "Hello from Gemini.", gem, "", false},
-		{"llama", "Hello from Ollama.", ollama, "", false},
-		{"qwen", "你好，世界！", ali, "", false},
+		{"gpt", "oa", "Hello from the Responses API.", oa, "/v1/responses", true},
+		{"azure", "az", "Hello from Azure.", az, "/openai/v1/responses", false},
+		{"compat", "compat", "Hello from upstream.", compat, "", false},
+		{"sonnet", "claude", "Hello from Claude.", claude, "", true},
+		{"flash", "gem", "Hello from Gemini.", gem, "", false},
+		{"llama", "local", "Hello from Ollama.", ollama, "", false},
+		{"qwen", "ali", "你好，世界！", ali, "", false},
 	} {
 		t.Run(tc.model, func(t *testing.T) {
+			tokens := func(kind string) float64 {
+				return metricValue(t, `llm_gateway_tokens_total{kind="`+kind+`",model="`+tc.model+`",provider="`+tc.provider+`"}`)
+			}
+			prompt, completion := tokens("prompt"), tokens("completion")
 			status, body := responsesCall(t, "POST", gatewayURL+"/v1/responses", clientKey, `{"model":"`+tc.model+`","input":"Say hello"}`)
 			if status != 200 || !strings.Contains(body, tc.text) {
 				t.Fatalf("whole: %d %s", status, body)
@@ -174,6 +178,13 @@ func TestResponsesPerProviderType(t *testing.T) {
 			}
 			if final := readKept(t, completedResponse(t, stream)); len(final.Output) == 0 || !strings.Contains(fmt.Sprint(final.Output), tc.text) {
 				t.Errorf("streamed answer %+v, want %q", final.Output, tc.text)
+			}
+			if tc.path != "" {
+				// The fake's usage, 11 in and 5 out, read from the Response
+				// and from response.completed.
+				if p, c := tokens("prompt")-prompt, tokens("completion")-completion; p != 22 || c != 10 {
+					t.Errorf("tokens metered: %v prompt, %v completion; want 22 and 10", p, c)
+				}
 			}
 
 			if !tc.toolRound {
