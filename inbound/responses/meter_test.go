@@ -37,3 +37,24 @@ func TestRelayMeter(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRelayMeter writes an upstream's bytes to the meter whole and cut
+// in two: what it reads must not depend on where the reads fell.
+func FuzzRelayMeter(f *testing.F) {
+	f.Add([]byte(providertest.ResponsesEvent("response.completed", `{"type":"response.completed","response":{"id":"resp_1","usage":{"input_tokens":2,"output_tokens":1}}}`)), 17, true)
+	f.Add([]byte(`{"id":"resp_1","usage":{"input_tokens":2,"output_tokens":1}}`), 5, false)
+	f.Add([]byte("data: {\"type\":\"response.created\",\"response\":{\"id\":\"r\"}}\r\n\r\n"), 3, true)
+	f.Fuzz(func(t *testing.T, body []byte, cut int, streamed bool) {
+		cut = min(max(cut, 0), len(body))
+		whole := newRelayMeter(streamed).(*relayMeter)
+		_, _ = whole.Write(body)
+		split := newRelayMeter(streamed).(*relayMeter)
+		_, _ = split.Write(body[:cut])
+		_, _ = split.Write(body[cut:])
+		u1, ok1 := whole.Usage()
+		u2, ok2 := split.Usage()
+		if u1 != u2 || ok1 != ok2 || whole.responseID() != split.responseID() {
+			t.Errorf("whole %+v %v %q, cut at %d %+v %v %q", u1, ok1, whole.responseID(), cut, u2, ok2, split.responseID())
+		}
+	})
+}
