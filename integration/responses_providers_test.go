@@ -3,8 +3,6 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -17,22 +15,8 @@ import (
 // reads the whole answer.
 func responsesCall(t *testing.T, method, url, key, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := freshHTTP().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	resp, answer := doURL(t, method, url, body, map[string]string{"Authorization": "Bearer " + key})
+	return resp.StatusCode, answer
 }
 
 // keptResponse is what the tests read of a Response.
@@ -58,24 +42,6 @@ func readKept(t *testing.T, body string) keptResponse {
 		t.Fatal(err)
 	}
 	return r
-}
-
-// completedResponse is the Response of a stream's response.completed.
-func completedResponse(t *testing.T, stream string) string {
-	t.Helper()
-	for _, event := range strings.Split(stream, "\n\n") {
-		if data, ok := strings.CutPrefix(event, "event: response.completed\ndata: "); ok {
-			var ev struct {
-				Response json.RawMessage `json:"response"`
-			}
-			if err := json.Unmarshal([]byte(data), &ev); err != nil {
-				t.Fatal(err)
-			}
-			return string(ev.Response)
-		}
-	}
-	t.Fatalf("no response.completed in\n%s", stream)
-	return ""
 }
 
 // TestResponsesPerProviderType runs OpenAI's Responses API through a
@@ -176,7 +142,11 @@ func TestResponsesPerProviderType(t *testing.T) {
 			if err := openaischema.ValidateResponseStream([]byte(stream)); err != nil {
 				t.Errorf("%v\n%s", err, stream)
 			}
-			if final := readKept(t, completedResponse(t, stream)); len(final.Output) == 0 || !strings.Contains(fmt.Sprint(final.Output), tc.text) {
+			answer, err := openaischema.FinalResponse([]byte(stream))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if final := readKept(t, string(answer)); len(final.Output) == 0 || !strings.Contains(fmt.Sprint(final.Output), tc.text) {
 				t.Errorf("streamed answer %+v, want %q", final.Output, tc.text)
 			}
 			if tc.path != "" {

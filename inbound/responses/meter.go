@@ -16,9 +16,9 @@ import (
 // other events' lines are passed over after their first bytes.
 type relayMeter struct {
 	streamed  bool
-	body      bytes.Buffer // a Response, or the stream's line being read
-	skipping  bool         // the line being read is not wanted
-	lifecycle bool         // the last `event:` line named a lifecycle event
+	body      bytes.Buffer // a Response
+	lines     inbound.Lines
+	lifecycle bool // the last `event:` line named a lifecycle event
 	id        string
 	usage     *responseUsageCounts
 }
@@ -29,7 +29,11 @@ type responseUsageCounts struct {
 	OutputTokens int `json:"output_tokens"`
 }
 
-func newRelayMeter(streamed bool) inbound.UsageMeter { return &relayMeter{streamed: streamed} }
+func newRelayMeter(streamed bool) inbound.UsageMeter {
+	m := &relayMeter{streamed: streamed}
+	m.lines = inbound.Lines{Max: providers.MaxEvent, Sniff: sniffLen, Keep: m.wanted, Line: m.line}
+	return m
+}
 
 // sniffLen is how much of a data line tells whether it is a lifecycle
 // event's, when no `event:` line said so: `{"type":"response.completed"`
@@ -52,28 +56,10 @@ func isLifecycle(b []byte) bool {
 }
 
 func (m *relayMeter) Write(p []byte) (int, error) {
-	n := len(p)
-	if !m.streamed {
-		m.body.Write(p)
-		return n, nil
+	if m.streamed {
+		return m.lines.Write(p)
 	}
-	for len(p) > 0 {
-		line, rest, complete := bytes.Cut(p, []byte("\n"))
-		if !m.skipping {
-			m.body.Write(line)
-			m.skipping = m.body.Len() > providers.MaxEvent || (m.body.Len() >= sniffLen && !m.wanted(m.body.Bytes()))
-		}
-		if !complete {
-			break
-		}
-		if !m.skipping && m.wanted(m.body.Bytes()) {
-			m.line(bytes.TrimSuffix(m.body.Bytes(), []byte("\r")))
-		}
-		m.body.Reset()
-		m.skipping = false
-		p = rest
-	}
-	return n, nil
+	return m.body.Write(p)
 }
 
 // wanted reports whether a stream line, of which start is the beginning,

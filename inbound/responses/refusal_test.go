@@ -9,6 +9,7 @@ import (
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/inbound/inboundtest"
 	"github.com/llmgateway/caddy-llm-gateway/internal/handler"
+	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
@@ -58,7 +59,10 @@ func TestRefusal(t *testing.T) {
 					!strings.Contains(string(body), `"content_index":0,"refusal":"`+refusal+`"}`) {
 					t.Errorf("response.refusal.done:\n%s", body)
 				}
-				answer = []byte(completedResponse(t, body))
+				var err error
+				if answer, err = openaischema.FinalResponse(body); err != nil {
+					t.Fatal(err)
+				}
 			}
 			readResponse(t, answer)
 			var r struct {
@@ -77,22 +81,4 @@ func TestRefusal(t *testing.T) {
 			}
 		})
 	}
-}
-
-// completedResponse is the Response of a stream's response.completed.
-func completedResponse(t *testing.T, stream []byte) string {
-	t.Helper()
-	for _, event := range strings.Split(string(stream), "\n\n") {
-		if data, ok := strings.CutPrefix(event, "event: response.completed\ndata: "); ok {
-			var ev struct {
-				Response json.RawMessage `json:"response"`
-			}
-			if err := json.Unmarshal([]byte(data), &ev); err != nil {
-				t.Fatal(err)
-			}
-			return string(ev.Response)
-		}
-	}
-	t.Fatalf("no response.completed in\n%s", stream)
-	return ""
 }
