@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
@@ -48,13 +49,20 @@ type ResponseKeeper interface {
 }
 
 // RelayKept sends a GET or DELETE to target and returns the upstream's
-// answer untouched, for a ResponseKeeper.
+// answer untouched, its Content-Type too, for a ResponseKeeper.
 func (b *Base) RelayKept(ctx context.Context, method, target, callerKey string, setAuth AuthSetter) (*Response, error) {
 	resp, err := b.Request(ctx, method, target, callerKey, setAuth)
 	if err != nil {
 		return nil, err
 	}
-	return &Response{Header: RelayHeader(resp.Header), Body: resp.Body, Length: resp.ContentLength}, nil
+	h := RelayHeader(resp.Header)
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		if h == nil {
+			h = make(http.Header, 1)
+		}
+		h.Set("Content-Type", ct)
+	}
+	return &Response{Header: h, Body: resp.Body, Length: resp.ContentLength}, nil
 }
 
 // RelayNative posts a natively served operation's body to target and

@@ -144,7 +144,9 @@ func (d *Door) relayKept(c inbound.Catalog, w http.ResponseWriter, r *http.Reque
 		h[k] = v
 	}
 	c.WriteHeaders(h)
-	h.Set("Content-Type", "application/json")
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/json")
+	}
 	if resp.Length >= 0 {
 		h.Set("Content-Length", strconv.FormatInt(resp.Length, 10))
 	}
