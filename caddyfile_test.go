@@ -58,6 +58,8 @@ func TestParseErrors(t *testing.T) {
 		"model option typo":       {"llm_gateway {\n\tmodel m a b {\n\t\tweigth a 2\n\t}\n}", "model m: unrecognized subdirective 'weigth' (did you mean 'weight'?)"},
 		"auth keys typo":          {"llm_gateway {\n\tauth keys {\n\t\tkye k1\n\t}\n}", "auth keys: unrecognized subdirective 'kye' (did you mean 'key'?)"},
 		"key option typo":         {"llm_gateway {\n\tauth keys {\n\t\tkey k1 ops {\n\t\t\tmodel m\n\t\t}\n\t}\n}", "auth key ops: unrecognized subdirective 'model' (did you mean 'models'?)"},
+		"responses typo":          {"llm_gateway {\n\tprovider openai {\n\t\tresponse translate\n\t}\n}", "provider openai: unrecognized subdirective 'response' (did you mean 'responses'?)"},
+		"responses mode":          {"llm_gateway {\n\tprovider az azure {\n\t\tresponses relay\n\t}\n}", "invalid responses 'relay': want native or translate"},
 		"auth jwt typo":           {"llm_gateway {\n\tauth jwt {\n\t\tisuer me\n\t}\n}", "auth jwt: unrecognized subdirective 'isuer' (did you mean 'issuer'?)"},
 		"unknown provider type":   {"llm_gateway {\n\tprovider x nope\n}", "unknown provider type 'nope' (known: anthropic, azure, "},
 		"provider without name":   {"llm_gateway {\n\tprovider\n}", "usage: provider <name> [<type>]"},
@@ -77,7 +79,8 @@ func TestParseErrors(t *testing.T) {
 		"batch_max words":         {"llm_gateway {\n\tbatch_max many\n}", "invalid batch_max 'many'"},
 		"batch_max twice":         {"llm_gateway {\n\tbatch_max 3\n\tbatch_max 4\n}", "batch_max already specified"},
 		"batch_max no value":      {"llm_gateway {\n\tbatch_max\n}", "wrong argument count"},
-		"response_store redis":    {"llm_gateway {\n\tresponse_store redis redis://127.0.0.1\n}", "usage: response_store memory|off"},
+		"response_store redis":    {"llm_gateway {\n\tresponse_store redis\n}", "usage: response_store memory|redis <redis-url>|off"},
+		"response_store sqlite":   {"llm_gateway {\n\tresponse_store sqlite\n}", "usage: response_store memory|redis <redis-url>|off"},
 		"response_store twice":    {"llm_gateway {\n\tresponse_store off\n\tresponse_store memory\n}", "response_store already specified"},
 		"response_store ttl zero": {"llm_gateway {\n\tresponse_store memory {\n\t\tttl 0\n\t}\n}", "invalid ttl '0'"},
 		"response_store unknown":  {"llm_gateway {\n\tresponse_store memory {\n\t\tsize 1MB\n\t}\n}", "response_store: unrecognized subdirective 'size'"},
@@ -307,6 +310,37 @@ func TestRetryAndTimeoutDefaults(t *testing.T) {
 		if err := g.Validate(); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("negative %s: %v", name, err)
 		}
+	}
+}
+
+// TestResponsesModeAdapt writes `responses` of the openai and azure
+// types into their JSON, and a config with it provisions.
+func TestResponsesModeAdapt(t *testing.T) {
+	adapted, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(`:8080 {
+	llm_gateway {
+		provider vllm openai {
+			base_url http://127.0.0.1:8000/v1
+			responses translate
+		}
+		provider az azure {
+			endpoint https://res.openai.azure.com
+			api_version 2024-10-21
+			responses native
+		}
+		model a vllm
+		model b az
+	}
+}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"name":"vllm","provider":"openai","responses":"translate"`, `"provider":"azure","responses":"native"`} {
+		if !strings.Contains(string(adapted), want) {
+			t.Errorf("adapted JSON lacks %s: %s", want, adapted)
+		}
+	}
+	if _, err := provision(t, "llm_gateway {\n\tprovider o openai {\n\t\tresponses translate\n\t}\n}"); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -327,7 +327,7 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	if g.responses, g.storeKey, err = g.ResponseStore.load(); err != nil {
+	if g.responses, g.storeKey, err = g.ResponseStore.load(ctx.Logger()); err != nil {
 		return err
 	}
 	if err := handler.RegisterMetrics(ctx.GetMetricsRegistry()); err != nil {

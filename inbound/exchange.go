@@ -32,6 +32,22 @@ type Exchange struct {
 	// Meter reads the token usage out of an answer relayed untouched, for
 	// token limits, metrics and the log line; streamed tells a stream.
 	Meter func(streamed bool) UsageMeter
+	// Relayed, when set, is called once an answer relayed untouched has
+	// gone out (whole, or as far as the client or upstream let it), with
+	// the name of the provider that served it and the meter that read it.
+	Relayed func(provider string, meter UsageMeter)
+	// Pin, when set, keeps the request to one provider's targets.
+	Pin *Pin
+}
+
+// Pin keeps a request to the route's targets of one provider that serve
+// the door's API natively: the request continues state that only that
+// provider's upstream has. Fallback stays among those targets.
+type Pin struct {
+	// Provider is the provider's name.
+	Provider string
+	// Refusal answers the request when the route has no such target.
+	Refusal *providers.Error
 }
 
 // Translator turns the hub's chat answers into a door's.

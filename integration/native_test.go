@@ -55,7 +55,13 @@ func countingUpstream(t *testing.T, hold int32) (*httptest.Server, *atomic.Int32
 
 func do(t *testing.T, method, path, body string, header map[string]string) (*http.Response, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, gatewayURL+path, strings.NewReader(body))
+	return doURL(t, method, gatewayURL+path, body, header)
+}
+
+// doURL is do for a gateway at another address.
+func doURL(t *testing.T, method, url, body string, header map[string]string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -9,12 +9,12 @@ import (
 )
 
 // TestResponsesThroughCaddy runs OpenAI's Responses API through a real
-// Caddy: translated onto an OpenAI-compatible upstream's chat API,
-// answered whole and streamed, kept by the default response store and
-// continued with previous_response_id.
+// Caddy: translated onto an OpenAI-compatible upstream's chat API
+// (`responses translate`), answered whole and streamed, kept by the
+// default response store and continued with previous_response_id.
 func TestResponsesThroughCaddy(t *testing.T) {
 	up := fakeOpenAI(t)
-	startGateway(t, openAIBlock(up.URL))
+	startGateway(t, strings.Replace(openAIBlock(up.URL), "api_key sk-upstream", "api_key sk-upstream\n\t\t\tresponses translate", 1))
 
 	resp, body := do(t, "POST", "/v1/responses", `{"model":"fast","instructions":"Be brief.","input":"Say hello"}`, auth)
 	if resp.StatusCode != 200 {

@@ -203,7 +203,13 @@ func (b *Base) Post(ctx context.Context, target string, call *Call, body []byte,
 
 // Get sends a GET request to the upstream URL; see Post.
 func (b *Base) Get(ctx context.Context, target, callerKey string, setAuth AuthSetter) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	return b.Request(ctx, http.MethodGet, target, callerKey, setAuth)
+}
+
+// Request sends a request without a body, such as a GET or a DELETE, to
+// the upstream URL; see Post.
+func (b *Base) Request(ctx context.Context, method, target, callerKey string, setAuth AuthSetter) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, target, nil)
 	if err != nil {
 		return nil, fmt.Errorf("building upstream request: %w", err)
 	}

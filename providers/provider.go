@@ -24,7 +24,8 @@ const (
 	Chat        Operation = "chat/completions"
 	Completions Operation = "completions"
 	Embeddings  Operation = "embeddings"
-	Messages    Operation = "messages" // Anthropic's Messages API, served natively by anthropic
+	Messages    Operation = "messages"  // Anthropic's Messages API, served natively by anthropic
+	Responses   Operation = "responses" // OpenAI's Responses API, served natively by openai and azure
 )
 
 // Provider sends OpenAI-shaped requests to one upstream. Implementations are

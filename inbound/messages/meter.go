@@ -21,41 +21,27 @@ type anthropicUsage struct {
 // there). A later event without a count keeps the earlier one.
 type usageMeter struct {
 	streamed bool
-	body     bytes.Buffer // a Message, or the stream's line being read
-	skipping bool         // the line being read is too long to be usage
+	body     bytes.Buffer // a Message
+	lines    inbound.Lines
 	usage    anthropicUsage
 	seen     bool
 }
 
-func newUsageMeter(streamed bool) inbound.UsageMeter { return &usageMeter{streamed: streamed} }
+func newUsageMeter(streamed bool) inbound.UsageMeter {
+	m := &usageMeter{streamed: streamed}
+	m.lines = inbound.Lines{Max: maxUsageLine, Line: m.event}
+	return m
+}
 
 // maxUsageLine bounds the stream lines kept: message_start and
 // message_delta are small, the long lines are content.
 const maxUsageLine = 64 << 10
 
 func (m *usageMeter) Write(p []byte) (int, error) {
-	n := len(p)
-	if !m.streamed {
-		m.body.Write(p)
-		return n, nil
+	if m.streamed {
+		return m.lines.Write(p)
 	}
-	for len(p) > 0 {
-		line, rest, complete := bytes.Cut(p, []byte("\n"))
-		if !m.skipping {
-			m.body.Write(line)
-			m.skipping = m.body.Len() > maxUsageLine
-		}
-		if !complete {
-			break
-		}
-		if !m.skipping {
-			m.event(m.body.Bytes())
-		}
-		m.body.Reset()
-		m.skipping = false
-		p = rest
-	}
-	return n, nil
+	return m.body.Write(p)
 }
 
 // event reads one line of the stream: the data of message_start or

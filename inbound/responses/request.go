@@ -129,14 +129,21 @@ func (d *Door) serveCreate(hub inbound.Hub, w http.ResponseWriter, r *http.Reque
 		t.store = d.Store
 	}
 	x := &inbound.Exchange{Chat: chat, Translator: t}
+	d.relayNatively(x, req, body, t)
 	x.Authorized = func(caller string) *providers.Error {
 		t.caller = caller
 		if req.PreviousResponseID == nil {
 			return nil
 		}
-		prev, ok := d.Store.get(caller, *req.PreviousResponseID)
-		if !ok {
+		prev, err := d.Store.get(caller, *req.PreviousResponseID)
+		if err != nil {
+			return storeFailed(hub, w, err)
+		}
+		if prev == nil {
 			return previousNotFound(*req.PreviousResponseID)
+		}
+		if perr := continueNatively(x, req, prev); perr != nil || prev.holder != "" {
+			return perr
 		}
 		t.history = prev.conversation()
 		chat, _, perr := req.chatBody(input, t.history)

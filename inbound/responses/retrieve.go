@@ -26,7 +26,10 @@ func (d *Door) serveGet(hub inbound.Hub, w http.ResponseWriter, r *http.Request)
 // forgotten.
 func (d *Door) serveDelete(hub inbound.Hub, w http.ResponseWriter, r *http.Request) {
 	d.withStored(hub, w, r, func(c inbound.Catalog, s *stored) {
-		d.Store.delete(s.caller, s.id)
+		if err := d.Store.delete(s.caller, s.id); err != nil {
+			d.answerError(c, w, storeFailed(hub, w, err))
+			return
+		}
 		body, _ := providers.MarshalJSON(struct {
 			ID      string `json:"id"`
 			Object  string `json:"object"`
@@ -96,7 +99,8 @@ func itemID(item json.RawMessage) string {
 }
 
 // withStored authenticates the caller and runs fn with the response the
-// request names, or answers 404 when the caller has none of that id.
+// request names, or answers 404 when the caller has none of that id. A
+// response a provider keeps is asked of that provider instead.
 func (d *Door) withStored(hub inbound.Hub, w http.ResponseWriter, r *http.Request, fn func(inbound.Catalog, *stored)) {
 	c, perr := hub.Catalog(r)
 	if perr != nil {
@@ -105,14 +109,21 @@ func (d *Door) withStored(hub inbound.Hub, w http.ResponseWriter, r *http.Reques
 	}
 	id := r.PathValue("id")
 	var s *stored
-	ok := false
 	if d.Store != nil {
-		s, ok = d.Store.get(c.CallerID(), id)
+		var err error
+		if s, err = d.Store.get(c.CallerID(), id); err != nil {
+			d.answerError(c, w, storeFailed(hub, w, err))
+			return
+		}
 	}
-	if !ok {
+	if s == nil {
 		e := providers.NewError(http.StatusNotFound, "not_found", "Response with id '"+providers.Clip(id, 256)+"' not found.")
 		e.Param = "response_id"
 		d.answerError(c, w, e)
+		return
+	}
+	if s.holder != "" {
+		d.relayKept(c, w, r, s)
 		return
 	}
 	fn(c, s)

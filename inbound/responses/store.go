@@ -3,21 +3,35 @@ package responses
 import (
 	"container/list"
 	"encoding/json"
+	"net/http"
 	"sync"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/llmgateway/caddy-llm-gateway/inbound"
+	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
 // Store keeps the responses made with `store` (OpenAI's default) for
 // `previous_response_id`, `GET /v1/responses/{id}`, its input items and
-// `DELETE`, each for the caller who made it, in this instance's memory.
-// It holds at most MaxBytes of responses, dropping the oldest first, and
-// forgets each after TTL. Its settings come ready for use: the root
-// module owns their defaults.
+// `DELETE`, each for the caller who made it, in this instance's memory or
+// in Redis. In memory it holds at most MaxBytes of responses, dropping
+// the oldest first; it forgets each after TTL. Its settings come ready
+// for use: the root module owns their defaults.
 type Store struct {
 	// TTL is how long a response is kept.
 	TTL time.Duration
-	// MaxBytes bounds the size of the responses and items kept.
+	// MaxBytes bounds the size of the responses and items kept in memory,
+	// or of each one kept in Redis, whose own maxmemory bounds them all.
 	MaxBytes int64
+	// Redis, when set, keeps the responses in Redis instead of this
+	// process's memory, for every gateway instance that uses the same
+	// Redis.
+	Redis *redis.Client
+	// Logger receives the failures to keep a response; nil for none.
+	Logger *zap.Logger
 
 	mu      sync.Mutex
 	entries map[string]*list.Element // by response id
@@ -39,6 +53,9 @@ type stored struct {
 	// output is the response's output items.
 	output []json.RawMessage
 	size   int64
+	// holder names the provider that served the response natively and
+	// keeps it itself; the gateway keeps nothing else of it.
+	holder string
 }
 
 // input is the response's own input items.
@@ -53,7 +70,7 @@ func (s *stored) conversation() []json.RawMessage {
 // put keeps s, replacing nothing: response ids are unique. A response
 // larger than the whole store is not kept.
 func (st *Store) put(s *stored) {
-	s.size = int64(len(s.response))
+	s.size = int64(len(s.response) + len(s.id) + len(s.holder))
 	for _, it := range s.context {
 		s.size += int64(len(it))
 	}
@@ -61,6 +78,10 @@ func (st *Store) put(s *stored) {
 		s.size += int64(len(it))
 	}
 	if s.size > st.MaxBytes {
+		return
+	}
+	if st.Redis != nil {
+		st.putShared(s)
 		return
 	}
 	now := time.Now()
@@ -77,35 +98,41 @@ func (st *Store) put(s *stored) {
 	st.size += s.size
 }
 
-// get returns the caller's response id, unless it has expired.
-func (st *Store) get(caller, id string) (*stored, bool) {
+// get returns the caller's response id, unless it has expired; nil when
+// the caller has none of that id. An error says the store failed.
+func (st *Store) get(caller, id string) (*stored, error) {
+	if st.Redis != nil {
+		return st.getShared(caller, id)
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	e, ok := st.entries[id]
 	if !ok {
-		return nil, false
+		return nil, nil
 	}
 	s := e.Value.(*stored)
 	if s.expires.Before(time.Now()) {
 		st.remove(e)
-		return nil, false
+		return nil, nil
 	}
 	if s.caller != caller {
-		return nil, false
+		return nil, nil
 	}
-	return s, true
+	return s, nil
 }
 
-// delete drops the caller's response id and reports whether it was kept.
-func (st *Store) delete(caller, id string) bool {
+// delete drops the caller's response id.
+func (st *Store) delete(caller, id string) error {
+	if st.Redis != nil {
+		return st.deleteShared(caller, id)
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	e, ok := st.entries[id]
-	if !ok || e.Value.(*stored).caller != caller {
-		return false
+	if ok && e.Value.(*stored).caller == caller {
+		st.remove(e)
 	}
-	st.remove(e)
-	return true
+	return nil
 }
 
 // remove drops an entry; st.mu is held.
@@ -113,4 +140,12 @@ func (st *Store) remove(e *list.Element) {
 	s := st.order.Remove(e).(*stored)
 	delete(st.entries, s.id)
 	st.size -= s.size
+}
+
+// storeFailed logs a failure of the response store and is the client's
+// answer to it: 503, as the store may be back soon.
+func storeFailed(hub inbound.Hub, w http.ResponseWriter, err error) *providers.Error {
+	hub.Logger().Error("the response store failed", zap.String("request_id", w.Header().Get("X-Request-Id")), zap.Error(err))
+	return providers.NewError(http.StatusServiceUnavailable, "response_store_unavailable",
+		"the gateway's response store is unavailable; try again shortly")
 }

@@ -21,6 +21,7 @@ type chunkDelta struct {
 	// content is the text as the chunk writes it, a JSON string: it goes
 	// into the text delta event as it is.
 	content      []byte
+	refusal      string
 	reasoning    string
 	toolCalls    []toolCallDelta
 	finishReason string
@@ -69,6 +70,8 @@ func readChunk(chunk []byte) chunkDelta {
 			if len(raw) > 0 && raw[0] == '"' {
 				d.content = raw
 			}
+		case "refusal":
+			d.refusal, _ = jsonscan.String(raw)
 		case "reasoning_content", "reasoning": // how some OpenAI-compatible servers name it
 			r, _ := jsonscan.String(raw)
 			d.reasoning += r
@@ -121,6 +124,7 @@ type events struct {
 	// The item being streamed: at most one of these is set.
 	reasoning *openItem
 	message   *openItem
+	refusal   *openItem
 	call      *openItem
 	// calls are the function calls by their index in the chat stream.
 	calls map[int]*openItem
@@ -148,6 +152,9 @@ func (s *events) Chunk(buf, chunk []byte) []byte {
 	}
 	if len(d.content) > 2 { // not ""
 		buf = s.textDelta(buf, d.content)
+	}
+	if d.refusal != "" {
+		buf = s.refusalDelta(buf, d.refusal)
 	}
 	for _, tc := range d.toolCalls {
 		buf = s.callDelta(buf, tc.Index, tc.ID, tc.Function)
@@ -184,6 +191,9 @@ func (s *events) Fail(buf []byte, e *providers.Error) []byte {
 	}
 	if it := s.call; it != nil {
 		it.call.Status, it.call.Arguments = statusIncomplete, it.text.String()
+	}
+	if s.refusal != nil {
+		s.endRefusal(statusIncomplete)
 	}
 	code := "server_error"
 	if e.Status == http.StatusTooManyRequests {
@@ -293,7 +303,7 @@ func (s *events) closeAll(buf []byte) []byte {
 	return buf
 }
 
-// closeText finishes the open reasoning and message.
+// closeText finishes the open reasoning, message and refusal.
 func (s *events) closeText(buf []byte) []byte {
 	if it := s.reasoning; it != nil {
 		s.reasoning = nil
@@ -320,7 +330,7 @@ func (s *events) closeText(buf []byte) []byte {
 		buf = s.append(buf, &partEvent{head: typed("response.content_part.done"), ItemID: it.id, OutputIndex: it.index, Part: part})
 		buf = s.append(buf, &itemEvent{head: typed("response.output_item.done"), OutputIndex: it.index, Item: item})
 	}
-	return buf
+	return s.closeRefusal(buf)
 }
 
 // response is the response as it stands, encoded.

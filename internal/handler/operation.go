@@ -137,6 +137,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op providers.Ope
 		} else {
 			h.relayBody(w, x, a.resp, meter)
 		}
+		if dx.Relayed != nil {
+			dx.Relayed(x.provider, meter)
+		}
 	case in.stream:
 		h.relayStream(w, r, x, a, in.includeUsage)
 	case x.translator != nil:
@@ -176,9 +179,15 @@ func modelNotAllowed(model string) *providers.Error {
 // deadline is not tried again. For a stream, the first chunk is read here
 // too, so a stream that breaks before its first chunk is retried as well.
 // A target that serves the API of dx's door natively is sent the door's
-// own body, with x.op set to that API.
+// own body, with x.op set to that API. A pinned exchange goes to its
+// provider's targets alone.
 func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request, x *exchange, route *Route, in *requestBody, op providers.Operation, dx *inbound.Exchange, ka *keepalive) (*attempt, *providers.Error) {
 	targets := route.balance.order()
+	if dx != nil && dx.Pin != nil {
+		if targets = pinned(targets, dx); len(targets) == 0 {
+			return nil, dx.Pin.Refusal
+		}
+	}
 	n := len(targets)
 	maxAttempts := h.cfg.MaxAttempts
 	if maxAttempts <= 0 {
@@ -303,6 +312,18 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 		return nil, noHealthyTarget(in.model, trialRetryAfter)
 	}
 	return nil, last
+}
+
+// pinned is the targets of dx's pinned provider that serve its API
+// natively, in their order.
+func pinned(targets []Target, dx *inbound.Exchange) []Target {
+	var kept []Target
+	for _, t := range targets {
+		if t.Provider.Config().Name == dx.Pin.Provider && servesNatively(t.Provider, dx.API) {
+			kept = append(kept, t)
+		}
+	}
+	return kept
 }
 
 // soonestReady is the index of the target that may be called again

@@ -65,6 +65,24 @@ func NewMemory() *Store {
 // NewRedis keeps counts in Redis, so every gateway instance using the same
 // Redis enforces one limit together.
 func NewRedis(redisURL string) (*Store, error) {
+	client, err := RedisClient(redisURL)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{
+		connect: func() (limiter.Store, error) {
+			return sredis.NewStoreWithOptions(client, limiter.StoreOptions{Prefix: keyPrefix})
+		},
+		closer: client.Close,
+		redis:  client,
+	}, nil
+}
+
+// RedisClient is a client of the Redis at redisURL that fails fast: a
+// request that needs Redis waits on one short attempt, so that a Redis
+// that is away costs it little. The gateway's other Redis-backed stores
+// use it too.
+func RedisClient(redisURL string) (*redis.Client, error) {
 	opts, err := redis.ParseURL(redisURL)
 	if err != nil {
 		return nil, fmt.Errorf("parsing the redis URL: %w", err)
@@ -75,14 +93,7 @@ func NewRedis(redisURL string) (*Store, error) {
 	opts.DialerRetries = 1 // a request waits on one attempt, not five
 	opts.MaxRetries = -1   // nor on retries: a failure fails over at once
 	quietRedis.Do(func() { redis.SetLogger(discardLogger{}) })
-	client := redis.NewClient(opts)
-	return &Store{
-		connect: func() (limiter.Store, error) {
-			return sredis.NewStoreWithOptions(client, limiter.StoreOptions{Prefix: keyPrefix})
-		},
-		closer: client.Close,
-		redis:  client,
-	}, nil
+	return redis.NewClient(opts), nil
 }
 
 // go-redis logs every failed dial on stderr by itself; the gateway logs

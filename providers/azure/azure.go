@@ -27,7 +27,10 @@ func init() {
 // and is required. With a dated `api_version` the call goes to
 // `/openai/deployments/<deployment>/<operation>?api-version=<version>`; with
 // `api_version v1` it goes to `/openai/v1/<operation>` with the deployment
-// as the body's model. The key is sent in the `api-key` header.
+// as the body's model. OpenAI's Responses API, which is not bound to a
+// deployment, is served at `/openai/responses?api-version=<version>` or
+// `/openai/v1/responses`, the deployment as the body's model. The key is
+// sent in the `api-key` header.
 type Azure struct {
 	providers.Base
 
@@ -40,7 +43,16 @@ type Azure struct {
 	// the deployment name itself.
 	Deployments map[string]string `json:"deployments,omitempty"`
 
+	// Responses is how requests to OpenAI's Responses API are served:
+	// `native` relays them to the resource's own Responses API as the
+	// client wrote them (only `model` rewritten), `translate` turns them
+	// into chat completions on the deployment. Default: native with
+	// `api_version v1` or a dated version from 2025-03-01-preview on,
+	// which have the Responses API; translate with older ones.
+	Responses string `json:"responses,omitempty"`
+
 	streamUsage bool
+	native      bool // Responses requests are relayed
 }
 
 // CaddyModule returns the Caddy module information.
@@ -63,15 +75,61 @@ func (a *Azure) Provision(caddy.Context) error {
 	a.URL().Path = strings.TrimSuffix(a.URL().Path, "/openai")
 	// stream_options arrived with 2024-09-01-preview; older versions reject it.
 	a.streamUsage = a.isV1() || a.APIVersion >= "2024-09-01"
+	a.native = a.Responses == providers.ResponsesNative ||
+		(a.Responses == "" && (a.isV1() || a.APIVersion >= firstResponsesVersion))
 	return nil
 }
+
+// firstResponsesVersion is the first dated API version with the
+// Responses API.
+const firstResponsesVersion = "2025-03-01-preview"
 
 // Validate requires the API version.
 func (a *Azure) Validate() error {
 	if a.APIVersion == "" {
 		return errors.New("provider " + a.Name + ": azure needs api_version (for example 2024-10-21, or v1)")
 	}
-	return nil
+	return a.CheckResponsesMode(a.Responses)
+}
+
+// ServesNatively reports whether the resource's own Responses API serves
+// Responses requests.
+func (a *Azure) ServesNatively(op providers.Operation) bool {
+	return op == providers.Responses && a.native
+}
+
+// responsesURL is the URL of the Responses API, followed by path (a kept
+// response's, or none) and query.
+func (a *Azure) responsesURL(path, query string) string {
+	target := a.URL().String()
+	if a.isV1() {
+		target += "/openai/v1/responses" + path
+		if query != "" {
+			target += "?" + query
+		}
+		return target
+	}
+	target += "/openai/responses" + path + "?api-version=" + url.QueryEscape(a.APIVersion)
+	if query != "" {
+		target += "&" + query
+	}
+	return target
+}
+
+// relayResponses sends a Responses request to the resource, the
+// deployment as its model, and returns the answer untouched.
+func (a *Azure) relayResponses(ctx context.Context, call *providers.Call) (*providers.Response, error) {
+	quoted, _ := json.Marshal(a.deployment(call.Model))
+	body, err := jsonscan.Set(call.Body, "model", quoted)
+	if err != nil {
+		return nil, providers.NewError(http.StatusBadRequest, "", "invalid request body: "+err.Error())
+	}
+	return a.RelayNative(ctx, a.responsesURL("", ""), call, body, apiKeyHeader)
+}
+
+// KeptResponse relays a GET or DELETE of a response the resource keeps.
+func (a *Azure) KeptResponse(ctx context.Context, method, path, query, callerKey string) (*providers.Response, error) {
+	return a.RelayKept(ctx, method, a.responsesURL("/"+path, query), callerKey, apiKeyHeader)
 }
 
 func (a *Azure) isV1() bool { return a.APIVersion == "v1" }
@@ -106,6 +164,9 @@ func (a *Azure) Target(op providers.Operation, model string) (string, error) {
 
 // Send relays the call to the model's deployment.
 func (a *Azure) Send(ctx context.Context, call *providers.Call) (*providers.Response, error) {
+	if call.Op == providers.Responses {
+		return a.relayResponses(ctx, call)
+	}
 	body := call.Body
 	var err error
 	if a.isV1() {
@@ -156,6 +217,7 @@ func (*Azure) ListsLocally() bool { return true }
 //		api_key <secret>
 //		api_version <version>
 //		deployment <model> <deployment>
+//		responses native|translate
 //		header <field> <value>
 //		dial_timeout <duration>
 //	}
@@ -183,6 +245,7 @@ func (a *Azure) CaddyfileOptions() providers.Options {
 			a.Deployments[model] = deployment
 			return nil
 		},
+		"responses": providers.ResponsesOption(&a.Responses),
 	}
 }
 
@@ -191,6 +254,8 @@ var (
 	_ providers.Provider          = (*Azure)(nil)
 	_ providers.ModelLister       = (*Azure)(nil)
 	_ providers.LocalLister       = (*Azure)(nil)
+	_ providers.NativeAPIs        = (*Azure)(nil)
+	_ providers.ResponseKeeper    = (*Azure)(nil)
 	_ caddy.Provisioner           = (*Azure)(nil)
 	_ caddy.Validator             = (*Azure)(nil)
 	_ caddy.CleanerUpper          = (*Azure)(nil)

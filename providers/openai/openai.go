@@ -23,7 +23,7 @@ const DefaultBaseURL = "https://api.openai.com/v1"
 // OpenAI relays requests to an OpenAI-compatible upstream without decoding
 // them: every field the client sent reaches the upstream. The operation is
 // appended to base_url (`/chat/completions`, `/completions`, `/embeddings`,
-// `/models`), and the key is sent as `Authorization: Bearer`.
+// `/models`, `/responses`), and the key is sent as `Authorization: Bearer`.
 type OpenAI struct {
 	providers.Base
 
@@ -32,6 +32,13 @@ type OpenAI struct {
 	// server that rejects the field. Streams then go unmetered unless the
 	// upstream reports usage by itself. Default: false.
 	DisableStreamUsage bool `json:"disable_stream_usage,omitempty"`
+
+	// Responses is how requests to OpenAI's Responses API are served:
+	// `native` relays them to the upstream's own `/responses` as the
+	// client wrote them (only `model` rewritten), `translate` turns them
+	// into chat completions, for servers without `/responses`. Default:
+	// native.
+	Responses string `json:"responses,omitempty"`
 }
 
 // CaddyModule returns the Caddy module information.
@@ -44,11 +51,23 @@ func (OpenAI) CaddyModule() caddy.ModuleInfo {
 
 // Provision resolves the key and builds the HTTP client.
 func (o *OpenAI) Provision(caddy.Context) error {
+	if err := o.CheckResponsesMode(o.Responses); err != nil {
+		return err
+	}
 	return o.Setup(DefaultBaseURL)
+}
+
+// ServesNatively reports that the upstream serves OpenAI's Responses API
+// itself, unless the provider is set to translate it.
+func (o *OpenAI) ServesNatively(op providers.Operation) bool {
+	return op == providers.Responses && o.Responses != providers.ResponsesTranslate
 }
 
 // Send relays the call.
 func (o *OpenAI) Send(ctx context.Context, call *providers.Call) (*providers.Response, error) {
+	if call.Op == providers.Responses {
+		return o.RelayNative(ctx, o.URL().String()+"/responses", call, call.Body, bearer)
+	}
 	body := call.Body
 	if call.Stream && !o.DisableStreamUsage && call.Op != providers.Embeddings {
 		var err error
@@ -76,6 +95,15 @@ func (o *OpenAI) ListModels(ctx context.Context, callerKey string) ([]providers.
 	return providers.ListFromJSON(body)
 }
 
+// KeptResponse relays a GET or DELETE of a response the upstream keeps.
+func (o *OpenAI) KeptResponse(ctx context.Context, method, path, query, callerKey string) (*providers.Response, error) {
+	target := o.URL().String() + "/responses/" + path
+	if query != "" {
+		target += "?" + query
+	}
+	return o.RelayKept(ctx, method, target, callerKey, bearer)
+}
+
 func bearer(h http.Header, key string) { h.Set("Authorization", "Bearer "+key) }
 
 // UnmarshalCaddyfile sets up the provider from Caddyfile tokens. Syntax:
@@ -86,6 +114,7 @@ func bearer(h http.Header, key string) { h.Set("Authorization", "Bearer "+key) }
 //		header <field> <value>
 //		dial_timeout <duration>
 //		disable_stream_usage
+//		responses native|translate
 //	}
 func (o *OpenAI) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return providers.ParseBlock(d, &o.Base, o.CaddyfileOptions())
@@ -99,6 +128,7 @@ func (o *OpenAI) CaddyfileOptions() providers.Options {
 			o.DisableStreamUsage = true
 			return providers.NoArgs(d)
 		},
+		"responses": providers.ResponsesOption(&o.Responses),
 	}
 }
 
@@ -106,6 +136,8 @@ func (o *OpenAI) CaddyfileOptions() providers.Options {
 var (
 	_ providers.Provider          = (*OpenAI)(nil)
 	_ providers.ModelLister       = (*OpenAI)(nil)
+	_ providers.NativeAPIs        = (*OpenAI)(nil)
+	_ providers.ResponseKeeper    = (*OpenAI)(nil)
 	_ caddy.Provisioner           = (*OpenAI)(nil)
 	_ caddy.CleanerUpper          = (*OpenAI)(nil)
 	_ caddyfile.Unmarshaler       = (*OpenAI)(nil)

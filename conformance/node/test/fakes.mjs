@@ -13,12 +13,14 @@ export function startChatToolFake({ tool, args, callId, answer }) {
 }
 
 // chatToolGateway(fake, model): the site block of a gateway without auth
-// whose `model` is answered through the openai provider by the fake.
+// whose `model` is answered through the openai provider by the fake, which
+// has no /v1/responses: the provider translates.
 export function chatToolGateway(fake, model) {
   return `\tllm_gateway {
 \t\tprovider upstream openai {
 \t\t\tbase_url ${fake.url}/v1
 \t\t\tapi_key fake-upstream-key
+\t\t\tresponses translate
 \t\t}
 \t\tmodel ${model} upstream
 \t}`;

@@ -1,0 +1,133 @@
+package responses
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"github.com/llmgateway/caddy-llm-gateway/inbound"
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+)
+
+// relayMeter reads what the gateway needs of a Response or Responses
+// event stream relayed untouched: the response's id, to remember which
+// provider keeps it, and its usage, for token limits and metrics. A
+// stream's are in its lifecycle events (response.created,
+// response.completed and the like), whose data carries the Response; the
+// other events' lines are passed over after their first bytes.
+type relayMeter struct {
+	streamed  bool
+	body      bytes.Buffer // a Response
+	lines     inbound.Lines
+	lifecycle bool // the last `event:` line named a lifecycle event
+	id        string
+	usage     *responseUsageCounts
+}
+
+// responseUsageCounts is what the meter reads of a Response's usage.
+type responseUsageCounts struct {
+	InputTokens  int `json:"input_tokens"`
+	OutputTokens int `json:"output_tokens"`
+}
+
+func newRelayMeter(streamed bool) inbound.UsageMeter {
+	m := &relayMeter{streamed: streamed}
+	m.lines = inbound.Lines{Max: providers.MaxEvent, Sniff: sniffLen, Keep: m.wanted, Line: m.line}
+	return m
+}
+
+// sniffLen is how much of a data line tells whether it is a lifecycle
+// event's, when no `event:` line said so: `{"type":"response.completed"`
+// comes first in every upstream's events.
+const sniffLen = 64
+
+// lifecycleTypes are the events whose data is a whole Response.
+var lifecycleTypes = [][]byte{
+	[]byte(`"response.created"`), []byte(`"response.in_progress"`), []byte(`"response.completed"`),
+	[]byte(`"response.incomplete"`), []byte(`"response.failed"`),
+}
+
+func isLifecycle(b []byte) bool {
+	for _, t := range lifecycleTypes {
+		if bytes.Contains(b, t) || bytes.Equal(b, t[1:len(t)-1]) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *relayMeter) Write(p []byte) (int, error) {
+	if m.streamed {
+		return m.lines.Write(p)
+	}
+	return m.body.Write(p)
+}
+
+// wanted reports whether a stream line, of which start is the beginning,
+// may be an `event:` line or a lifecycle event's data.
+func (m *relayMeter) wanted(start []byte) bool {
+	if bytes.HasPrefix(start, []byte("event:")) {
+		return true
+	}
+	data, ok := bytes.CutPrefix(start, []byte("data:"))
+	return ok && (m.lifecycle || isLifecycle(data[:min(len(data), sniffLen)]))
+}
+
+// line reads one whole stream line.
+func (m *relayMeter) line(line []byte) {
+	if name, ok := bytes.CutPrefix(line, []byte("event:")); ok {
+		m.lifecycle = isLifecycle(bytes.TrimSpace(name))
+		return
+	}
+	data, _ := bytes.CutPrefix(line, []byte("data:"))
+	m.lifecycle = false
+	var ev struct {
+		Response json.RawMessage `json:"response"`
+	}
+	if json.Unmarshal(data, &ev) == nil && len(ev.Response) > 0 {
+		m.read(ev.Response)
+	}
+}
+
+// read takes the id and usage of a Response.
+func (m *relayMeter) read(response []byte) {
+	var r struct {
+		ID    string               `json:"id"`
+		Usage *responseUsageCounts `json:"usage"`
+	}
+	if json.Unmarshal(response, &r) != nil {
+		return
+	}
+	if r.ID != "" {
+		m.id = r.ID
+	}
+	if r.Usage != nil {
+		m.usage = r.Usage
+	}
+}
+
+// finish reads a whole Response once it has all gone through.
+func (m *relayMeter) finish() {
+	if !m.streamed && m.body.Len() > 0 {
+		m.read(m.body.Bytes())
+		m.body.Reset()
+	}
+}
+
+// Usage is the Response's usage: its input tokens, cached ones included,
+// as prompt tokens.
+func (m *relayMeter) Usage() (inbound.Usage, bool) {
+	m.finish()
+	if m.usage == nil {
+		return inbound.Usage{}, false
+	}
+	return inbound.Usage{PromptTokens: m.usage.InputTokens, CompletionTokens: m.usage.OutputTokens}, true
+}
+
+// responseID is the relayed Response's id; empty when none went through.
+func (m *relayMeter) responseID() string {
+	m.finish()
+	return m.id
+}
+
+// Interface guards
+var _ inbound.UsageMeter = (*relayMeter)(nil)
