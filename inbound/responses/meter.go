@@ -25,8 +25,9 @@ type relayMeter struct {
 
 // responseUsageCounts is what the meter reads of a Response's usage.
 type responseUsageCounts struct {
-	InputTokens  int `json:"input_tokens"`
-	OutputTokens int `json:"output_tokens"`
+	InputTokens        int                `json:"input_tokens"`
+	InputTokensDetails inputTokensDetails `json:"input_tokens_details"`
+	OutputTokens       int                `json:"output_tokens"`
 }
 
 func newRelayMeter(streamed bool) inbound.UsageMeter {
@@ -120,7 +121,9 @@ func (m *relayMeter) Usage() (inbound.Usage, bool) {
 	if m.usage == nil {
 		return inbound.Usage{}, false
 	}
-	return inbound.Usage{PromptTokens: m.usage.InputTokens, CompletionTokens: m.usage.OutputTokens}, true
+	u := m.usage
+	return inbound.Usage{PromptTokens: u.InputTokens, CompletionTokens: u.OutputTokens,
+		CachedTokens: u.InputTokensDetails.CachedTokens, CacheWriteTokens: u.InputTokensDetails.CacheWriteTokens}, true
 }
 
 // responseID is the relayed Response's id; empty when none went through.
