@@ -13,6 +13,15 @@ import (
 // the gateway's own figures beside it.
 type keyInfo struct {
 	Label string `json:"label"`
+	budgetInfo
+	IsFreeTier bool          `json:"is_free_tier"`
+	RateLimit  rateLimitInfo `json:"rate_limit"`
+	TokenLimit *tokenLimit   `json:"token_limit,omitempty"`
+	Group      *groupInfo    `json:"group,omitempty"`
+}
+
+// budgetInfo is a budget's figures in OpenRouter's members.
+type budgetInfo struct {
 	// Usage is what was spent, or is reserved by calls under way, in the
 	// budget's current period; 0 without a budget.
 	Usage          float64  `json:"usage"`
@@ -22,11 +31,7 @@ type keyInfo struct {
 	// duration.
 	LimitReset *string `json:"limit_reset"`
 	// LimitResetsAt is when the period ends (the gateway's own member).
-	LimitResetsAt *time.Time    `json:"limit_resets_at"`
-	IsFreeTier    bool          `json:"is_free_tier"`
-	RateLimit     rateLimitInfo `json:"rate_limit"`
-	TokenLimit    *tokenLimit   `json:"token_limit,omitempty"`
-	Group         *groupInfo    `json:"group,omitempty"`
+	LimitResetsAt *time.Time `json:"limit_resets_at"`
 }
 
 type rateLimitInfo struct {
@@ -41,14 +46,10 @@ type tokenLimit struct {
 
 // groupInfo is the caller's group's spend, budget and limits.
 type groupInfo struct {
-	Name           string         `json:"name"`
-	Usage          float64        `json:"usage"`
-	Limit          *float64       `json:"limit"`
-	LimitRemaining *float64       `json:"limit_remaining"`
-	LimitReset     *string        `json:"limit_reset"`
-	LimitResetsAt  *time.Time     `json:"limit_resets_at"`
-	RateLimit      *rateLimitInfo `json:"rate_limit,omitempty"`
-	TokenLimit     *tokenLimit    `json:"token_limit,omitempty"`
+	Name string `json:"name"`
+	budgetInfo
+	RateLimit  *rateLimitInfo `json:"rate_limit,omitempty"`
+	TokenLimit *tokenLimit    `json:"token_limit,omitempty"`
 }
 
 // serveKey answers GET /api/v1/key: the calling key's own spend, budget,
@@ -76,13 +77,10 @@ func (h *Handler) serveKey(w http.ResponseWriter, r *http.Request) {
 		own = caller.Budget
 	}
 	if own != nil {
-		spent, ends, perr := h.spent(r, own, caller.scope(r))
-		if perr != nil {
+		if info.budgetInfo, perr = h.budgetFigures(r, own, caller.scope(r)); perr != nil {
 			x.fail(w, perr)
 			return
 		}
-		info.Usage = spent.USD()
-		info.Limit, info.LimitRemaining, info.LimitReset, info.LimitResetsAt = budgetFigures(own, spent, ends)
 	}
 	if g := caller.Group; g != nil {
 		gi := &groupInfo{Name: g.Name}
@@ -93,13 +91,10 @@ func (h *Handler) serveKey(w http.ResponseWriter, r *http.Request) {
 			gi.TokenLimit = &tokenLimit{g.TokenLimit.N, g.TokenLimit.Window.String()}
 		}
 		if g.Budget != nil {
-			spent, ends, perr := h.spent(r, g.Budget, g.scope())
-			if perr != nil {
+			if gi.budgetInfo, perr = h.budgetFigures(r, g.Budget, g.scope()); perr != nil {
 				x.fail(w, perr)
 				return
 			}
-			gi.Usage = spent.USD()
-			gi.Limit, gi.LimitRemaining, gi.LimitReset, gi.LimitResetsAt = budgetFigures(g.Budget, spent, ends)
 		}
 		info.Group = gi
 	}
@@ -109,25 +104,20 @@ func (h *Handler) serveKey(w http.ResponseWriter, r *http.Request) {
 	}{info})
 }
 
-// spent is what the budget's account under scope holds in the current
-// period, and when the period ends.
-func (h *Handler) spent(r *http.Request, b *Budget, scope string) (pricing.Nanodollars, time.Time, *providers.Error) {
+// budgetFigures are what the budget's account under scope holds in the
+// current period, what is left of the budget, its period and its end.
+func (h *Handler) budgetFigures(r *http.Request, b *Budget, scope string) (budgetInfo, *providers.Error) {
 	start, end := b.Period.bounds(time.Now())
 	v, err := h.cfg.Limits.Spender.Spent(r.Context(), accountKey(b, scope, start))
 	if err != nil {
 		storeErrors.Inc()
 		h.logStoreError(err)
-		return 0, end, storeUnavailable()
+		return budgetInfo{}, storeUnavailable()
 	}
-	return pricing.Nanodollars(v), end, nil
-}
-
-// budgetFigures are a budget's limit, what is left of it, its period and
-// its end, in OpenRouter's members.
-func budgetFigures(b *Budget, spent pricing.Nanodollars, ends time.Time) (limit, remaining *float64, reset *string, resetsAt *time.Time) {
-	l, left, period := b.Limit.USD(), max(b.Limit-spent, 0).USD(), b.Period.String()
-	ends = ends.UTC()
-	return &l, &left, &period, &ends
+	spent := pricing.Nanodollars(v)
+	limit, left, period := b.Limit.USD(), max(b.Limit-spent, 0).USD(), b.Period.String()
+	end = end.UTC()
+	return budgetInfo{Usage: spent.USD(), Limit: &limit, LimitRemaining: &left, LimitReset: &period, LimitResetsAt: &end}, nil
 }
 
 // accountKey names the counter of a budget's spend under scope in the
