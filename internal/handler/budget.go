@@ -97,8 +97,8 @@ func (c *Caller) scope(r *http.Request) string {
 // budgets, all or none: its prompt at a token per byte (no tokenizer
 // makes more tokens than the text has bytes) at the dearest of the
 // prompt prices, and its max_tokens, else the model's output limit from
-// the price list, else the token reserve, at the output price; on the
-// route's dearest target. Calls whose targets have no price reserve
+// the price list, else the token reserve, at the dearest output price
+// (long-context tiers included); on the route's dearest target. Calls whose targets have no price reserve
 // nothing.
 func (h *Handler) reserveBudget(ctx context.Context, x *exchange, r *http.Request, route *Route, in *requestBody) *providers.Error {
 	if h.cfg.Limits.Spender == nil {
@@ -149,8 +149,8 @@ func (h *Handler) worstCost(route *Route, in *requestBody) pricing.Nanodollars {
 		if output <= 0 {
 			output = cmp.Or(price.MaxOutputTokens, h.cfg.Limits.CompletionReserve)
 		}
-		dearest := max(price.Input, price.CachedInput, price.CacheWrite)
-		cost := pricing.Price{Input: dearest, Output: price.Output}.Cost(pricing.Usage{Prompt: int64(len(in.body)), Completion: output})
+		prompt, completion := price.Dearest()
+		cost := pricing.Price{Input: prompt, Output: completion}.Cost(pricing.Usage{Prompt: int64(len(in.body)), Completion: output})
 		worst = max(worst, cost)
 	}
 	return worst

@@ -160,3 +160,38 @@ func TestLoadTableErrors(t *testing.T) {
 		t.Errorf("missing file: error = %v", err)
 	}
 }
+
+// TestLongContextTiers: a prompt above a tier's threshold prices all of a
+// call's tokens at the tier's rates; a rate the tier does not give is the
+// base one; the dearest rates cover every tier.
+func TestLongContextTiers(t *testing.T) {
+	table, err := ParseTable([]byte(`{"claude-sonnet-4-5": {
+		"input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05,
+		"cache_read_input_token_cost": 3e-07, "cache_creation_input_token_cost": 3.75e-06,
+		"cache_creation_input_token_cost_above_1hr": 6e-06,
+		"input_cost_per_token_above_200k_tokens": 6e-06, "output_cost_per_token_above_200k_tokens": 2.25e-05,
+		"cache_read_input_token_cost_above_200k_tokens": 6e-07,
+		"cache_creation_input_token_cost_above_1hr_above_200k_tokens": 1.2e-05}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := table["claude-sonnet-4-5"]
+	if len(p.Tiers) != 1 || p.Tiers[0].AbovePrompt != 200_000 || p.Tiers[0].CacheWrite != p.CacheWrite {
+		t.Fatalf("tiers = %+v, want one above 200k keeping the base cache-write rate", p.Tiers)
+	}
+	// At the threshold: base rates. 200,000 × $3 + 1,000 × $15 per 1M.
+	if got := p.Cost(Usage{Prompt: 200_000, Completion: 1000}); got.String() != "0.615" {
+		t.Errorf("a prompt of 200k tokens costs %s, want 0.615", got)
+	}
+	// Above it: every token at the tier's rates. 200,001 - 100,000 cached at $6, 100,000 at $0.60, 1,000 at $22.50.
+	if got := p.Cost(Usage{Prompt: 200_001, Cached: 100_000, Completion: 1000}); got.String() != "0.682506" {
+		t.Errorf("a prompt of 200,001 tokens costs %s, want 0.682506", got)
+	}
+	if prompt, completion := p.Dearest(); prompt != 6_000_000_000 || completion != 22_500_000_000 {
+		t.Errorf("dearest rates %s and %s, want 6 and 22.5", prompt, completion)
+	}
+	if _, err := ParseTable([]byte(`{"m": {"input_cost_per_token": 1e-06, "output_cost_per_token_above_128k_tokens": "x"}}`)); err == nil ||
+		!strings.Contains(err.Error(), `entry "m": output_cost_per_token_above_128k_tokens`) {
+		t.Errorf("a malformed tier rate: %v", err)
+	}
+}

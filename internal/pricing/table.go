@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/big"
 	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -54,15 +58,16 @@ func ParseTable(data []byte) (Table, error) {
 			continue
 		}
 		var e litellmEntry
-		d := json.NewDecoder(bytes.NewReader(v))
-		d.UseNumber()
-		if err := d.Decode(&e); err != nil {
+		if err := json.Unmarshal(v, &e); err != nil {
 			return nil, fmt.Errorf("entry %q: %w", name, err)
 		}
 		if e.InputCostPerToken == "" && e.OutputCostPerToken == "" {
 			continue
 		}
 		p, err := e.price()
+		if err == nil {
+			p.Tiers, err = tiers(v, p)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("entry %q: %w", name, err)
 		}
@@ -107,6 +112,55 @@ func (e *litellmEntry) price() (Price, error) {
 		p.MaxOutputTokens = n.Num().Int64()
 	}
 	return p, nil
+}
+
+// tierMember is a member of a long-context tier's rate:
+// `<kind>_above_<n>k_tokens`.
+var tierMember = regexp.MustCompile(`^(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|cache_creation_input_token_cost)_above_([0-9]+)k_tokens$`)
+
+// tiers reads an entry's long-context tiers; base fills the rates a tier
+// does not give.
+func tiers(entry []byte, base Price) ([]Tier, error) {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(entry, &members); err != nil {
+		return nil, err
+	}
+	byThreshold := make(map[int64]*Tier)
+	for member, raw := range members {
+		m := tierMember.FindStringSubmatch(member)
+		if m == nil {
+			continue
+		}
+		thousands, err := strconv.ParseInt(m[2], 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", member, err)
+		}
+		r, err := ParseUSDPerToken(string(bytes.TrimSpace(raw)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", member, err)
+		}
+		threshold := thousands * 1000
+		t, ok := byThreshold[threshold]
+		if !ok {
+			t = &Tier{AbovePrompt: threshold, Input: base.Input, Output: base.Output, CachedInput: base.CachedInput, CacheWrite: base.CacheWrite}
+			byThreshold[threshold] = t
+		}
+		switch m[1] {
+		case "input_cost_per_token":
+			t.Input = r
+		case "output_cost_per_token":
+			t.Output = r
+		case "cache_read_input_token_cost":
+			t.CachedInput = r
+		case "cache_creation_input_token_cost":
+			t.CacheWrite = r
+		}
+	}
+	var out []Tier
+	for _, threshold := range slices.Sorted(maps.Keys(byThreshold)) {
+		out = append(out, *byThreshold[threshold])
+	}
+	return out, nil
 }
 
 // Lookup finds the price of an upstream model of a provider type:
