@@ -3,9 +3,11 @@ package handler
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"slices"
+	"sync"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
 )
@@ -32,7 +34,10 @@ func appendCanonical(dst, v []byte, top bool) ([]byte, error) {
 			key        []byte
 			start, end int
 		}
-		var members []member
+		// Room for the members of most objects of a request without
+		// going to the heap.
+		var room [16]member
+		members := room[:0]
 		err := jsonscan.Members(v, func(key []byte, start, end int) bool {
 			if !top || !slices.Contains(unkeyedMembers[:], string(key)) {
 				members = append(members, member{key, start, end})
@@ -81,22 +86,26 @@ func appendCanonical(dst, v []byte, top bool) ([]byte, error) {
 	return append(dst, v...), nil
 }
 
+// keyBuffers hold the parts of a key while it is hashed.
+var keyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
 // cacheKey is the key of an answer: who may see it, the operation, the
 // public model, the targets that serve it, and the canonical request,
 // hashed. The parts are length-prefixed so that no two differ only in
 // where one ends.
 func cacheKey(scope, op, model, targets string, body []byte) (string, error) {
-	canonical, err := appendCanonical(make([]byte, 0, len(body)), body, true)
+	buf := keyBuffers.Get().(*[]byte)
+	defer keyBuffers.Put(buf)
+	b := (*buf)[:0]
+	for _, part := range [...]string{scope, op, model, targets} {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(part)))
+		b = append(b, part...)
+	}
+	b, err := appendCanonical(b, body, true)
 	if err != nil {
 		return "", err
 	}
-	h := sha256.New()
-	for _, part := range [...]string{scope, op, model, targets} {
-		var n [4]byte
-		n[0], n[1], n[2], n[3] = byte(len(part)>>24), byte(len(part)>>16), byte(len(part)>>8), byte(len(part))
-		h.Write(n[:])
-		h.Write([]byte(part))
-	}
-	h.Write(canonical)
-	return hex.EncodeToString(h.Sum(nil)), nil
+	*buf = b
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
