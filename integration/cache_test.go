@@ -3,6 +3,7 @@ package integration
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -63,18 +64,10 @@ func cacheBlock(upstreamURL, options string) string {
 // ask posts body to path with key and extra headers.
 func ask(t *testing.T, url, path, key, body string, header map[string]string) call {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+key)
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := freshHTTP().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return call{resp.StatusCode, string(b), resp.Header}
+	all := map[string]string{"Authorization": "Bearer " + key}
+	maps.Copy(all, header)
+	resp, b := doURL(t, "POST", url+path, body, all)
+	return call{resp.StatusCode, b, resp.Header}
 }
 
 func question(words string, stream bool) string {
