@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/llmgateway/caddy-llm-gateway/internal/answercache"
+	"github.com/llmgateway/caddy-llm-gateway/internal/pricing"
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 )
 
@@ -281,5 +284,50 @@ func TestFlightFailureSendsFollowersUpstream(t *testing.T) {
 	}
 	if _, leader := fs.join("k"); !leader {
 		t.Error("a landed flight was still joined")
+	}
+}
+
+func TestCacheHitCostsNothingButARequest(t *testing.T) {
+	var calls atomic.Int32
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		_, _ = w.Write([]byte(meteredAnswer(30)))
+	})
+	go func() {
+		for range up.requests {
+		}
+	}()
+	store := memoryStore()
+	gw := gateway(t, Config{
+		Routes: []Route{route("metered", Target{Provider: openAIProvider(t, "oai", up.URL)})},
+		Prices: &pricing.Book{Models: map[string]pricing.Price{"metered": meteredPrice}},
+		Limits: Limits{Budget: &Budget{Limit: 10_000_000, Period: Period{Every: time.Hour}}, Spender: store, Counter: store,
+			Requests: NewLimit(3, time.Hour), Tokens: NewLimit(1000, time.Hour), CompletionReserve: 1024},
+		Cache: &Cache{Store: &answercache.Memory{TTL: time.Hour, MaxBytes: 1 << 20}},
+	}).URL
+	tokens := tokensTotal.WithLabelValues("metered", "oai", "completion")
+	first, _ := postWith(t, gw+"/v1/chat/completions", meteredAsk, nil)
+	if first.StatusCode != http.StatusOK || first.Header.Get("X-LLM-Gateway-Cost") != "0.00003" {
+		t.Fatalf("miss: %d, cost %q", first.StatusCode, first.Header.Get("X-LLM-Gateway-Cost"))
+	}
+	spent, tokensBefore := keyFigures(t, gw, "")["usage"], testutil.ToFloat64(tokens)
+	hit, _ := postWith(t, gw+"/v1/chat/completions", meteredAsk, nil)
+	if hit.Header.Get("X-LLM-Gateway-Cache") != "hit" || hit.Header.Get("X-LLM-Gateway-Cost") != "0" {
+		t.Errorf("hit: cache %q, cost %q", hit.Header.Get("X-LLM-Gateway-Cache"), hit.Header.Get("X-LLM-Gateway-Cost"))
+	}
+	if got := hit.Header.Get("X-Ratelimit-Remaining-Requests"); got != "1" {
+		t.Errorf("remaining requests after a hit: %q, want 1: a hit is a request", got)
+	}
+	if got := hit.Header.Get("X-Ratelimit-Remaining-Tokens"); got != "" && got != first.Header.Get("X-Ratelimit-Remaining-Tokens") {
+		t.Errorf("remaining tokens %q after a hit, %q before: a hit uses none", got, first.Header.Get("X-Ratelimit-Remaining-Tokens"))
+	}
+	if got := keyFigures(t, gw, "")["usage"]; got != spent {
+		t.Errorf("spent %v after a hit, %v before", got, spent)
+	}
+	if got := testutil.ToFloat64(tokens); got != tokensBefore {
+		t.Errorf("llm_gateway_tokens_total grew by %v on a hit", got-tokensBefore)
+	}
+	if calls.Load() != 1 {
+		t.Errorf("%d upstream calls, want 1", calls.Load())
 	}
 }
