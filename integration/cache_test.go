@@ -51,7 +51,13 @@ func cacheBlock(upstreamURL, options string) string {
 			base_url ` + upstreamURL + `/v1
 			api_key sk-upstream
 		}
+		provider translated openai {
+			base_url ` + upstreamURL + `/v1
+			api_key sk-upstream
+			responses translate
+		}
 		model fast up/gpt-4o-mini
+		model slow-door translated/gpt-4o-mini
 		auth keys {
 			key ` + cacheKeyA + ` a
 			key ` + cacheKeyB + ` b
@@ -164,6 +170,19 @@ func TestCacheThroughCaddy(t *testing.T) {
 			t.Errorf("Messages hit: %s", second.body)
 		}
 		calls(11)
+	})
+
+	t.Run("the Responses door", func(t *testing.T) {
+		translated := `{"model":"slow-door","input":"door"}`
+		expect(ask(t, gatewayURL, "/v1/responses", cacheKeyA, translated, nil), 200, "miss")
+		second := ask(t, gatewayURL, "/v1/responses", cacheKeyA, translated, nil)
+		expect(second, 200, "hit")
+		if err := openaischema.Validate(openaischema.Response, []byte(second.body)); err != nil || !strings.Contains(second.body, "Hello from upstream.") {
+			t.Errorf("%v: %s", err, second.body)
+		}
+		// Relayed untouched to a provider that serves the Responses API.
+		expect(ask(t, gatewayURL, "/v1/responses", cacheKeyA, `{"model":"fast","input":"door"}`, nil), 200, "bypass")
+		calls(13)
 	})
 
 	metrics := httpGet(t, "http://localhost:2999/metrics")
