@@ -169,6 +169,13 @@ func TestCacheThroughCaddy(t *testing.T) {
 		if !strings.Contains(second.body, `"type":"message"`) || !strings.Contains(second.body, "Hello from upstream.") {
 			t.Errorf("Messages hit: %s", second.body)
 		}
+		streamed := ask(t, gatewayURL, "/v1/messages", cacheKeyA, `{"stream":true,`+body[1:], header)
+		expect(streamed, 200, "hit")
+		for _, want := range []string{"event: message_start", `"text":"Hello from upstream."`, "event: message_stop"} {
+			if !strings.Contains(streamed.body, want) {
+				t.Errorf("Messages stream hit lacks %s: %s", want, streamed.body)
+			}
+		}
 		calls(11)
 	})
 

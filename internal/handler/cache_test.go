@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -329,5 +330,63 @@ func TestCacheHitCostsNothingButARequest(t *testing.T) {
 	}
 	if calls.Load() != 1 {
 		t.Errorf("%d upstream calls, want 1", calls.Load())
+	}
+}
+
+func TestCacheScopes(t *testing.T) {
+	team := &Group{Name: "team"}
+	a, b, loner := &Caller{ID: "key-a", Group: team}, &Caller{ID: "key-b", Group: team}, &Caller{ID: "key-c"}
+	r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
+	for _, tc := range []struct {
+		scope      string
+		x, y       *Caller
+		sameAnswer bool
+	}{
+		{CacheCaller, a, a, true},
+		{CacheCaller, a, b, false},
+		{CacheGroup, a, b, true},
+		{CacheGroup, a, loner, false},
+		{CacheGroup, loner, &Caller{ID: "key-d"}, false},
+		{CacheShared, a, loner, true},
+		{CacheCaller, &Caller{}, &Caller{}, true}, // anonymous, same client IP
+	} {
+		c := &Cache{Scope: tc.scope}
+		if got := c.scopeOf(tc.x, r) == c.scopeOf(tc.y, r); got != tc.sameAnswer {
+			t.Errorf("scope %s: %s and %s share answers = %v", tc.scope, tc.x.ID, tc.y.ID, got)
+		}
+	}
+}
+
+func TestCacheServesCompletionsAndEmbeddings(t *testing.T) {
+	const completion = `{"id":"cmpl-1","object":"text_completion","created":1735689600,"model":"gpt-3.5-turbo-instruct","choices":[{"text":" the sea.","index":0,"logprobs":null,"finish_reason":"length"}],"usage":{"prompt_tokens":4,"completion_tokens":3,"total_tokens":7}}`
+	const embedding = `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,-0.2]}],"model":"text-embedding-3-small","usage":{"prompt_tokens":2,"total_tokens":2}}`
+	url, calls := cacheGateway(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/embeddings") {
+			_, _ = w.Write([]byte(embedding))
+			return
+		}
+		_, _ = w.Write([]byte(completion))
+	}, &Cache{})
+	ask := `{"model":"gpt-3.5-turbo-instruct","prompt":"Write about","max_tokens":3}`
+	postWith(t, url+"/v1/completions", ask, nil)
+	resp, got := postWith(t, url+"/v1/completions", `{"stream":true,`+ask[1:], nil)
+	if resp.Header.Get("X-LLM-Gateway-Cache") != "hit" {
+		t.Fatalf("streamed completion: %s", resp.Header.Get("X-LLM-Gateway-Cache"))
+	}
+	if err := openaischema.ValidateStream([]byte(got)); err != nil || !strings.Contains(got, `"text":" the sea.","logprobs":null,"finish_reason":"length"`) {
+		t.Errorf("%v\n%s", err, got)
+	}
+	embed := `{"model":"text-embedding-3-small","input":"sea"}`
+	postWith(t, url+"/v1/embeddings", embed, nil)
+	resp, got = postWith(t, url+"/v1/embeddings", embed, nil)
+	if resp.Header.Get("X-LLM-Gateway-Cache") != "hit" || got != embedding {
+		t.Errorf("embeddings: %s %s", resp.Header.Get("X-LLM-Gateway-Cache"), got)
+	}
+	// The same body asked of another operation is another question.
+	if resp, _ := postWith(t, url+"/v1/chat/completions", ask, nil); resp.Header.Get("X-LLM-Gateway-Cache") != "miss" {
+		t.Errorf("a completions body sent to chat: %s", resp.Header.Get("X-LLM-Gateway-Cache"))
+	}
+	if calls.Load() != 3 {
+		t.Errorf("%d upstream calls, want 3", calls.Load())
 	}
 }
