@@ -2,6 +2,7 @@ package answercache
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -81,5 +82,25 @@ func TestRedisSharesAnswersWithTheirAge(t *testing.T) {
 	_ = stores[0].Put(ctx, "big", Entry{Answer: make([]byte, 2<<10), Stored: stored})
 	if _, ok, _ := stores[1].Get(ctx, "big"); ok {
 		t.Error("an answer over max_size was stored")
+	}
+}
+
+func TestRedisAwayIsLeftAloneForASecond(t *testing.T) {
+	srv := redistest.Start(t)
+	client, err := limitstore.RedisClient(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Redis{Client: client, TTL: time.Minute, MaxBytes: 1 << 10}
+	t.Cleanup(func() { _ = s.Close() })
+	srv.Stop(t)
+	if _, _, err := s.Get(context.Background(), "k"); err == nil || errors.Is(err, errAway) {
+		t.Fatalf("first call to a stopped Redis: %v", err)
+	}
+	if _, _, err := s.Get(context.Background(), "k"); !errors.Is(err, errAway) {
+		t.Errorf("a call right after a failure: %v, want it refused without waiting", err)
+	}
+	if err := s.Put(context.Background(), "k", Entry{Answer: []byte("x"), Stored: time.Now()}); !errors.Is(err, errAway) {
+		t.Errorf("a store right after a failure: %v", err)
 	}
 }

@@ -197,8 +197,12 @@ func (h *Handler) storeAnswer(x *exchange, answer []byte) {
 
 // logCacheError logs a failing cache store, at most once a second.
 func (h *Handler) logCacheError(err error) {
-	storeErrors.Inc()
-	h.logStoreError(err)
+	now := time.Now().UnixNano()
+	last := h.cacheErrorLogged.Load()
+	if now-last < int64(time.Second) || !h.cacheErrorLogged.CompareAndSwap(last, now) {
+		return
+	}
+	h.cfg.Logger.Error("answer cache failed; requests go upstream", zap.String("error", err.Error()))
 }
 
 // serveHit answers with a cached answer: no upstream call, no token or

@@ -98,6 +98,8 @@ type Handler struct {
 
 	// storeErrorLogged is when a store failure was last logged (unix ns).
 	storeErrorLogged atomic.Int64
+	// cacheErrorLogged is when a cache failure was last logged (unix ns).
+	cacheErrorLogged atomic.Int64
 }
 
 // New returns a Handler serving cfg.
