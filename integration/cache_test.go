@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -308,5 +309,70 @@ func TestCacheSharedThroughRedis(t *testing.T) {
 	}
 	if second.body != first.body || chats != 1 {
 		t.Errorf("%d upstream chat calls; instance 1 answered %s", chats, second.body)
+	}
+}
+
+// BenchmarkCacheThroughCaddy sends one non-streaming chat request at a
+// time through a Caddy in this process: passed through to a loopback
+// upstream by a site without a cache, and answered from the memory cache
+// by a site with one. Client and Caddy are measured alike; the upstream's
+// work is in the passthrough only, as it is in production.
+func BenchmarkCacheThroughCaddy(b *testing.B) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, okCompletion)
+	}))
+	defer up.Close()
+	provider := `		provider up openai {
+			base_url ` + up.URL + `/v1
+			api_key sk-bench
+		}`
+	tester := caddyTester(b)
+	tester.InitServer(testGlobals("")+`
+http://localhost:9080 {
+	llm_gateway {
+`+provider+`
+		cache memory
+	}
+}
+
+http://localhost:9081 {
+	llm_gateway {
+`+provider+`
+	}
+}
+`, "caddyfile")
+	const body = `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Write one sentence about the sea."}],"temperature":0.2,"max_tokens":64}`
+	for _, target := range []struct{ name, url, want string }{
+		{"passthrough", "http://localhost:9081/v1/chat/completions", ""},
+		{"memory_hit", gatewayURL + "/v1/chat/completions", "hit"},
+	} {
+		b.Run(target.name, func(b *testing.B) {
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+			defer client.CloseIdleConnections()
+			post := func() {
+				resp, err := client.Post(target.url, "application/json", strings.NewReader(body))
+				if err != nil {
+					b.Fatal(err)
+				}
+				answer, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || resp.Header.Get("X-LLM-Gateway-Cache") != target.want {
+					b.Fatalf("status %d, cache %q: %s", resp.StatusCode, resp.Header.Get("X-LLM-Gateway-Cache"), answer)
+				}
+			}
+			if target.want == "hit" {
+				resp, err := client.Post(target.url, "application/json", strings.NewReader(body))
+				if err != nil {
+					b.Fatal(err)
+				}
+				resp.Body.Close() // the miss that fills the cache
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				post()
+			}
+		})
 	}
 }
