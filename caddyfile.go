@@ -97,6 +97,12 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			rate_limit <n> <window>
 //			token_limit <n> <window>
 //		}
+//		cache memory|redis <url> {
+//			ttl <duration>
+//			max_size <size>
+//			scope caller|group|shared
+//			models <pattern>...
+//		}
 //	}
 //
 // The provider type defaults to the provider's name.
@@ -144,6 +150,7 @@ func (g *Gateway) caddyfileOptions() providers.Options {
 		"price":          g.parsePrice,
 		"budget":         func(d *caddyfile.Dispenser) error { return parseBudget(d, &g.Budget) },
 		"group":          g.parseGroup,
+		"cache":          g.parseCache,
 	}
 }
 

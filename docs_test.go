@@ -55,7 +55,7 @@ func TestCaddyfileReferenceMatchesParser(t *testing.T) {
 	want := []string{"key"} // the auth keys block
 	tables := []providers.Options{new(Gateway).caddyfileOptions(), new(providers.Base).BaseOptions(),
 		new(KeyConfig).caddyfileOptions(), new(JWTConfig).caddyfileOptions(), new(ModelRoute).caddyfileOptions(),
-		new(ResponseStoreConfig).caddyfileOptions()}
+		new(ResponseStoreConfig).caddyfileOptions(), new(CacheConfig).caddyfileOptions()}
 	for _, info := range caddy.GetModules(providers.Namespace) {
 		if doc, ok := info.New().(providers.OptionsDocumenter); ok {
 			tables = append(tables, doc.CaddyfileOptions())

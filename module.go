@@ -214,11 +214,16 @@ type Gateway struct {
 	// `group_claim` names.
 	Groups map[string]*GroupConfig `json:"groups,omitempty"`
 
+	// Cache answers a request that asks the same as an earlier one from
+	// the answers kept, without an upstream call. Default: none.
+	Cache *CacheConfig `json:"cache,omitempty"`
+
 	providers  []providers.Provider
 	handler    *handler.Handler
 	counterKey string // the limit store in counters, when one is used
 	responses  *responses.Store
 	storeKey   string // the response store in responseStores, when one is used
+	cacheKey   string // the cache's store in answerCaches, when one is used
 	logger     *zap.Logger
 }
 
@@ -330,6 +335,11 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 	if g.responses, g.storeKey, err = g.ResponseStore.load(ctx.Logger()); err != nil {
 		return err
 	}
+	cache, cacheKey, err := g.Cache.load()
+	if err != nil {
+		return err
+	}
+	g.cacheKey = cacheKey
 	if err := handler.RegisterMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
@@ -353,6 +363,7 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 
 		Doors:  g.doors(),
 		Prices: prices,
+		Cache:  cache,
 	})
 	if err != nil {
 		return fmt.Errorf("building the gateway: %w", err)
@@ -378,6 +389,9 @@ func (g *Gateway) setDefaults() {
 		g.ResponseStore = &ResponseStoreConfig{}
 	}
 	g.ResponseStore.setDefaults()
+	if g.Cache != nil {
+		g.Cache.setDefaults()
+	}
 }
 
 // routes resolves the configured model routes against the providers.
@@ -511,7 +525,12 @@ func (g *Gateway) Validate() error {
 		return err
 	}
 	if g.ResponseStore != nil {
-		return g.ResponseStore.validate()
+		if err := g.ResponseStore.validate(); err != nil {
+			return err
+		}
+	}
+	if g.Cache != nil {
+		return g.Cache.validate()
 	}
 	return nil
 }
@@ -544,6 +563,9 @@ func (g *Gateway) Cleanup() error {
 	}
 	if g.storeKey != "" {
 		_, _ = responseStores.Delete(g.storeKey)
+	}
+	if g.cacheKey != "" {
+		_, _ = answerCaches.Delete(g.cacheKey)
 	}
 	for _, p := range g.providers {
 		if c, ok := p.(caddy.CleanerUpper); ok {

@@ -40,6 +40,7 @@ type exchange struct {
 	cost          pricing.Nanodollars // what the call cost, once priced
 	priced        bool
 	budget        budgetState
+	cache         cacheState
 	// span is the request's trace span, nil unless Caddy's tracing is on;
 	// genAIProvider is the last provider tried, in its span attributes.
 	span          trace.Span

@@ -78,6 +78,8 @@ type Config struct {
 	Doors []inbound.Door
 	// Prices price the calls; nil for none.
 	Prices *pricing.Book
+	// Cache serves answers again; nil for none.
+	Cache *Cache
 }
 
 // Handler serves the gateway's HTTP surface.
@@ -91,8 +93,13 @@ type Handler struct {
 	// endpoints are the gateway's own and its doors'.
 	endpoints []endpoint
 
+	// flights are the cache misses under way.
+	flights flights
+
 	// storeErrorLogged is when a store failure was last logged (unix ns).
 	storeErrorLogged atomic.Int64
+	// cacheErrorLogged is when a cache failure was last logged (unix ns).
+	cacheErrorLogged atomic.Int64
 }
 
 // New returns a Handler serving cfg.

@@ -49,6 +49,9 @@ func (h *Handler) logRequest(r *http.Request, x *exchange, duration time.Duratio
 	if x.priced {
 		fields = append(fields, zap.String("cost_usd", x.cost.String()))
 	}
+	if f, ok := x.cache.logField(); ok {
+		fields = append(fields, f)
+	}
 	if key := x.callerName(); key != "" {
 		fields = append(fields, zap.String("key", key))
 	}

@@ -72,6 +72,11 @@ var (
 		Help: "Requests refused because a caller's or group's budget could not hold what they could cost.",
 	})
 
+	cacheRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "llm_gateway_cache_requests_total",
+		Help: "Requests that could be answered from the answer cache, by result (hit, miss or bypass).",
+	}, []string{"result"})
+
 	costTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "llm_gateway_cost_usd_total",
 		Help: "What upstream calls cost in USD at the configured prices, by public model and provider; calls without a price are not counted.",
@@ -100,6 +105,9 @@ func (x *exchange) observe(duration time.Duration) {
 	if x.priced {
 		costTotal.WithLabelValues(model, provider).Add(x.cost.USD())
 	}
+	if x.cache.result != "" {
+		cacheRequests.WithLabelValues(x.cache.result).Inc()
+	}
 }
 
 // metricLabels are the bounded label values for this exchange: the route's
@@ -112,6 +120,9 @@ func (x *exchange) metricLabels() (model, provider string) {
 	if provider == "" {
 		provider = "none"
 	}
+	if x.cache.result == cacheHit {
+		provider = "cache"
+	}
 	return model, provider
 }
 
@@ -119,7 +130,7 @@ func (x *exchange) metricLabels() (model, provider string) {
 // (two llm_gateway handlers in one config) is fine.
 func RegisterMetrics(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{requestsTotal, requestDuration, timeToFirstToken,
-		tokensTotal, activeRequests, rateLimitedTotal, storeErrors, upstreamAttempts, upstreamSkipped, providerUp, overheadSeconds, costTotal, budgetExceededTotal} {
+		tokensTotal, activeRequests, rateLimitedTotal, storeErrors, upstreamAttempts, upstreamSkipped, providerUp, overheadSeconds, costTotal, budgetExceededTotal, cacheRequests} {
 		if err := reg.Register(c); err != nil {
 			if _, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); !ok {
 				return err

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
+	"github.com/llmgateway/caddy-llm-gateway/internal/answercache"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
@@ -32,6 +33,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op providers.Ope
 	activeRequests.Inc()
 	defer func() {
 		activeRequests.Dec()
+		x.cache.flight.land(answercache.Entry{}, false)
 		h.settle(x)
 		h.finish(r, x)
 	}()
@@ -89,6 +91,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op providers.Ope
 	// model or a malformed body costs none of the caller's requests.
 	if perr := h.admitRequest(r.Context(), x, r); perr != nil {
 		x.fail(w, perr)
+		return
+	}
+	if h.serveFromCache(w, r, x, route, in, dx) {
 		return
 	}
 	if perr := h.reserveTokens(r.Context(), x, r, in); perr != nil {

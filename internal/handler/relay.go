@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -18,7 +19,7 @@ var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return 
 // showing meter what passes. A priced answer is read whole first: its
 // cost, from its usage, goes in a header.
 func (h *Handler) relayBody(w http.ResponseWriter, x *exchange, resp *providers.Response, meter inbound.UsageMeter) {
-	if _, priced := h.priceOf(x); priced {
+	if _, priced := h.priceOf(x); priced || x.cache.key != "" {
 		body, err := io.ReadAll(resp.Body)
 		if err != nil {
 			x.outcome = "upstream_broke"
@@ -27,6 +28,9 @@ func (h *Handler) relayBody(w http.ResponseWriter, x *exchange, resp *providers.
 		}
 		_, _ = meter.Write(body)
 		x.usage = usageOf(meter)
+		if json.Valid(body) {
+			h.storeAnswer(x, body)
+		}
 		h.writeWhole(w, x, resp.Header, body)
 		return
 	}
@@ -127,6 +131,7 @@ func (h *Handler) relayAnswer(w http.ResponseWriter, x *exchange, resp *provider
 		x.fail(w, unreadableAnswer())
 		return
 	}
+	h.storeAnswer(x, chat)
 	h.writeWhole(w, x, resp.Header, answer)
 }
 
@@ -177,9 +182,16 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 		return burst.Ready()
 	}
 	f := chunkFilter{includeUsage: includeUsage}
+	var rec *streamRecorder
+	if x.cache.key != "" {
+		rec = &streamRecorder{}
+	}
 	chunk := a.first
 	for done := chunk == nil; ; {
 		if chunk != nil {
+			if rec != nil {
+				rec.add(chunk) // before apply, which may shorten the chunk
+			}
 			if payload, keep := f.apply(chunk); keep {
 				if err := out.chunk(payload); err != nil {
 					x.status, x.outcome = statusClientClosed, "client_closed"
@@ -206,6 +218,9 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 			// Settled before the stream's end, so the client's next
 			// request sees it.
 			x.usage = f.usage
+			if answer, ok := rec.answer(); ok {
+				h.storeAnswer(x, answer)
+			}
 			h.settle(x)
 			_ = out.end()
 			break
