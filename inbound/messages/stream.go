@@ -2,30 +2,11 @@ package messages
 
 import (
 	"encoding/json"
+	"unicode/utf8"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
-
-// streamChunk is what the door reads of a chat.completion.chunk.
-type streamChunk struct {
-	Choices []struct {
-		Delta struct {
-			Content          string `json:"content"`
-			ReasoningContent string `json:"reasoning_content"`
-			// Reasoning is vLLM's and OpenRouter's name for it.
-			Reasoning string `json:"reasoning"`
-			ToolCalls []struct {
-				Index    int          `json:"index"`
-				ID       string       `json:"id"`
-				Function chatFunction `json:"function"`
-			} `json:"tool_calls"`
-		} `json:"delta"`
-		FinishReason *string         `json:"finish_reason"`
-		StopReason   json.RawMessage `json:"stop_reason"`
-	} `json:"choices"`
-	Usage *chatUsage `json:"usage"`
-}
 
 // The kinds of content block a stream opens.
 const (
@@ -47,6 +28,9 @@ type eventStream struct {
 	model string
 	stops []string
 
+	// texts reads the chunks that repeat an earlier one but for its text.
+	texts inbound.TextChunks
+
 	started  bool
 	open     int    // the kind of the open block; noBlock when none is
 	index    int    // the open block's index, or the next block's
@@ -60,38 +44,45 @@ type eventStream struct {
 }
 
 func (s *eventStream) Chunk(buf, chunk []byte) []byte {
-	if text, ok := fastText(chunk); ok {
+	if text, ok := s.texts.Text(chunk); ok && utf8.Valid(text) {
 		buf = s.start(buf)
 		if len(text) > len(`""`) {
-			buf = s.openBlock(buf, textKind, textBlock(""))
+			buf = s.keepOrOpen(buf, textKind)
 			buf = appendTextDelta(buf, s.index, text)
 		}
 		return buf
 	}
-	var c streamChunk
-	if json.Unmarshal(chunk, &c) != nil {
+	d, ok := readChunk(chunk)
+	if !ok {
 		return buf
 	}
-	if c.Usage != nil {
-		s.usage = c.Usage
+	if d.onlyText != nil {
+		s.texts.Learn(chunk, d.onlyText)
+	}
+	if d.usage != nil {
+		s.usage = d.usage
 	}
 	buf = s.start(buf)
-	if len(c.Choices) == 0 {
+	if !d.choices {
 		return buf
 	}
-	ch := &c.Choices[0]
-	d := &ch.Delta
-	if text := d.ReasoningContent + d.Reasoning; text != "" {
-		buf = s.openBlock(buf, thinkingKind, thinkingBlock(""))
+	if d.reasoning != "" {
+		thinking := d.reasoning
+		buf = s.keepOrOpen(buf, thinkingKind)
 		buf = appendEvent(buf, "content_block_delta", blockDelta{Type: "content_block_delta", Index: s.index,
-			Delta: delta{Type: "thinking_delta", Thinking: &text}})
+			Delta: delta{Type: "thinking_delta", Thinking: &thinking}})
 	}
-	if d.Content != "" {
-		buf = s.openBlock(buf, textKind, textBlock(""))
+	switch {
+	case d.rawText != nil:
+		buf = s.keepOrOpen(buf, textKind)
+		buf = appendTextDelta(buf, s.index, d.rawText)
+	case d.text != "":
+		text := d.text
+		buf = s.keepOrOpen(buf, textKind)
 		buf = appendEvent(buf, "content_block_delta", blockDelta{Type: "content_block_delta", Index: s.index,
-			Delta: delta{Type: "text_delta", Text: &d.Content}})
+			Delta: delta{Type: "text_delta", Text: &text}})
 	}
-	for _, tc := range d.ToolCalls {
+	for _, tc := range d.toolCalls {
 		// Some upstreams number every tool call 0: a new id is a new call.
 		current := s.open == toolKind && tc.Index == s.toolCall && (tc.ID == "" || tc.ID == s.toolID)
 		if !current {
@@ -107,8 +98,8 @@ func (s *eventStream) Chunk(buf, chunk []byte) []byte {
 				Delta: delta{Type: "input_json_delta", PartialJSON: &tc.Function.Arguments}})
 		}
 	}
-	if ch.FinishReason != nil {
-		s.finish, s.matched = *ch.FinishReason, ch.StopReason
+	if d.finish != nil {
+		s.finish, s.matched = *d.finish, d.stop
 	}
 	return buf
 }
@@ -138,12 +129,20 @@ func (s *eventStream) start(buf []byte) []byte {
 		Content: []contentBlock{}, Usage: s.usage.toUsage()}})
 }
 
-// openBlock makes a block of kind the open one: the open block is kept
-// when it is of that kind (a tool call opens a block of its own always).
-func (s *eventStream) openBlock(buf []byte, kind int, b contentBlock) []byte {
-	if s.open == kind && kind != toolKind {
+// keepOrOpen makes a text or thinking block the open one: the open block
+// is kept when it is of that kind.
+func (s *eventStream) keepOrOpen(buf []byte, kind int) []byte {
+	switch {
+	case s.open == kind:
 		return buf
+	case kind == thinkingKind:
+		return s.openBlock(buf, kind, thinkingBlock(""))
 	}
+	return s.openBlock(buf, kind, textBlock(""))
+}
+
+// openBlock opens a block of kind, after closing the open one.
+func (s *eventStream) openBlock(buf []byte, kind int, b contentBlock) []byte {
 	buf = s.closeBlock(buf)
 	s.open = kind
 	return appendEvent(buf, "content_block_start", blockStart{Type: "content_block_start", Index: s.index, ContentBlock: b})
