@@ -2,10 +2,12 @@ package messages
 
 import (
 	"encoding/json"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
 
 // The kinds of content block a stream opens.
@@ -107,9 +109,15 @@ func (s *eventStream) Chunk(buf, chunk []byte) []byte {
 func (s *eventStream) End(buf []byte) []byte {
 	buf = s.closeBlock(s.start(buf))
 	reason, sequence := stopReason(s.finish, s.matched, s.stops, s.tools)
-	buf = appendEvent(buf, "message_delta", messageDelta{Type: "message_delta",
-		Delta: stopDelta{StopReason: reason, StopSequence: sequence}, Usage: s.usage.toUsage()})
-	return append(buf, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"...)
+	buf = appendMember(append(buf, "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"...), "", reason)
+	buf = append(buf, `,"stop_sequence":`...)
+	if sequence == nil {
+		buf = append(buf, "null"...)
+	} else {
+		buf = appendMember(buf, "", *sequence)
+	}
+	buf = s.usage.toUsage().appendJSON(append(buf, `},"usage":`...))
+	return append(buf, "}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"...)
 }
 
 // Fail ends the stream with an `error` event, as Anthropic ends one it
@@ -124,9 +132,11 @@ func (s *eventStream) start(buf []byte) []byte {
 		return buf
 	}
 	s.started = true
-	return appendEvent(buf, "message_start", messageStart{Type: "message_start", Message: messageAnswer{
-		ID: newMessageID(), Type: "message", Role: "assistant", Model: s.model,
-		Content: []contentBlock{}, Usage: s.usage.toUsage()}})
+	buf = appendMember(buf, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":", newMessageID())
+	buf = appendMember(buf, `,"type":"message","role":"assistant","model":`, s.model)
+	buf = append(buf, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":`...)
+	buf = s.usage.toUsage().appendJSON(buf)
+	return append(buf, "}}\n\n"...)
 }
 
 // keepOrOpen makes a text or thinking block the open one: the open block
@@ -138,7 +148,10 @@ func (s *eventStream) keepOrOpen(buf []byte, kind int) []byte {
 	case kind == thinkingKind:
 		return s.openBlock(buf, kind, thinkingBlock(""))
 	}
-	return s.openBlock(buf, kind, textBlock(""))
+	buf = s.closeBlock(buf)
+	s.open = kind
+	buf = strconv.AppendInt(append(buf, "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":"...), int64(s.index), 10)
+	return append(buf, `,"content_block":{"type":"text","text":""}}`+"\n\n"...)
 }
 
 // openBlock opens a block of kind, after closing the open one.
@@ -152,15 +165,11 @@ func (s *eventStream) closeBlock(buf []byte) []byte {
 	if s.open == noBlock {
 		return buf
 	}
-	buf = appendEvent(buf, "content_block_stop", blockStop{Type: "content_block_stop", Index: s.index})
+	buf = strconv.AppendInt(append(buf, "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":"...), int64(s.index), 10)
+	buf = append(buf, "}\n\n"...)
 	s.open = noBlock
 	s.index++
 	return buf
-}
-
-type messageStart struct {
-	Type    string        `json:"type"`
-	Message messageAnswer `json:"message"`
 }
 
 type blockStart struct {
@@ -182,22 +191,6 @@ type delta struct {
 	PartialJSON *string `json:"partial_json,omitempty"`
 }
 
-type blockStop struct {
-	Type  string `json:"type"`
-	Index int    `json:"index"`
-}
-
-type messageDelta struct {
-	Type  string    `json:"type"`
-	Delta stopDelta `json:"delta"`
-	Usage usage     `json:"usage"`
-}
-
-type stopDelta struct {
-	StopReason   string  `json:"stop_reason"`
-	StopSequence *string `json:"stop_sequence"`
-}
-
 // appendEvent appends one event: its `event:` line, then v as its data.
 func appendEvent(buf []byte, name string, v any) []byte {
 	data, err := providers.MarshalJSON(v)
@@ -208,6 +201,24 @@ func appendEvent(buf []byte, name string, v any) []byte {
 	buf = append(buf, name...)
 	buf = append(buf, '\n')
 	return inbound.AppendData(buf, data)
+}
+
+// The events every stream sends once, and those of its text blocks, are
+// written by hand, the same JSON appendEvent makes of them.
+
+// appendMember appends head, the JSON up to a string's value, and the
+// value s.
+func appendMember(buf []byte, head, s string) []byte {
+	return translate.AppendJSONStringKeepHTML(append(buf, head...), s)
+}
+
+// appendJSON appends u.
+func (u usage) appendJSON(buf []byte) []byte {
+	buf = strconv.AppendInt(append(buf, `{"input_tokens":`...), int64(u.InputTokens), 10)
+	buf = strconv.AppendInt(append(buf, `,"output_tokens":`...), int64(u.OutputTokens), 10)
+	buf = strconv.AppendInt(append(buf, `,"cache_creation_input_tokens":`...), int64(u.CacheCreationInputTokens), 10)
+	buf = strconv.AppendInt(append(buf, `,"cache_read_input_tokens":`...), int64(u.CacheReadInputTokens), 10)
+	return append(buf, '}')
 }
 
 // Interface guards
