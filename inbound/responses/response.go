@@ -2,6 +2,11 @@ package responses
 
 import (
 	"encoding/json"
+	"strconv"
+
+	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
+	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
 
 // response is a Response object.
@@ -158,4 +163,233 @@ func (r *response) finish(finishReason string, completedAt int64) {
 		r.Status, r.IncompleteDetails = statusIncomplete, &incompleteDetails{Reason: "content_filter"}
 	}
 	r.CompletedAt = &completedAt
+}
+
+// The output items and their parts are written by hand, the same JSON
+// providers.MarshalJSON makes of them: a streamed item goes out in its
+// events, the final response and the store, encoded once.
+
+// appendOutputItem appends an output item.
+func appendOutputItem(b []byte, item any) []byte {
+	switch it := item.(type) {
+	case *messageItem:
+		return it.appendJSON(b)
+	case *functionCallItem:
+		return it.appendJSON(b)
+	case *reasoningItem:
+		return it.appendJSON(b)
+	}
+	return appendMarshaled(b, item)
+}
+
+func (m *messageItem) appendJSON(b []byte) []byte {
+	b = appendMember(b, `{"id":`, m.ID)
+	b = appendMember(b, `,"type":`, m.Type)
+	b = appendMember(b, `,"status":`, m.Status)
+	b = appendMember(b, `,"role":`, m.Role)
+	b = append(b, `,"content":`...)
+	if m.Content == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, part := range m.Content {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			switch p := part.(type) {
+			case *outputText:
+				b = p.appendJSON(b)
+			default:
+				b = appendMarshaled(b, p)
+			}
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+func (t *outputText) appendJSON(b []byte) []byte {
+	if t == nil {
+		return append(b, "null"...)
+	}
+	b = appendMember(b, `{"type":`, t.Type)
+	b = appendEmptyList(b, `,"annotations":`, t.Annotations)
+	b = appendEmptyList(b, `,"logprobs":`, t.Logprobs)
+	b = appendMember(b, `,"text":`, t.Text)
+	return append(b, '}')
+}
+
+func (c *functionCallItem) appendJSON(b []byte) []byte {
+	b = appendMember(b, `{"id":`, c.ID)
+	b = appendMember(b, `,"type":`, c.Type)
+	b = appendMember(b, `,"status":`, c.Status)
+	b = appendMember(b, `,"arguments":`, c.Arguments)
+	b = appendMember(b, `,"call_id":`, c.CallID)
+	b = appendMember(b, `,"name":`, c.Name)
+	return append(b, '}')
+}
+
+func (r *reasoningItem) appendJSON(b []byte) []byte {
+	b = appendMember(b, `{"id":`, r.ID)
+	b = appendMember(b, `,"type":`, r.Type)
+	b = append(b, `,"summary":`...)
+	if r.Summary == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, s := range r.Summary {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = s.appendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+func (s summaryText) appendJSON(b []byte) []byte {
+	b = appendMember(b, `{"type":`, s.Type)
+	b = appendMember(b, `,"text":`, s.Text)
+	return append(b, '}')
+}
+
+// appendMember appends head, the JSON up to a string member's value, and
+// the value s.
+func appendMember(b []byte, head, s string) []byte {
+	return translate.AppendJSONStringKeepHTML(append(b, head...), s)
+}
+
+// appendEmptyList appends head and list, which holds nothing but may be
+// nil.
+func appendEmptyList(b []byte, head string, list []any) []byte {
+	b = append(b, head...)
+	switch {
+	case list == nil:
+		return append(b, "null"...)
+	case len(list) == 0:
+		return append(b, "[]"...)
+	}
+	return appendMarshaled(b, list)
+}
+
+// appendMarshaled appends v as providers.MarshalJSON writes it, for the
+// values the hand-written encoders leave to it.
+func appendMarshaled(b []byte, v any) []byte {
+	body, err := providers.MarshalJSON(v)
+	if err != nil { // cannot happen for the door's types
+		return append(b, "null"...)
+	}
+	return append(b, body...)
+}
+
+// responseFrame is a Response encoded once by encoding/json, and the
+// spans of its members' values: the lifecycle events of a stream write it
+// again with the members that changed as the response went on, without
+// encoding the rest again.
+type responseFrame struct {
+	body    []byte
+	members []memberSpan
+}
+
+// memberSpan is one member of a responseFrame: its key, with its quotes,
+// and its value's span of the body.
+type memberSpan struct {
+	key        []byte
+	start, end int
+}
+
+func newResponseFrame(r *response) (*responseFrame, error) {
+	body, err := providers.MarshalJSON(r)
+	if err != nil {
+		return nil, err
+	}
+	f := &responseFrame{body: body}
+	err = jsonscan.Members(body, func(key []byte, start, end int) bool {
+		f.members = append(f.members, memberSpan{key: body[cap(body)-cap(key)-1 : cap(body)-cap(key)+len(key)+1], start: start, end: end})
+		return true
+	})
+	return f, err
+}
+
+// appendJSON appends r, whose frame f is, with its output items encoded
+// as output; the members a response changes as it goes on (its status,
+// completion, error, output, store and usage) are r's, the others f's.
+func (f *responseFrame) appendJSON(b []byte, r *response, output []json.RawMessage) []byte {
+	b = append(b, '{')
+	for i, m := range f.members {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(append(b, m.key...), ':')
+		switch string(m.key) {
+		case `"status"`:
+			b = translate.AppendJSONStringKeepHTML(b, r.Status)
+		case `"completed_at"`:
+			b = appendNullableInt(b, r.CompletedAt)
+		case `"error"`:
+			if e := r.Error; e != nil {
+				b = appendMember(b, `{"code":`, e.Code)
+				b = append(appendMember(b, `,"message":`, e.Message), '}')
+			} else {
+				b = append(b, "null"...)
+			}
+		case `"incomplete_details"`:
+			if d := r.IncompleteDetails; d != nil {
+				b = append(appendMember(b, `{"reason":`, d.Reason), '}')
+			} else {
+				b = append(b, "null"...)
+			}
+		case `"output"`:
+			b = append(b, '[')
+			for j, item := range output {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, item...)
+			}
+			b = append(b, ']')
+		case `"store"`:
+			b = strconv.AppendBool(b, r.Store)
+		case `"usage"`:
+			b = r.Usage.appendJSON(b)
+		default:
+			b = append(b, f.body[m.start:m.end]...)
+		}
+		if string(m.key) == `"truncation"` && r.Usage != nil && !f.has(`"usage"`) {
+			// Where encoding/json writes it once the response has it.
+			b = r.Usage.appendJSON(append(b, `,"usage":`...))
+		}
+	}
+	return append(b, '}')
+}
+
+// has reports whether the frame has the member key, quoted.
+func (f *responseFrame) has(key string) bool {
+	for _, m := range f.members {
+		if string(m.key) == key {
+			return true
+		}
+	}
+	return false
+}
+
+func (u *responseUsage) appendJSON(b []byte) []byte {
+	if u == nil {
+		return append(b, "null"...)
+	}
+	b = strconv.AppendInt(append(b, `{"input_tokens":`...), int64(u.InputTokens), 10)
+	b = strconv.AppendInt(append(b, `,"input_tokens_details":{"cached_tokens":`...), int64(u.InputTokensDetails.CachedTokens), 10)
+	b = strconv.AppendInt(append(b, `,"cache_write_tokens":`...), int64(u.InputTokensDetails.CacheWriteTokens), 10)
+	b = strconv.AppendInt(append(b, `},"output_tokens":`...), int64(u.OutputTokens), 10)
+	b = strconv.AppendInt(append(b, `,"output_tokens_details":{"reasoning_tokens":`...), int64(u.OutputTokensDetails.ReasoningTokens), 10)
+	b = strconv.AppendInt(append(b, `},"total_tokens":`...), int64(u.TotalTokens), 10)
+	return append(b, '}')
+}
+
+func appendNullableInt(b []byte, n *int64) []byte {
+	if n == nil {
+		return append(b, "null"...)
+	}
+	return strconv.AppendInt(b, *n, 10)
 }

@@ -60,22 +60,14 @@ func (t *translator) start(model string) *response {
 	return &r
 }
 
-// keep stores the answered response r, encoded as body, when the request
-// is to be kept.
-func (t *translator) keep(r *response, body []byte) {
+// keep stores the answered response id, encoded as body with its output
+// items, when the request is to be kept.
+func (t *translator) keep(id string, body []byte, output []json.RawMessage) {
 	if t.store == nil {
 		return
 	}
-	s := &stored{id: r.ID, caller: t.caller, response: body, inputCount: len(t.input),
-		context: append(slices.Clip(t.history), t.input...), output: make([]json.RawMessage, len(r.Output))}
-	for i, item := range r.Output {
-		b, err := providers.MarshalJSON(item)
-		if err != nil {
-			return
-		}
-		s.output[i] = b
-	}
-	t.store.put(s)
+	t.store.put(&stored{id: id, caller: t.caller, response: body, inputCount: len(t.input),
+		context: append(slices.Clip(t.history), t.input...), output: output})
 }
 
 // chatCompletion is what the door reads of a chat completion.
@@ -133,9 +125,14 @@ func (t *translator) Answer(chat []byte, model string) ([]byte, error) {
 	if c.Usage != nil {
 		r.Usage = c.Usage.responseUsage()
 	}
+	output := make([]json.RawMessage, len(r.Output))
+	for i, item := range r.Output {
+		output[i] = appendOutputItem(nil, item)
+		r.Output[i] = output[i]
+	}
 	body, err := providers.MarshalJSON(r)
 	if err == nil {
-		t.keep(r, body)
+		t.keep(r.ID, body, output)
 	}
 	return body, err
 }
