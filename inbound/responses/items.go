@@ -71,7 +71,7 @@ func inputItems(raw json.RawMessage) ([]json.RawMessage, *providers.Error) {
 // written by hand, the JSON providers.MarshalJSON makes of its
 // inputMessage, as nearly every request's input is a string.
 func userText(text string) json.RawMessage {
-	b := appendMember(nil, `{"id":`, translate.NewID("msg_"))
+	b := appendMember(make([]byte, 0, 128+len(text)+len(text)/8), `{"id":`, translate.NewID("msg_"))
 	b = append(b, `,"type":"message","role":"user","status":"completed","content":[{"text":`...)
 	b = translate.AppendJSONStringKeepHTML(b, text)
 	return append(b, `,"type":"input_text"}]}`...)

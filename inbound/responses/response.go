@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"strconv"
 
-	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
@@ -283,95 +282,91 @@ func appendMarshaled(b []byte, v any) []byte {
 	return append(b, body...)
 }
 
-// responseFrame is a Response encoded once by encoding/json, and the
-// spans of its members' values: the lifecycle events of a stream write it
-// again with the members that changed as the response went on, without
-// encoding the rest again.
-type responseFrame struct {
-	body    []byte
-	members []memberSpan
-}
-
-// memberSpan is one member of a responseFrame: its key, with its quotes,
-// and its value's span of the body.
-type memberSpan struct {
-	key        []byte
-	start, end int
-}
-
-func newResponseFrame(r *response) (*responseFrame, error) {
-	body, err := providers.MarshalJSON(r)
-	if err != nil {
-		return nil, err
+// appendJSON appends r, with its output items encoded as output: the
+// JSON providers.MarshalJSON makes of it, written by hand, as a stream
+// writes its response three times. The members a request rarely sets are
+// left to encoding/json when it does.
+func (r *response) appendJSON(b []byte, output []json.RawMessage) []byte {
+	b = appendMember(b, `{"id":`, r.ID)
+	b = appendMember(b, `,"object":`, r.Object)
+	b = strconv.AppendInt(append(b, `,"created_at":`...), r.CreatedAt, 10)
+	b = appendMember(b, `,"status":`, r.Status)
+	b = strconv.AppendBool(append(b, `,"background":`...), r.Background)
+	b = appendNullableInt(append(b, `,"completed_at":`...), r.CompletedAt)
+	b = append(b, `,"error":`...)
+	if e := r.Error; e != nil {
+		b = appendMember(b, `{"code":`, e.Code)
+		b = append(appendMember(b, `,"message":`, e.Message), '}')
+	} else {
+		b = append(b, "null"...)
 	}
-	f := &responseFrame{body: body}
-	err = jsonscan.Members(body, func(key []byte, start, end int) bool {
-		f.members = append(f.members, memberSpan{key: body[cap(body)-cap(key)-1 : cap(body)-cap(key)+len(key)+1], start: start, end: end})
-		return true
-	})
-	return f, err
-}
-
-// appendJSON appends r, whose frame f is, with its output items encoded
-// as output; the members a response changes as it goes on (its status,
-// completion, error, output, store and usage) are r's, the others f's.
-func (f *responseFrame) appendJSON(b []byte, r *response, output []json.RawMessage) []byte {
-	b = append(b, '{')
-	for i, m := range f.members {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(append(b, m.key...), ':')
-		switch string(m.key) {
-		case `"status"`:
-			b = translate.AppendJSONStringKeepHTML(b, r.Status)
-		case `"completed_at"`:
-			b = appendNullableInt(b, r.CompletedAt)
-		case `"error"`:
-			if e := r.Error; e != nil {
-				b = appendMember(b, `{"code":`, e.Code)
-				b = append(appendMember(b, `,"message":`, e.Message), '}')
-			} else {
-				b = append(b, "null"...)
-			}
-		case `"incomplete_details"`:
-			if d := r.IncompleteDetails; d != nil {
-				b = append(appendMember(b, `{"reason":`, d.Reason), '}')
-			} else {
-				b = append(b, "null"...)
-			}
-		case `"output"`:
-			b = append(b, '[')
-			for j, item := range output {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = append(b, item...)
-			}
-			b = append(b, ']')
-		case `"store"`:
-			b = strconv.AppendBool(b, r.Store)
-		case `"usage"`:
-			b = r.Usage.appendJSON(b)
-		default:
-			b = append(b, f.body[m.start:m.end]...)
-		}
-		if string(m.key) == `"truncation"` && r.Usage != nil && !f.has(`"usage"`) {
-			// Where encoding/json writes it once the response has it.
-			b = r.Usage.appendJSON(append(b, `,"usage":`...))
-		}
+	b = append(b, `,"incomplete_details":`...)
+	if d := r.IncompleteDetails; d != nil {
+		b = append(appendMember(b, `{"reason":`, d.Reason), '}')
+	} else {
+		b = append(b, "null"...)
 	}
+	b = appendNullableString(append(b, `,"instructions":`...), r.Instructions)
+	b = appendNullableInt(append(b, `,"max_output_tokens":`...), r.MaxOutputTokens)
+	b = appendMember(b, `,"model":`, r.Model)
+	b = append(b, `,"output":`...)
+	if r.Output == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, item := range output {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, item...)
+		}
+		b = append(b, ']')
+	}
+	b = strconv.AppendBool(append(b, `,"parallel_tool_calls":`...), r.ParallelToolCalls)
+	b = appendNullableString(append(b, `,"previous_response_id":`...), r.PreviousResponseID)
+	b = appendMarshaledOr(append(b, `,"reasoning":`...), r.Reasoning == nil, "null", r.Reasoning)
+	b = strconv.AppendBool(append(b, `,"store":`...), r.Store)
+	b = appendMarshaledOr(append(b, `,"temperature":`...), r.Temperature == nil, "null", r.Temperature)
+	f := r.Text.Format
+	plainText := f != nil && f.Type == "text" && f.Name == "" && f.Description == "" && f.Schema == nil && f.Strict == nil && r.Text.Verbosity == nil
+	b = appendMarshaledOr(append(b, `,"text":`...), plainText, `{"format":{"type":"text"}}`, &r.Text)
+	b = appendMarshaledOr(append(b, `,"tool_choice":`...), string(r.ToolChoice) == `"auto"`, `"auto"`, &r.ToolChoice)
+	b = appendMarshaledOr(append(b, `,"tools":`...), r.Tools != nil && len(r.Tools) == 0, "[]", &r.Tools)
+	b = appendMarshaledOr(append(b, `,"top_p":`...), r.TopP == nil, "null", r.TopP)
+	b = appendMember(b, `,"truncation":`, r.Truncation)
+	if r.Usage != nil {
+		b = r.Usage.appendJSON(append(b, `,"usage":`...))
+	}
+	if r.User != nil {
+		b = appendMember(b, `,"user":`, *r.User)
+	}
+	b = appendMarshaledOr(append(b, `,"metadata":`...), r.Metadata != nil && len(r.Metadata) == 0, "{}", r.Metadata)
 	return append(b, '}')
 }
 
-// has reports whether the frame has the member key, quoted.
-func (f *responseFrame) has(key string) bool {
-	for _, m := range f.members {
-		if string(m.key) == key {
-			return true
-		}
+// appendMarshaledOr appends literal when usual is set, else v as
+// providers.MarshalJSON writes it.
+func appendMarshaledOr(b []byte, usual bool, literal string, v any) []byte {
+	if usual {
+		return append(b, literal...)
 	}
-	return false
+	return appendMarshaled(b, v)
+}
+
+func appendNullableString(b []byte, s *string) []byte {
+	if s == nil {
+		return append(b, "null"...)
+	}
+	return translate.AppendJSONStringKeepHTML(b, *s)
+}
+
+// encodeOutput encodes each of r's output items.
+func (r *response) encodeOutput() []json.RawMessage {
+	out := make([]json.RawMessage, len(r.Output))
+	for i, item := range r.Output {
+		out[i] = appendOutputItem(nil, item)
+	}
+	return out
 }
 
 func (u *responseUsage) appendJSON(b []byte) []byte {

@@ -108,8 +108,8 @@ type events struct {
 	calls map[int]*openItem
 	// done holds the output items ended, encoded, by output index.
 	done []json.RawMessage
-	// frame is the response as it began.
-	frame *responseFrame
+	// scratch is where an item is encoded before it is kept.
+	scratch []byte
 
 	finishReason string
 	usage        *chatUsage
@@ -129,7 +129,9 @@ type openItem struct {
 // newItem is the output item of the next output index.
 func (s *events) newItem(prefix string) *openItem {
 	it := &openItem{index: len(s.r.Output), id: translate.NewID(prefix)}
-	it.ref = translate.AppendJSONString(append(it.ref, `,"item_id":`...), it.id)
+	// Enough for the text of most answers.
+	it.text.Grow(512)
+	it.ref = translate.AppendJSONString(append(make([]byte, 0, 64), `,"item_id":`...), it.id)
 	it.ref = strconv.AppendInt(append(it.ref, `,"output_index":`...), int64(it.index), 10)
 	return it
 }
@@ -179,9 +181,9 @@ func (s *events) End(buf []byte) []byte {
 	if s.r.Status == statusIncomplete {
 		end = "response.incomplete"
 	}
-	body := s.response()
+	buf, body := s.appendResponse(buf, end)
 	s.t.keep(s.r.ID, body, s.done)
-	return s.appendResponse(buf, end, body)
+	return buf
 }
 
 // Fail ends the stream with response.failed, its output as far as it
@@ -209,7 +211,8 @@ func (s *events) Fail(buf []byte, e *providers.Error) []byte {
 	if s.usage != nil {
 		s.r.Usage = s.usage.responseUsage()
 	}
-	return s.appendResponse(buf, "response.failed", s.response())
+	buf, _ = s.appendResponse(buf, "response.failed")
+	return buf
 }
 
 // begin writes response.created and response.in_progress, once.
@@ -218,9 +221,9 @@ func (s *events) begin(buf []byte) []byte {
 		return buf
 	}
 	s.started = true
-	body := s.response()
-	buf = s.appendResponse(buf, "response.created", body)
-	return s.appendResponse(buf, "response.in_progress", body)
+	buf, _ = s.appendResponse(buf, "response.created")
+	buf, _ = s.appendResponse(buf, "response.in_progress")
+	return buf
 }
 
 // reasoningDelta streams reasoning as the summary of a reasoning item.
@@ -355,39 +358,28 @@ func (s *events) opened(item any) {
 
 // ended encodes output item i as it stands.
 func (s *events) ended(i int) json.RawMessage {
-	s.done[i] = appendOutputItem(nil, s.r.Output[i])
+	if s.scratch == nil {
+		s.scratch = make([]byte, 0, 1<<10)
+	}
+	s.scratch = appendOutputItem(s.scratch[:0], s.r.Output[i])
+	s.done[i] = bytes.Clone(s.scratch)
 	return s.done[i]
 }
 
-// response is the response as it stands, encoded: the first time by
-// encoding/json, as the frame of the others, which write the output items
-// encoded once.
-func (s *events) response() []byte {
-	if s.frame == nil {
-		frame, err := newResponseFrame(s.r)
-		if err != nil { // cannot happen for these types
-			return []byte("null")
-		}
-		s.frame = frame
-		if len(s.r.Output) == 0 {
-			return frame.body
-		}
-	}
+// appendResponse appends a lifecycle event, which carries the response
+// as it stands, its output items encoded once; body is the response
+// within buf.
+func (s *events) appendResponse(buf []byte, typ string) (_, body []byte) {
 	for i, raw := range s.done {
 		if raw == nil {
 			s.ended(i)
 		}
 	}
-	return s.frame.appendJSON(nil, s.r, s.done)
-}
-
-// appendResponse appends a lifecycle event, which carries the response,
-// encoded as body.
-func (s *events) appendResponse(buf []byte, typ string, body []byte) []byte {
-	buf = s.appendHead(buf, typ)
-	buf = append(buf, `,"response":`...)
-	buf = append(buf, body...)
-	return append(buf, "}\n\n"...)
+	buf = append(s.appendHead(buf, typ), `,"response":`...)
+	start := len(buf)
+	buf = s.r.appendJSON(buf, s.done)
+	body = buf[start:]
+	return append(buf, "}\n\n"...), body
 }
 
 // appendItemEvent appends output_item.added or .done for it, whose item

@@ -1,13 +1,13 @@
 package responses
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"slices"
 	"time"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
-	"github.com/llmgateway/caddy-llm-gateway/providers"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
 
@@ -60,13 +60,13 @@ func (t *translator) start(model string) *response {
 	return &r
 }
 
-// keep stores the answered response id, encoded as body with its output
-// items, when the request is to be kept.
+// keep stores a copy of the answered response id, encoded as body with
+// its output items, when the request is to be kept.
 func (t *translator) keep(id string, body []byte, output []json.RawMessage) {
 	if t.store == nil {
 		return
 	}
-	t.store.put(&stored{id: id, caller: t.caller, response: body, inputCount: len(t.input),
+	t.store.put(&stored{id: id, caller: t.caller, response: bytes.Clone(body), inputCount: len(t.input),
 		context: append(slices.Clip(t.history), t.input...), output: output})
 }
 
@@ -125,16 +125,10 @@ func (t *translator) Answer(chat []byte, model string) ([]byte, error) {
 	if c.Usage != nil {
 		r.Usage = c.Usage.responseUsage()
 	}
-	output := make([]json.RawMessage, len(r.Output))
-	for i, item := range r.Output {
-		output[i] = appendOutputItem(nil, item)
-		r.Output[i] = output[i]
-	}
-	body, err := providers.MarshalJSON(r)
-	if err == nil {
-		t.keep(r.ID, body, output)
-	}
-	return body, err
+	output := r.encodeOutput()
+	body := r.appendJSON(nil, output)
+	t.keep(r.ID, body, output)
+	return body, nil
 }
 
 // newMessage is an assistant message of the given status and content.
