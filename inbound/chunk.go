@@ -2,6 +2,7 @@ package inbound
 
 import (
 	"bytes"
+	"strconv"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
 )
@@ -176,4 +177,64 @@ func (t *TextChunks) Text(chunk []byte) (text []byte, ok bool) {
 		return nil, false
 	}
 	return text, true
+}
+
+// ChatUsage is a chat completion's usage, as the doors read it.
+type ChatUsage struct {
+	PromptTokens, CompletionTokens, TotalTokens int
+	// From prompt_tokens_details.
+	CachedTokens, CacheWriteTokens int
+	// From completion_tokens_details.
+	ReasoningTokens int
+}
+
+// ReadChatUsage reads a usage object as json.Unmarshal reads it into
+// integer fields of those names, without reflection; ok is false for an
+// object it might read otherwise (keys json.Unmarshal would match in
+// another case, values other than integers or null), which a door
+// decodes with json.Unmarshal instead.
+func ReadChatUsage(raw []byte) (u ChatUsage, ok bool) {
+	ok = jsonscan.EachMember(raw, func(key, value []byte) bool {
+		switch string(key) {
+		case "prompt_tokens":
+			return readInt(value, &u.PromptTokens)
+		case "completion_tokens":
+			return readInt(value, &u.CompletionTokens)
+		case "total_tokens":
+			return readInt(value, &u.TotalTokens)
+		case "prompt_tokens_details":
+			return jsonscan.IsNull(value) || jsonscan.EachMember(value, func(key, value []byte) bool {
+				switch string(key) {
+				case "cached_tokens":
+					return readInt(value, &u.CachedTokens)
+				case "cache_write_tokens":
+					return readInt(value, &u.CacheWriteTokens)
+				}
+				return jsonscan.PlainKey(key, "cached_tokens", "cache_write_tokens")
+			})
+		case "completion_tokens_details":
+			return jsonscan.IsNull(value) || jsonscan.EachMember(value, func(key, value []byte) bool {
+				if string(key) == "reasoning_tokens" {
+					return readInt(value, &u.ReasoningTokens)
+				}
+				return jsonscan.PlainKey(key, "reasoning_tokens")
+			})
+		}
+		return jsonscan.PlainKey(key, "prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "completion_tokens_details")
+	})
+	return u, ok
+}
+
+// readInt reads a JSON number that is an integer, or null, which leaves
+// n as it is.
+func readInt(value []byte, n *int) bool {
+	if jsonscan.IsNull(value) {
+		return true
+	}
+	v, err := strconv.Atoi(string(value))
+	if err != nil {
+		return false
+	}
+	*n = v
+	return true
 }

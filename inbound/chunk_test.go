@@ -1,6 +1,7 @@
 package inbound
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -75,6 +76,57 @@ func TestTextChunks(t *testing.T) {
 		got, ok := texts.Text([]byte(chunk))
 		if string(got) != want || ok != (want != "") {
 			t.Errorf("%s: text %s %v, want %s", chunk, got, ok, want)
+		}
+	}
+}
+
+// TestReadChatUsage reads usage as json.Unmarshal does, or leaves it to
+// json.Unmarshal.
+func TestReadChatUsage(t *testing.T) {
+	type details struct {
+		CachedTokens     int `json:"cached_tokens"`
+		CacheWriteTokens int `json:"cache_write_tokens"`
+		ReasoningTokens  int `json:"reasoning_tokens"`
+	}
+	type usage struct {
+		PromptTokens            int      `json:"prompt_tokens"`
+		CompletionTokens        int      `json:"completion_tokens"`
+		TotalTokens             int      `json:"total_tokens"`
+		PromptTokensDetails     *details `json:"prompt_tokens_details"`
+		CompletionTokensDetails *details `json:"completion_tokens_details"`
+	}
+	for raw, read := range map[string]bool{
+		`{"prompt_tokens":21,"completion_tokens":50,"total_tokens":71}`: true,
+		`{"prompt_tokens":21,"completion_tokens":5,"total_tokens":26,"prompt_tokens_details":{"cached_tokens":3,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":2,"accepted_prediction_tokens":0}}`: true,
+		` { "prompt_tokens" : -1 , "completion_tokens" : null , "prompt_tokens_details" : null } `:                                                                                                                    true,
+		`{"prompt_tokens":1,"prompt_tokens":2,"cost":0.5,"prompt_tokens_details":{"cache_write_tokens":4}}`:                                                                                                           true,
+		`{"prompt_tokens":1.5}`:                         false,
+		`{"prompt_tokens":1e3}`:                         false,
+		`{"prompt_tokens":"1"}`:                         false,
+		`{"Prompt_Tokens":1}`:                           false,
+		`{"prompt_tokens_details":{"Cached_Tokens":1}}`: false,
+		`{"prompt_tokens_details":[]}`:                  false,
+		`{"prompt_tokens":99999999999999999999}`:        false,
+		`[]`:                                            false,
+	} {
+		got, ok := ReadChatUsage([]byte(raw))
+		if ok != read {
+			t.Errorf("%s: read %v, want %v", raw, ok, read)
+			continue
+		}
+		var want usage
+		if !ok || json.Unmarshal([]byte(raw), &want) != nil {
+			continue
+		}
+		var pd, cd details
+		if want.PromptTokensDetails != nil {
+			pd = *want.PromptTokensDetails
+		}
+		if want.CompletionTokensDetails != nil {
+			cd = *want.CompletionTokensDetails
+		}
+		if got != (ChatUsage{want.PromptTokens, want.CompletionTokens, want.TotalTokens, pd.CachedTokens, pd.CacheWriteTokens, cd.ReasoningTokens}) {
+			t.Errorf("%s: read %+v, json.Unmarshal %+v %+v %+v", raw, got, want, pd, cd)
 		}
 	}
 }

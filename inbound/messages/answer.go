@@ -29,11 +29,13 @@ type chatAnswer struct {
 }
 
 type chatUsage struct {
-	PromptTokens        int `json:"prompt_tokens"`
-	CompletionTokens    int `json:"completion_tokens"`
-	PromptTokensDetails *struct {
-		CachedTokens int `json:"cached_tokens"`
-	} `json:"prompt_tokens_details"`
+	PromptTokens        int           `json:"prompt_tokens"`
+	CompletionTokens    int           `json:"completion_tokens"`
+	PromptTokensDetails *cachedTokens `json:"prompt_tokens_details"`
+}
+
+type cachedTokens struct {
+	CachedTokens int `json:"cached_tokens"`
 }
 
 // usage is Anthropic's usage object. Chat reports no cache writes, so

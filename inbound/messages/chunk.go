@@ -82,8 +82,7 @@ func readChunk(chunk []byte) (d chunkDelta, ok bool) {
 		return decodeChunk(chunk)
 	}
 	if f.usage != nil {
-		d.usage = new(chatUsage)
-		if json.Unmarshal(f.usage, d.usage) != nil {
+		if d.usage, ok = readUsage(f.usage); !ok {
 			return d, false
 		}
 	}
@@ -118,6 +117,20 @@ func readChunk(chunk []byte) (d chunkDelta, ok bool) {
 	// Kept past the chunk, whose bytes are reused.
 	d.stop = bytes.Clone(f.stopReason)
 	return d, true
+}
+
+// readUsage reads a chat usage object; ok is false when it cannot.
+func readUsage(raw []byte) (_ *chatUsage, ok bool) {
+	read, ok := inbound.ReadChatUsage(raw)
+	if !ok {
+		var u chatUsage
+		return &u, json.Unmarshal(raw, &u) == nil
+	}
+	u := &chatUsage{PromptTokens: read.PromptTokens, CompletionTokens: read.CompletionTokens}
+	if read.CachedTokens != 0 {
+		u.PromptTokensDetails = &cachedTokens{read.CachedTokens}
+	}
+	return u, true
 }
 
 // chunkFields are the raw values of the members of a chunk the door

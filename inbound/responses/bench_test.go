@@ -16,6 +16,8 @@ func BenchmarkStream(b *testing.B) {
 			Body: `{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Write one sentence about the sea."}]}`, End: "[DONE]"},
 		inboundtest.Request{Name: "responses", Path: "/v1/responses",
 			Body: `{"model":"gpt-4o-mini","stream":true,"input":"Write one sentence about the sea."}`, End: "response.completed"},
+		inboundtest.Request{Name: "responses-unstored", Path: "/v1/responses",
+			Body: `{"model":"gpt-4o-mini","stream":true,"store":false,"input":"Write one sentence about the sea."}`, End: "response.completed"},
 	)
 }
 

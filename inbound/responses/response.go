@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 
+	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
@@ -125,16 +126,37 @@ type outputTokensDetails struct {
 
 // chatUsage is the chat API's usage object.
 type chatUsage struct {
-	PromptTokens        int `json:"prompt_tokens"`
-	CompletionTokens    int `json:"completion_tokens"`
-	TotalTokens         int `json:"total_tokens"`
-	PromptTokensDetails *struct {
-		CachedTokens     int `json:"cached_tokens"`
-		CacheWriteTokens int `json:"cache_write_tokens"`
-	} `json:"prompt_tokens_details"`
-	CompletionTokensDetails *struct {
-		ReasoningTokens int `json:"reasoning_tokens"`
-	} `json:"completion_tokens_details"`
+	PromptTokens            int                      `json:"prompt_tokens"`
+	CompletionTokens        int                      `json:"completion_tokens"`
+	TotalTokens             int                      `json:"total_tokens"`
+	PromptTokensDetails     *promptTokensDetails     `json:"prompt_tokens_details"`
+	CompletionTokensDetails *completionTokensDetails `json:"completion_tokens_details"`
+}
+
+type promptTokensDetails struct {
+	CachedTokens     int `json:"cached_tokens"`
+	CacheWriteTokens int `json:"cache_write_tokens"`
+}
+
+type completionTokensDetails struct {
+	ReasoningTokens int `json:"reasoning_tokens"`
+}
+
+// readUsage reads a chat usage object; ok is false when it cannot.
+func readUsage(raw []byte) (_ *chatUsage, ok bool) {
+	read, ok := inbound.ReadChatUsage(raw)
+	if !ok {
+		var u chatUsage
+		return &u, json.Unmarshal(raw, &u) == nil
+	}
+	u := &chatUsage{PromptTokens: read.PromptTokens, CompletionTokens: read.CompletionTokens, TotalTokens: read.TotalTokens}
+	if read.CachedTokens != 0 || read.CacheWriteTokens != 0 {
+		u.PromptTokensDetails = &promptTokensDetails{read.CachedTokens, read.CacheWriteTokens}
+	}
+	if read.ReasoningTokens != 0 {
+		u.CompletionTokensDetails = &completionTokensDetails{read.ReasoningTokens}
+	}
+	return u, true
 }
 
 // responseUsage is u in the Responses API's terms.

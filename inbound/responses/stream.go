@@ -44,9 +44,8 @@ func (d *chunkDelta) read(at inbound.ChunkLevel, key, value []byte) {
 	case inbound.InChunk:
 		if string(key) == "usage" && !jsonscan.IsNull(value) {
 			d.others++
-			var u chatUsage
-			if json.Unmarshal(value, &u) == nil {
-				d.usage = &u
+			if u, ok := readUsage(value); ok {
+				d.usage = u
 			}
 		}
 	case inbound.InChoice:
