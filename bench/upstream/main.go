@@ -6,6 +6,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"flag"
 	"io"
@@ -36,10 +37,13 @@ var (
 
 // chatRequest holds the few request fields the fake upstream looks at.
 type chatRequest struct {
-	Model         string `json:"model"`
-	Stream        bool   `json:"stream"`
-	MaxTokens     int    `json:"max_tokens"`
-	StreamOptions *struct {
+	Model     string `json:"model"`
+	Stream    bool   `json:"stream"`
+	MaxTokens int    `json:"max_tokens"`
+	// MaxCompletionTokens stands for max_tokens when that is absent, as
+	// in the chat requests of the gateway's Responses API.
+	MaxCompletionTokens int `json:"max_completion_tokens"`
+	StreamOptions       *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
 }
@@ -71,7 +75,7 @@ func handleChat(w http.ResponseWriter, r *http.Request) {
 		writeCompletion(w)
 		return
 	}
-	n := req.MaxTokens
+	n := cmp.Or(req.MaxTokens, req.MaxCompletionTokens)
 	if n <= 0 {
 		n = defaultMaxTokens
 	}
