@@ -31,15 +31,22 @@ const (
 // chunk has (2 for two or more), and whether the chunk is one well-formed
 // JSON object; when it is not, fn has seen the members before the flaw.
 func ReadChunk(chunk []byte, fn func(at ChunkLevel, key, value []byte)) (choices int, ok bool) {
-	r := chunkReader{b: chunk}
-	end, ok := r.object(skipSpace(chunk, 0), InChunk, fn)
-	return r.choices, ok && skipSpace(chunk, end) == len(chunk)
+	return readChoices(chunk, "delta", fn)
+}
+
+// readChoices reads body, calling fn with each member of it, of its first
+// choice, and of that choice's member inner.
+func readChoices(body []byte, inner string, fn func(at ChunkLevel, key, value []byte)) (choices int, ok bool) {
+	r := chunkReader{b: body, inner: inner}
+	end, ok := r.object(skipSpace(body, 0), InChunk, fn)
+	return r.choices, ok && skipSpace(body, end) == len(body)
 }
 
 // chunkReader is ReadChunk's state. fn goes from call to call rather than
 // in it, so that it does not escape: a door's reader costs no allocation.
 type chunkReader struct {
 	b       []byte
+	inner   string
 	choices int
 }
 
@@ -93,7 +100,7 @@ func (r *chunkReader) value(i int, at ChunkLevel, key []byte, fn func(ChunkLevel
 		switch {
 		case at == InChunk && r.b[i] == '[' && string(key) == "choices":
 			return r.list(i, fn)
-		case at == InChoice && r.b[i] == '{' && string(key) == "delta":
+		case at == InChoice && r.b[i] == '{' && string(key) == r.inner:
 			return r.object(i, InDelta, fn)
 		}
 	}
@@ -237,4 +244,85 @@ func readInt(value []byte, n *int) bool {
 	}
 	*n = v
 	return true
+}
+
+// Completion is what the doors read of a chat completion: its number of
+// choices (2 for two or more), and the raw values of the members of it,
+// of its first choice and of that choice's message that they use; nil
+// when a member is absent or null, but for StopReason.
+type Completion struct {
+	Choices                                       int
+	Content, Refusal, ReasoningContent, ToolCalls []byte
+	FinishReason, Usage                           []byte
+	StopReason                                    []byte
+}
+
+// ReadCompletion reads a chat completion in one pass; ok is false when
+// json.Unmarshal might read it otherwise into fields of the names of
+// Completion's (keys it would match in another case, members given twice,
+// values of other types: strings for the message's text and the finish
+// reason, an array for tool calls, objects for the usage, the choices
+// and the message), and when it has more than one choice.
+func ReadCompletion(body []byte) (c Completion, ok bool) {
+	var seen uint16
+	exact := true
+	once := func(member uint16, typed bool) {
+		exact = exact && seen&member == 0 && typed
+		seen |= member
+	}
+	choices, wellFormed := readChoices(body, "message", func(at ChunkLevel, key, value []byte) {
+		null := jsonscan.IsNull(value)
+		str := null || value[0] == '"'
+		switch at {
+		case InChunk:
+			switch string(key) {
+			case "choices":
+				once(1<<0, value[0] == '[')
+			case "usage":
+				once(1<<1, null || value[0] == '{')
+				c.Usage = nonNull(value, null)
+			default:
+				exact = exact && jsonscan.PlainKey(key, "choices", "usage")
+			}
+		case InChoice:
+			switch string(key) {
+			case "message":
+				once(1<<2, value[0] == '{')
+			case "finish_reason":
+				once(1<<3, str)
+				c.FinishReason = nonNull(value, null)
+			case "stop_reason":
+				once(1<<4, true)
+				c.StopReason = value
+			default:
+				exact = exact && jsonscan.PlainKey(key, "message", "finish_reason", "stop_reason")
+			}
+		case InDelta:
+			switch string(key) {
+			case "content":
+				once(1<<5, str)
+				c.Content = nonNull(value, null)
+			case "refusal":
+				once(1<<6, str)
+				c.Refusal = nonNull(value, null)
+			case "reasoning_content":
+				once(1<<7, str)
+				c.ReasoningContent = nonNull(value, null)
+			case "tool_calls":
+				once(1<<8, null || value[0] == '[')
+				c.ToolCalls = nonNull(value, null)
+			default:
+				exact = exact && jsonscan.PlainKey(key, "content", "refusal", "reasoning_content", "tool_calls")
+			}
+		}
+	})
+	c.Choices = choices
+	return c, wellFormed && exact && choices == 1 && seen&(1<<2) != 0
+}
+
+func nonNull(value []byte, null bool) []byte {
+	if null {
+		return nil
+	}
+	return value
 }

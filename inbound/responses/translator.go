@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
+	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
 
@@ -72,19 +73,56 @@ func (t *translator) keep(id string, body []byte, output []json.RawMessage) {
 
 // chatCompletion is what the door reads of a chat completion.
 type chatCompletion struct {
-	Choices []struct {
-		Message struct {
-			Content          *string `json:"content"`
-			Refusal          *string `json:"refusal"`
-			ReasoningContent string  `json:"reasoning_content"`
-			ToolCalls        []struct {
-				ID       string       `json:"id"`
-				Function chatFunction `json:"function"`
-			} `json:"tool_calls"`
-		} `json:"message"`
-		FinishReason string `json:"finish_reason"`
-	} `json:"choices"`
-	Usage *chatUsage `json:"usage"`
+	Choices []completionChoice `json:"choices"`
+	Usage   *chatUsage         `json:"usage"`
+}
+
+type completionChoice struct {
+	Message      completionMessage `json:"message"`
+	FinishReason string            `json:"finish_reason"`
+}
+
+type completionMessage struct {
+	Content          *string              `json:"content"`
+	Refusal          *string              `json:"refusal"`
+	ReasoningContent string               `json:"reasoning_content"`
+	ToolCalls        []completionToolCall `json:"tool_calls"`
+}
+
+type completionToolCall struct {
+	ID       string       `json:"id"`
+	Function chatFunction `json:"function"`
+}
+
+// readCompletion reads a chat completion as json.Unmarshal does, without
+// reflection for the completions of nearly every answer.
+func readCompletion(body []byte) (*chatCompletion, error) {
+	raw, ok := inbound.ReadCompletion(body)
+	c := &chatCompletion{Choices: make([]completionChoice, 1)}
+	m := &c.Choices[0].Message
+	if ok && raw.Usage != nil {
+		c.Usage, ok = readUsage(raw.Usage)
+	}
+	if ok && raw.ToolCalls != nil {
+		ok = json.Unmarshal(raw.ToolCalls, &m.ToolCalls) == nil
+	}
+	if !ok {
+		c = &chatCompletion{}
+		return c, json.Unmarshal(body, c)
+	}
+	m.Content, m.Refusal = stringOrNil(raw.Content), stringOrNil(raw.Refusal)
+	m.ReasoningContent, _ = jsonscan.String(raw.ReasoningContent)
+	c.Choices[0].FinishReason, _ = jsonscan.String(raw.FinishReason)
+	return c, nil
+}
+
+// stringOrNil decodes the JSON string raw; nil for no string.
+func stringOrNil(raw []byte) *string {
+	if raw == nil {
+		return nil
+	}
+	s, _ := jsonscan.String(raw)
+	return &s
 }
 
 // errNoChoice is a chat completion without an answer.
@@ -93,8 +131,8 @@ var errNoChoice = errors.New("the chat completion has no choices")
 // Answer turns a chat completion into a Response: the reasoning, then the
 // message, then the function calls, as OpenAI orders them.
 func (t *translator) Answer(chat []byte, model string) ([]byte, error) {
-	var c chatCompletion
-	if err := json.Unmarshal(chat, &c); err != nil {
+	c, err := readCompletion(chat)
+	if err != nil {
 		return nil, err
 	}
 	if len(c.Choices) == 0 {
