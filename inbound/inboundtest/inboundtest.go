@@ -96,6 +96,28 @@ func CannedAnswer(n int) string {
 		`"usage":{"prompt_tokens":21,"completion_tokens":` + strconv.Itoa(n) + `,"total_tokens":` + strconv.Itoa(21+n) + `}}`
 }
 
+// ChatCompletions are chat completions, some of them odd, that a door must
+// read as json.Unmarshal reads them, or refuse as it does.
+var ChatCompletions = []string{
+	`{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hi <b> \u00e9 \n","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7,"prompt_tokens_details":{"cached_tokens":1}},"system_fingerprint":"fp"}`,
+	`{"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls","stop_reason":"END"}],"usage":null}`,
+	`{"choices":[{"message":{"content":"x","reasoning_content":"think","refusal":"no"},"finish_reason":null,"stop_reason":null}]}`,
+	`{"choices":[{"message":{"content":"x"}},{"message":{"content":"y"}}]}`,
+	`{"choices":[{"message":{"Content":"x"}}]}`,
+	`{"choices":[{"message":{"content":5}}]}`,
+	`{"choices":[{"message":{"content":"a","content":"b"}}]}`,
+	`{"choices":[{"message":{"tool_calls":[{"id":5}]}}]}`,
+	`{"choices":[{"message":null}]}`,
+	`{"choices":[null]}`,
+	`{"choices":[]}`,
+	`{"choices":[{"message":{"content":"x"}}],"usage":{"prompt_tokens":"1"}}`,
+	`{"choices":[{"message":{"content":"x"},"finish_reason":"length"}],"usage":{"prompt_tokens":1.5}}`,
+	"{\"choices\":[{\"message\":{\"content\":\"bad \xff\"}}]}",
+	` { "choices" : [ { "message" : { "content" : "sp" } } ] } `,
+	`not json`,
+	`{"choices":[{"message":{"content":"x"}}]} x`,
+}
+
 // Request is one benchmarked request: the answer must be 200 and hold End.
 type Request struct {
 	Name, Path, Body, End string

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/llmgateway/caddy-llm-gateway/inbound/inboundtest"
 )
 
 // TestReadChunk reads chunks in one pass as json.Unmarshal reads them,
@@ -62,25 +64,7 @@ func TestReadChunk(t *testing.T) {
 
 // TestReadAnswerMatchesUnmarshal reads chat completions as json.Unmarshal does.
 func TestReadAnswerMatchesUnmarshal(t *testing.T) {
-	for _, body := range []string{
-		`{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hi <b> \u00e9 \n","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7,"prompt_tokens_details":{"cached_tokens":1}},"system_fingerprint":"fp"}`,
-		`{"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls","stop_reason":"END"}],"usage":null}`,
-		`{"choices":[{"message":{"content":"x","reasoning_content":"think","refusal":"no"},"finish_reason":null,"stop_reason":null}]}`,
-		`{"choices":[{"message":{"content":"x"}},{"message":{"content":"y"}}]}`,
-		`{"choices":[{"message":{"Content":"x"}}]}`,
-		`{"choices":[{"message":{"content":5}}]}`,
-		`{"choices":[{"message":{"content":"a","content":"b"}}]}`,
-		`{"choices":[{"message":{"tool_calls":[{"id":5}]}}]}`,
-		`{"choices":[{"message":null}]}`,
-		`{"choices":[null]}`,
-		`{"choices":[]}`,
-		`{"choices":[{"message":{"content":"x"}}],"usage":{"prompt_tokens":"1"}}`,
-		`{"choices":[{"message":{"content":"x"},"finish_reason":"length"}],"usage":{"prompt_tokens":1.5}}`,
-		"{\"choices\":[{\"message\":{\"content\":\"bad \xff\"}}]}",
-		` { "choices" : [ { "message" : { "content" : "sp" } } ] } `,
-		`not json`,
-		`{"choices":[{"message":{"content":"x"}}]} x`,
-	} {
+	for _, body := range inboundtest.ChatCompletions {
 		got, err := readAnswer([]byte(body))
 		var want chatAnswer
 		wantErr := json.Unmarshal([]byte(body), &want)

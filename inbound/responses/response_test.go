@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/llmgateway/caddy-llm-gateway/inbound/inboundtest"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
@@ -48,25 +49,7 @@ func TestHandWrittenResponsesMatchEncodingJSON(t *testing.T) {
 
 // TestReadCompletionMatchesUnmarshal reads chat completions as json.Unmarshal does.
 func TestReadCompletionMatchesUnmarshal(t *testing.T) {
-	for _, body := range []string{
-		`{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hi <b> \u00e9 \n","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7,"prompt_tokens_details":{"cached_tokens":1}},"system_fingerprint":"fp"}`,
-		`{"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls","stop_reason":"END"}],"usage":null}`,
-		`{"choices":[{"message":{"content":"x","reasoning_content":"think","refusal":"no"},"finish_reason":null,"stop_reason":null}]}`,
-		`{"choices":[{"message":{"content":"x"}},{"message":{"content":"y"}}]}`,
-		`{"choices":[{"message":{"Content":"x"}}]}`,
-		`{"choices":[{"message":{"content":5}}]}`,
-		`{"choices":[{"message":{"content":"a","content":"b"}}]}`,
-		`{"choices":[{"message":{"tool_calls":[{"id":5}]}}]}`,
-		`{"choices":[{"message":null}]}`,
-		`{"choices":[null]}`,
-		`{"choices":[]}`,
-		`{"choices":[{"message":{"content":"x"}}],"usage":{"prompt_tokens":"1"}}`,
-		`{"choices":[{"message":{"content":"x"},"finish_reason":"length"}],"usage":{"prompt_tokens":1.5}}`,
-		"{\"choices\":[{\"message\":{\"content\":\"bad \xff\"}}]}",
-		` { "choices" : [ { "message" : { "content" : "sp" } } ] } `,
-		`not json`,
-		`{"choices":[{"message":{"content":"x"}}]} x`,
-	} {
+	for _, body := range inboundtest.ChatCompletions {
 		got, err := readCompletion([]byte(body))
 		var want chatCompletion
 		wantErr := json.Unmarshal([]byte(body), &want)
