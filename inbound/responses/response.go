@@ -220,6 +220,8 @@ func (m *messageItem) appendJSON(b []byte) []byte {
 			switch p := part.(type) {
 			case *outputText:
 				b = p.appendJSON(b)
+			case *refusalPart:
+				b = p.appendJSON(b)
 			default:
 				b = appendMarshaled(b, p)
 			}
@@ -237,6 +239,15 @@ func (t *outputText) appendJSON(b []byte) []byte {
 	b = appendEmptyList(b, `,"annotations":`, t.Annotations)
 	b = appendEmptyList(b, `,"logprobs":`, t.Logprobs)
 	b = appendMember(b, `,"text":`, t.Text)
+	return append(b, '}')
+}
+
+func (p *refusalPart) appendJSON(b []byte) []byte {
+	if p == nil {
+		return append(b, "null"...)
+	}
+	b = appendMember(b, `{"type":`, p.Type)
+	b = appendMember(b, `,"refusal":`, p.Refusal)
 	return append(b, '}')
 }
 

@@ -63,7 +63,9 @@ func (d *chunkDelta) read(at inbound.ChunkLevel, key, value []byte) {
 				d.contents++
 			}
 		case "refusal":
-			d.refusal, _ = jsonscan.String(raw)
+			if d.refusal, _ = jsonscan.String(value); d.refusal != "" {
+				d.others++
+			}
 		case "reasoning_content", "reasoning": // how some OpenAI-compatible servers name it
 			if r, _ := jsonscan.String(value); r != "" {
 				d.reasoning += r
