@@ -48,15 +48,17 @@ SCENARIOS=(
 TARGETS=(direct reverse_proxy llm_gateway llm_gateway_auth_limit llm_gateway_translate)
 
 # api_targets API prints the targets of the scenarios of API, and
-# api_path API the path it is served on. A Responses request to
-# llm_gateway is translated to the chat request of stream50u; a Messages
-# request is translated by llm_gateway (an openai provider) and relayed
-# untouched by llm_gateway_translate (an anthropic provider), next to
-# reverse_proxy in front of the upstream's own Messages API.
+# api_path API the path it is served on. A Responses request is
+# translated by llm_gateway (its openai provider set to `responses
+# translate`) to the chat request of stream50u, and relayed untouched by
+# llm_gateway_auth_limit (an openai provider as it comes); a Messages
+# request is translated by llm_gateway and relayed untouched by
+# llm_gateway_translate (an anthropic provider). reverse_proxy is in front
+# of the upstream's own Responses or Messages API.
 api_targets() {
 	case $1 in
 	chat) echo "${TARGETS[@]}" ;;
-	responses) echo llm_gateway ;;
+	responses) echo reverse_proxy llm_gateway llm_gateway_auth_limit ;;
 	messages) echo reverse_proxy llm_gateway llm_gateway_translate ;;
 	esac
 }

@@ -1,8 +1,9 @@
 // Command upstream is a fast fake upstream used by the benchmark harness.
 // It answers POST /v1/chat/completions as OpenAI does, with a fixed
 // chat.completion object or, when the request sets "stream": true, a
-// server-sent event stream; and POST /v1/messages as Anthropic's Messages
-// API does, so that a translating gateway can be measured too.
+// server-sent event stream; POST /v1/messages as Anthropic's Messages
+// API does, so that a translating gateway can be measured too; and POST
+// /v1/responses as OpenAI's Responses API does, for the native relay.
 package main
 
 import (
@@ -55,6 +56,7 @@ func main() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", handleChat)
 	mux.HandleFunc("POST /v1/messages", handleMessages)
+	mux.HandleFunc("POST /v1/responses", handleResponses)
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           mux,
