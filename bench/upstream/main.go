@@ -151,20 +151,13 @@ func handleMessages(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"type":"error","error":{"type":"invalid_request_error","message":"invalid JSON body"}}`)
 		return
 	}
-	h := w.Header()
-	if !req.Stream {
-		h["Content-Type"] = []string{"application/json"}
-		h["Content-Length"] = []string{strconv.Itoa(len(messageBody))}
-		_, _ = w.Write(messageBody)
+	if !startAnswer(w, req.Stream, messageBody) {
 		return
 	}
 	n := req.MaxTokens
 	if n <= 0 {
 		n = defaultMaxTokens
 	}
-	h["Content-Type"] = []string{"text/event-stream"}
-	h["Cache-Control"] = []string{"no-cache"}
-	w.WriteHeader(http.StatusOK)
 	send := eventSender(w)
 	if !send(messageStart) {
 		return
@@ -175,6 +168,23 @@ func handleMessages(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	send(messagesEnd(n))
+}
+
+// startAnswer writes body, the whole answer, when the request is not
+// streamed and reports false; for a streamed one it begins the event
+// stream.
+func startAnswer(w http.ResponseWriter, stream bool, body []byte) bool {
+	h := w.Header()
+	if !stream {
+		h["Content-Type"] = []string{"application/json"}
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+		_, _ = w.Write(body)
+		return false
+	}
+	h["Content-Type"] = []string{"text/event-stream"}
+	h["Cache-Control"] = []string{"no-cache"}
+	w.WriteHeader(http.StatusOK)
+	return true
 }
 
 // eventSender returns a function that writes one event and flushes it,

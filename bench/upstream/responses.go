@@ -49,20 +49,13 @@ func handleResponses(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":{"message":"invalid JSON body","type":"invalid_request_error"}}`, http.StatusBadRequest)
 		return
 	}
-	h := w.Header()
-	if !req.Stream {
-		h["Content-Type"] = []string{"application/json"}
-		h["Content-Length"] = []string{strconv.Itoa(len(responseBody))}
-		_, _ = w.Write(responseBody)
+	if !startAnswer(w, req.Stream, responseBody) {
 		return
 	}
 	n := req.MaxOutputTokens
 	if n <= 0 {
 		n = defaultMaxTokens
 	}
-	h["Content-Type"] = []string{"text/event-stream"}
-	h["Cache-Control"] = []string{"no-cache"}
-	w.WriteHeader(http.StatusOK)
 	send := eventSender(w)
 	seq := 0
 	event := func(typ, members string) bool {
