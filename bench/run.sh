@@ -54,12 +54,14 @@ TARGETS=(direct reverse_proxy llm_gateway llm_gateway_auth_limit llm_gateway_tra
 # llm_gateway_auth_limit (an openai provider as it comes); a Messages
 # request is translated by llm_gateway and relayed untouched by
 # llm_gateway_translate (an anthropic provider). reverse_proxy is in front
-# of the upstream's own Responses or Messages API.
+# of the upstream's own Responses or Messages API. A target whose name
+# ends in _chat is the process of its name's start asked the same as a chat
+# client that asks for usage: the doors' measure, taken in the same minutes.
 api_targets() {
 	case $1 in
 	chat) echo "${TARGETS[@]}" ;;
-	responses) echo reverse_proxy llm_gateway llm_gateway_auth_limit ;;
-	messages) echo reverse_proxy llm_gateway llm_gateway_translate ;;
+	responses) echo reverse_proxy llm_gateway llm_gateway_chat llm_gateway_auth_limit llm_gateway_auth_limit_chat ;;
+	messages) echo reverse_proxy llm_gateway llm_gateway_chat llm_gateway_translate ;;
 	esac
 }
 api_path() {
@@ -279,13 +281,17 @@ start_servers() {
 # appends one result line to the results file.
 run_load() {
 	local round=$1 scenario=$2 conc=$3 stream=$4 count=$5 warmup=$6 chunks=$7 api=$8 target=$9
-	local path
+	local process=${target%_chat} path
+	if [[ $process != "$target" ]]; then
+		api=chat
+		[[ $stream != 0 ]] && stream=2
+	fi
 	path=$(api_path "$api")
 	local args=(-scenario "$scenario" -target "$target" -round "$round" -api "$api"
 		-c "$conc" -n "$count" -warmup "$warmup" -chunks "$chunks" -clk-tck "$CLK_TCK")
 	[[ $stream != 0 ]] && args+=(-stream)
 	[[ $stream == 2 ]] && args+=(-include-usage)
-	case $target in
+	case $process in
 	direct) args+=(-url "http://127.0.0.1:$UP_PORT$path") ;;
 	reverse_proxy) args+=(-url "http://127.0.0.1:$RP_PORT$path" -pid "$reverse_proxy_PID") ;;
 	llm_gateway) args+=(-url "http://127.0.0.1:$GW_PORT$path" -pid "$llm_gateway_PID" -model "$GW_MODEL") ;;
