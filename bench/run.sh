@@ -8,6 +8,8 @@
 #   CADDY_BIN  use this prebuilt Caddy (it must include llm_gateway) instead of
 #              building ./cmd/caddy
 #   GW_MODEL   model name sent to llm_gateway (bench-model)
+#   ONLY       run only the scenarios whose name matches this extended
+#              regular expression
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,12 +19,13 @@ RESULTS=$BENCH/results
 ROUNDS=${ROUNDS:-3}
 N=${N:-}
 GW_MODEL=${GW_MODEL:-bench-model}
+ONLY=${ONLY:-}
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
-CHAT_PATH=/v1/chat/completions
 
 # Scenarios: name, concurrency, stream (0: no; 1: yes; 2: yes, and the
 # client asks for usage with stream_options.include_usage), default request
-# count, warm-up, content chunks per stream.
+# count, warm-up, content chunks per stream, and the API the client speaks
+# (chat when left out; see api_targets).
 SCENARIOS=(
 	"nonstream-c1 1 0 4000 300 50"
 	"nonstream-c64 64 0 12000 1280 50"
@@ -33,8 +36,41 @@ SCENARIOS=(
 	"stream50u-c64 64 2 4000 640 50"
 	"stream500-c1 1 1 400 40 500"
 	"stream500-c64 64 1 640 128 500"
+	"responses-nonstream-c1 1 0 4000 300 50 responses"
+	"responses-nonstream-c64 64 0 12000 1280 50 responses"
+	"messages-nonstream-c1 1 0 4000 300 50 messages"
+	"messages-nonstream-c64 64 0 12000 1280 50 messages"
+	"responses50-c1 1 1 3000 300 50 responses"
+	"responses50-c64 64 1 4000 640 50 responses"
+	"messages50-c1 1 1 3000 300 50 messages"
+	"messages50-c64 64 1 4000 640 50 messages"
 )
 TARGETS=(direct reverse_proxy llm_gateway llm_gateway_auth_limit llm_gateway_translate)
+
+# api_targets API prints the targets of the scenarios of API, and
+# api_path API the path it is served on. A Responses request is
+# translated by llm_gateway (its openai provider set to `responses
+# translate`) to the chat request of stream50u, and relayed untouched by
+# llm_gateway_auth_limit (an openai provider as it comes); a Messages
+# request is translated by llm_gateway and relayed untouched by
+# llm_gateway_translate (an anthropic provider). reverse_proxy is in front
+# of the upstream's own Responses or Messages API. A target whose name
+# ends in _chat is the process of its name's start asked the same as a chat
+# client that asks for usage: the doors' measure, taken in the same minutes.
+api_targets() {
+	case $1 in
+	chat) echo "${TARGETS[@]}" ;;
+	responses) echo reverse_proxy llm_gateway llm_gateway_chat llm_gateway_auth_limit llm_gateway_auth_limit_chat ;;
+	messages) echo reverse_proxy llm_gateway llm_gateway_chat llm_gateway_translate ;;
+	esac
+}
+api_path() {
+	case $1 in
+	chat) echo /v1/chat/completions ;;
+	responses) echo /v1/responses ;;
+	messages) echo /v1/messages ;;
+	esac
+}
 
 PIDS=()
 TMP=$(mktemp -d)
@@ -123,7 +159,25 @@ wait_ready() {
 	return 1
 }
 
+# responses_translate sets RESPONSES_TRANSLATE to the provider option that
+# makes an openai provider translate Responses requests (the fake upstream
+# has no Responses API of its own), when this build of Caddy has it: a
+# build without it translates them anyway.
+responses_translate() {
+	RESPONSES_TRANSLATE=$'\n\t\t\tresponses translate'
+	cat >"$TMP/probe.Caddyfile" <<EOF
+http://127.0.0.1:1 {
+	llm_gateway {
+		provider up openai {$RESPONSES_TRANSLATE
+		}
+	}
+}
+EOF
+	"$BIN/caddy" validate --adapter caddyfile --config "$TMP/probe.Caddyfile" >/dev/null 2>&1 || RESPONSES_TRANSLATE=
+}
+
 write_caddyfiles() {
+	responses_translate
 	cat >"$TMP/reverse_proxy.Caddyfile" <<EOF
 {
 	admin off
@@ -148,7 +202,7 @@ http://127.0.0.1:$GW_PORT {
 	llm_gateway {
 		provider up openai {
 			base_url http://127.0.0.1:$UP_PORT/v1
-			api_key bench-key
+			api_key bench-key$RESPONSES_TRANSLATE
 		}
 	}
 }
@@ -223,35 +277,43 @@ start_servers() {
 	log "upstream :$UP_PORT  reverse_proxy :$RP_PORT (pid $reverse_proxy_PID)  llm_gateway :$GW_PORT (pid $llm_gateway_PID)"
 }
 
-# run_load ROUND SCENARIO CONC STREAM COUNT WARMUP TARGET appends one result
-# line to the results file.
+# run_load ROUND SCENARIO CONC STREAM COUNT WARMUP CHUNKS API TARGET
+# appends one result line to the results file.
 run_load() {
-	local round=$1 scenario=$2 conc=$3 stream=$4 count=$5 warmup=$6 chunks=$7 target=$8
-	local args=(-scenario "$scenario" -target "$target" -round "$round"
+	local round=$1 scenario=$2 conc=$3 stream=$4 count=$5 warmup=$6 chunks=$7 api=$8 target=$9
+	local process=${target%_chat} path
+	if [[ $process != "$target" ]]; then
+		api=chat
+		[[ $stream != 0 ]] && stream=2
+	fi
+	path=$(api_path "$api")
+	local args=(-scenario "$scenario" -target "$target" -round "$round" -api "$api"
 		-c "$conc" -n "$count" -warmup "$warmup" -chunks "$chunks" -clk-tck "$CLK_TCK")
 	[[ $stream != 0 ]] && args+=(-stream)
 	[[ $stream == 2 ]] && args+=(-include-usage)
-	case $target in
-	direct) args+=(-url "http://127.0.0.1:$UP_PORT$CHAT_PATH") ;;
-	reverse_proxy) args+=(-url "http://127.0.0.1:$RP_PORT$CHAT_PATH" -pid "$reverse_proxy_PID") ;;
-	llm_gateway) args+=(-url "http://127.0.0.1:$GW_PORT$CHAT_PATH" -pid "$llm_gateway_PID" -model "$GW_MODEL") ;;
-	llm_gateway_auth_limit) args+=(-url "http://127.0.0.1:$LIM_PORT$CHAT_PATH" -pid "$llm_gateway_auth_limit_PID" -model "$GW_MODEL"
+	case $process in
+	direct) args+=(-url "http://127.0.0.1:$UP_PORT$path") ;;
+	reverse_proxy) args+=(-url "http://127.0.0.1:$RP_PORT$path" -pid "$reverse_proxy_PID") ;;
+	llm_gateway) args+=(-url "http://127.0.0.1:$GW_PORT$path" -pid "$llm_gateway_PID" -model "$GW_MODEL") ;;
+	llm_gateway_auth_limit) args+=(-url "http://127.0.0.1:$LIM_PORT$path" -pid "$llm_gateway_auth_limit_PID" -model "$GW_MODEL"
 		-header "Authorization: Bearer bench-client-key") ;;
-	llm_gateway_translate) args+=(-url "http://127.0.0.1:$TR_PORT$CHAT_PATH" -pid "$llm_gateway_translate_PID" -model "$GW_MODEL") ;;
+	llm_gateway_translate) args+=(-url "http://127.0.0.1:$TR_PORT$path" -pid "$llm_gateway_translate_PID" -model "$GW_MODEL") ;;
 	esac
 	"$BIN/load" "${args[@]}" | tee -a "$RESULTS/latest.jsonl" >&2
 }
 
 run_all() {
-	local round spec scenario conc stream count warmup chunks target
+	local round spec scenario conc stream count warmup chunks api target
 	: >"$RESULTS/latest.jsonl"
 	for round in $(seq 1 "$ROUNDS"); do
 		for spec in "${SCENARIOS[@]}"; do
-			read -r scenario conc stream count warmup chunks <<<"$spec"
+			read -r scenario conc stream count warmup chunks api <<<"$spec"
+			[[ -n $ONLY && ! $scenario =~ $ONLY ]] && continue
 			count=${N:-$count}
+			api=${api:-chat}
 			log "round $round/$ROUNDS: $scenario"
-			for target in "${TARGETS[@]}"; do
-				run_load "$round" "$scenario" "$conc" "$stream" "$count" "$warmup" "$chunks" "$target"
+			for target in $(api_targets "$api"); do
+				run_load "$round" "$scenario" "$conc" "$stream" "$count" "$warmup" "$chunks" "$api" "$target"
 			done
 		done
 	done
@@ -268,6 +330,7 @@ run_go_benchmarks() {
 		go test ./integration -run '^$' -bench ProxyPath -benchmem -benchtime 3000x 2>/dev/null
 		go test ./internal/handler -run '^$' -bench 'AuthAndLimits|Stream' -benchmem 2>/dev/null
 		go test ./providers/... -run '^$' -bench Stream -benchmem 2>/dev/null
+		go test ./inbound/responses ./inbound/messages -run '^$' -bench . -benchmem 2>/dev/null
 	} | grep -E '^(Benchmark|pkg:)' >"$RESULTS/gobench.txt"
 }
 

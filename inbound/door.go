@@ -9,8 +9,8 @@
 // (see providers.NativeAPIs), the client's body goes upstream instead,
 // only `model` rewritten, and the answer comes back untouched.
 //
-// This package imports only the standard library and providers, so the
-// pipeline and every door can import it.
+// This package imports only the standard library, providers and
+// internal/jsonscan, so the pipeline and every door can import it.
 package inbound
 
 import (

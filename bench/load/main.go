@@ -1,6 +1,7 @@
 // Command load is a closed-loop HTTP load generator for OpenAI-compatible
-// chat completion endpoints. It runs a fixed number of requests (or runs for
-// a fixed duration) at a given concurrency, verifies every response, and
+// chat completion endpoints, and for OpenAI's Responses API and Anthropic's
+// Messages API (-api). It runs a fixed number of requests (or runs for a
+// fixed duration) at a given concurrency, verifies every response, and
 // prints one JSON line with throughput, latency percentiles, time to first
 // byte and, optionally, the CPU time a given process spent per 1000 requests.
 package main
@@ -30,6 +31,7 @@ type config struct {
 	target       string
 	round        int
 	url          string
+	api          string
 	concurrency  int
 	requests     int
 	duration     time.Duration
@@ -119,7 +121,8 @@ func parseFlags() config {
 	flag.StringVar(&cfg.scenario, "scenario", "", "scenario label recorded in the JSON result")
 	flag.StringVar(&cfg.target, "target", "", "target label recorded in the JSON result")
 	flag.IntVar(&cfg.round, "round", 0, "round number recorded in the JSON result")
-	flag.StringVar(&cfg.url, "url", "http://127.0.0.1:8900/v1/chat/completions", "chat completions URL")
+	flag.StringVar(&cfg.url, "url", "http://127.0.0.1:8900/v1/chat/completions", "URL of the API's endpoint")
+	flag.StringVar(&cfg.api, "api", "chat", "the API spoken: chat (chat completions), responses (OpenAI's Responses) or messages (Anthropic's Messages)")
 	flag.IntVar(&cfg.concurrency, "c", 1, "number of concurrent workers (closed loop)")
 	flag.IntVar(&cfg.requests, "n", 1000, "total measured requests (ignored when -d is set)")
 	flag.DurationVar(&cfg.duration, "d", 0, "measure for this long instead of -n requests")
@@ -138,6 +141,10 @@ func parseFlags() config {
 	}
 	if cfg.concurrency < 1 || cfg.chunks < 1 || cfg.clockTicks <= 0 || (cfg.duration <= 0 && cfg.requests < 1) {
 		fmt.Fprintln(os.Stderr, "load: -c, -chunks and -clk-tck must be positive, and -n must be positive unless -d is set")
+		os.Exit(2)
+	}
+	if _, ok := apis[cfg.api]; !ok {
+		fmt.Fprintln(os.Stderr, "load: -api must be chat, responses or messages")
 		os.Exit(2)
 	}
 	return cfg
@@ -200,19 +207,52 @@ func newClient(cfg config) *http.Client {
 	return &http.Client{Transport: tr, Timeout: cfg.timeout}
 }
 
-// requestBody builds the JSON chat completion request sent by every worker.
-func requestBody(cfg config) ([]byte, error) {
-	req := map[string]any{
-		"model": cfg.model,
-		"messages": []map[string]string{
-			{"role": "system", "content": "You are a helpful assistant."},
-			{"role": "user", "content": "Write a short greeting for a benchmark."},
+// api is what load knows of one API: the request it sends, and how it
+// tells a good answer.
+type api struct {
+	// request is the request of the same conversation as chat's.
+	request func(cfg config) map[string]any
+	// answered reports whether a whole answer is one.
+	answered []byte
+	// end is how a stream ends, and delta the field of an event that
+	// carries a piece of text.
+	end, delta string
+}
+
+var apis = map[string]api{
+	"chat": {
+		request: func(cfg config) map[string]any {
+			return map[string]any{"model": cfg.model, "max_tokens": cfg.chunks, "messages": []map[string]string{
+				{"role": "system", "content": "You are a helpful assistant."},
+				{"role": "user", "content": "Write a short greeting for a benchmark."},
+			}}
 		},
-		"max_tokens": cfg.chunks,
-	}
+		answered: []byte(`"choices"`), end: "data: [DONE]", delta: `"content"`,
+	},
+	// Not kept (store false, as Codex CLI sends): the gateway's work is
+	// the translation alone.
+	"responses": {
+		request: func(cfg config) map[string]any {
+			return map[string]any{"model": cfg.model, "max_output_tokens": cfg.chunks, "store": false,
+				"instructions": "You are a helpful assistant.", "input": "Write a short greeting for a benchmark."}
+		},
+		answered: []byte(`"output"`), end: `"type":"response.completed"`, delta: `"delta"`,
+	},
+	"messages": {
+		request: func(cfg config) map[string]any {
+			return map[string]any{"model": cfg.model, "max_tokens": cfg.chunks, "system": "You are a helpful assistant.",
+				"messages": []map[string]string{{"role": "user", "content": "Write a short greeting for a benchmark."}}}
+		},
+		answered: []byte(`"content"`), end: `data: {"type":"message_stop"}`, delta: `"text"`,
+	},
+}
+
+// requestBody builds the JSON request sent by every worker.
+func requestBody(cfg config) ([]byte, error) {
+	req := apis[cfg.api].request(cfg)
 	if cfg.stream {
 		req["stream"] = true
-		if cfg.includeUsage {
+		if cfg.includeUsage && cfg.api == "chat" {
 			req["stream_options"] = map[string]bool{"include_usage": true}
 		}
 	}
@@ -326,41 +366,42 @@ func verify(cfg config, status int, body []byte) error {
 	if status != http.StatusOK {
 		return fmt.Errorf("status %d: %.200s", status, body)
 	}
+	a := apis[cfg.api]
 	if !cfg.stream {
-		if !bytes.Contains(body, []byte(`"choices"`)) {
-			return fmt.Errorf(`body has no "choices": %.200s`, body)
+		if !bytes.Contains(body, a.answered) {
+			return fmt.Errorf(`body has no %s: %.200s`, a.answered, body)
 		}
 		return nil
 	}
-	return verifyStream(body, cfg.chunks)
+	return verifyStream(body, cfg.chunks, a)
 }
 
-// verifyStream checks that an SSE body ends with "data: [DONE]" and carries
-// exactly want data events whose delta has non-empty content.
-func verifyStream(body []byte, want int) error {
+// verifyStream checks that an SSE body ends as a's streams end and
+// carries exactly want data events with a non-empty piece of text.
+func verifyStream(body []byte, want int, a api) error {
 	trimmed := bytes.TrimRight(body, "\r\n ")
-	if !bytes.HasSuffix(trimmed, []byte("data: [DONE]")) && !bytes.HasSuffix(trimmed, []byte("data:[DONE]")) {
-		return fmt.Errorf("stream does not end with data: [DONE]: ...%s", tail(trimmed, 200))
+	last := trimmed[bytes.LastIndexByte(trimmed, '\n')+1:]
+	if !bytes.Contains(last, []byte(a.end)) && !(a.end == "data: [DONE]" && bytes.Equal(last, []byte("data:[DONE]"))) {
+		return fmt.Errorf("stream does not end with %s: ...%s", a.end, tail(trimmed, 200))
 	}
 	got := 0
 	for line := range bytes.Lines(body) {
 		data, ok := bytes.CutPrefix(line, []byte("data:"))
-		if ok && hasContent(data) {
+		if ok && hasText(data, a.delta) {
 			got++
 		}
 	}
 	if got != want {
-		return fmt.Errorf("stream has %d content chunks, want %d", got, want)
+		return fmt.Errorf("stream has %d events with text, want %d", got, want)
 	}
 	return nil
 }
 
-// hasContent reports whether an SSE data payload contains a "content" field
-// holding a non-empty JSON string.
-func hasContent(data []byte) bool {
-	key := []byte(`"content"`)
+// hasText reports whether an SSE data payload contains the field key (a
+// quoted name) holding a non-empty JSON string.
+func hasText(data []byte, key string) bool {
 	for {
-		i := bytes.Index(data, key)
+		i := bytes.Index(data, []byte(key))
 		if i < 0 {
 			return false
 		}

@@ -35,9 +35,42 @@ func TestVerifyStream(t *testing.T) {
 		{"empty", nil, 2, true},
 	}
 	for _, tt := range tests {
-		err := verifyStream(tt.body, tt.want)
+		err := verifyStream(tt.body, tt.want, apis["chat"])
 		if (err != nil) != tt.wantErr {
 			t.Errorf("%s: verifyStream() error = %v, wantErr %v", tt.name, err, tt.wantErr)
+		}
+	}
+}
+
+// TestVerifyDoorStreams checks the verification of Responses and
+// Messages streams.
+func TestVerifyDoorStreams(t *testing.T) {
+	event := func(name, data string) string { return "event: " + name + "\ndata: " + data + "\n\n" }
+	responses := event("response.created", `{"type":"response.created","response":{"output":[]}}`) +
+		event("response.content_part.added", `{"type":"response.content_part.added","part":{"type":"output_text","text":""}}`) +
+		event("response.output_text.delta", `{"type":"response.output_text.delta","delta":"tok "}`) +
+		event("response.output_text.delta", `{"type":"response.output_text.delta","delta":"tok "}`) +
+		event("response.output_text.done", `{"type":"response.output_text.done","text":"tok tok "}`)
+	completed := event("response.completed", `{"type":"response.completed","response":{"status":"completed"}}`)
+	messages := event("message_start", `{"type":"message_start","message":{"content":[]}}`) +
+		event("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`) +
+		event("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"tok "}}`) +
+		event("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"tok "}}`) +
+		event("content_block_stop", `{"type":"content_block_stop","index":0}`) +
+		event("message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn"}}`)
+	stop := event("message_stop", `{"type":"message_stop"}`)
+	for _, tc := range []struct {
+		api, body string
+		ok        bool
+	}{
+		{"responses", responses + completed, true},
+		{"responses", responses, false},
+		{"messages", messages + stop, true},
+		{"messages", messages, false},
+		{"messages", messages + stop + stop, true},
+	} {
+		if err := verifyStream([]byte(tc.body), 2, apis[tc.api]); (err == nil) != tc.ok {
+			t.Errorf("%s: verifyStream() error = %v, want ok %v", tc.api, err, tc.ok)
 		}
 	}
 }

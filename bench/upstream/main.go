@@ -1,11 +1,13 @@
 // Command upstream is a fast fake upstream used by the benchmark harness.
 // It answers POST /v1/chat/completions as OpenAI does, with a fixed
 // chat.completion object or, when the request sets "stream": true, a
-// server-sent event stream; and POST /v1/messages as Anthropic's Messages
-// API does, so that a translating gateway can be measured too.
+// server-sent event stream; POST /v1/messages as Anthropic's Messages
+// API does, so that a translating gateway can be measured too; and POST
+// /v1/responses as OpenAI's Responses API does, for the native relay.
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"flag"
 	"io"
@@ -36,10 +38,13 @@ var (
 
 // chatRequest holds the few request fields the fake upstream looks at.
 type chatRequest struct {
-	Model         string `json:"model"`
-	Stream        bool   `json:"stream"`
-	MaxTokens     int    `json:"max_tokens"`
-	StreamOptions *struct {
+	Model     string `json:"model"`
+	Stream    bool   `json:"stream"`
+	MaxTokens int    `json:"max_tokens"`
+	// MaxCompletionTokens stands for max_tokens when that is absent, as
+	// in the chat requests of the gateway's Responses API.
+	MaxCompletionTokens int `json:"max_completion_tokens"`
+	StreamOptions       *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
 }
@@ -51,6 +56,7 @@ func main() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", handleChat)
 	mux.HandleFunc("POST /v1/messages", handleMessages)
+	mux.HandleFunc("POST /v1/responses", handleResponses)
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           mux,
@@ -71,7 +77,7 @@ func handleChat(w http.ResponseWriter, r *http.Request) {
 		writeCompletion(w)
 		return
 	}
-	n := req.MaxTokens
+	n := cmp.Or(req.MaxTokens, req.MaxCompletionTokens)
 	if n <= 0 {
 		n = defaultMaxTokens
 	}
@@ -145,20 +151,13 @@ func handleMessages(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"type":"error","error":{"type":"invalid_request_error","message":"invalid JSON body"}}`)
 		return
 	}
-	h := w.Header()
-	if !req.Stream {
-		h["Content-Type"] = []string{"application/json"}
-		h["Content-Length"] = []string{strconv.Itoa(len(messageBody))}
-		_, _ = w.Write(messageBody)
+	if !startAnswer(w, req.Stream, messageBody) {
 		return
 	}
 	n := req.MaxTokens
 	if n <= 0 {
 		n = defaultMaxTokens
 	}
-	h["Content-Type"] = []string{"text/event-stream"}
-	h["Cache-Control"] = []string{"no-cache"}
-	w.WriteHeader(http.StatusOK)
 	send := eventSender(w)
 	if !send(messageStart) {
 		return
@@ -169,6 +168,23 @@ func handleMessages(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	send(messagesEnd(n))
+}
+
+// startAnswer writes body, the whole answer, when the request is not
+// streamed and reports false; for a streamed one it begins the event
+// stream.
+func startAnswer(w http.ResponseWriter, stream bool, body []byte) bool {
+	h := w.Header()
+	if !stream {
+		h["Content-Type"] = []string{"application/json"}
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+		_, _ = w.Write(body)
+		return false
+	}
+	h["Content-Type"] = []string{"text/event-stream"}
+	h["Cache-Control"] = []string{"no-cache"}
+	w.WriteHeader(http.StatusOK)
+	return true
 }
 
 // eventSender returns a function that writes one event and flushes it,

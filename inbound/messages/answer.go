@@ -6,34 +6,68 @@ import (
 	"encoding/json"
 	"slices"
 
+	"github.com/llmgateway/caddy-llm-gateway/inbound"
+	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
 // chatAnswer is what the door reads of an OpenAI chat completion.
 type chatAnswer struct {
-	Choices []struct {
-		Message struct {
-			Content          *string `json:"content"`
-			ReasoningContent string  `json:"reasoning_content"`
-			ToolCalls        []struct {
-				ID       string       `json:"id"`
-				Function chatFunction `json:"function"`
-			} `json:"tool_calls"`
-		} `json:"message"`
-		FinishReason string `json:"finish_reason"`
-		// StopReason is the stop sequence that ended the answer, where
-		// the upstream says (vLLM does); a token id otherwise.
-		StopReason json.RawMessage `json:"stop_reason"`
-	} `json:"choices"`
-	Usage *chatUsage `json:"usage"`
+	Choices []answerChoice `json:"choices"`
+	Usage   *chatUsage     `json:"usage"`
+}
+
+type answerChoice struct {
+	Message      answerMessage `json:"message"`
+	FinishReason string        `json:"finish_reason"`
+	// StopReason is the stop sequence that ended the answer, where
+	// the upstream says (vLLM does); a token id otherwise.
+	StopReason json.RawMessage `json:"stop_reason"`
+}
+
+type answerMessage struct {
+	Content          *string `json:"content"`
+	ReasoningContent string  `json:"reasoning_content"`
+	ToolCalls        []struct {
+		ID       string       `json:"id"`
+		Function chatFunction `json:"function"`
+	} `json:"tool_calls"`
+}
+
+// readAnswer reads a chat completion as json.Unmarshal does, without
+// reflection for the completions of nearly every answer.
+func readAnswer(body []byte) (*chatAnswer, error) {
+	raw, ok := inbound.ReadCompletion(body)
+	a := &chatAnswer{Choices: make([]answerChoice, 1)}
+	c := &a.Choices[0]
+	if ok && raw.Usage != nil {
+		a.Usage, ok = readUsage(raw.Usage)
+	}
+	if ok && raw.ToolCalls != nil {
+		ok = json.Unmarshal(raw.ToolCalls, &c.Message.ToolCalls) == nil
+	}
+	if !ok {
+		a = &chatAnswer{}
+		return a, json.Unmarshal(body, a)
+	}
+	if raw.Content != nil {
+		content, _ := jsonscan.String(raw.Content)
+		c.Message.Content = &content
+	}
+	c.Message.ReasoningContent, _ = jsonscan.String(raw.ReasoningContent)
+	c.FinishReason, _ = jsonscan.String(raw.FinishReason)
+	c.StopReason = raw.StopReason
+	return a, nil
 }
 
 type chatUsage struct {
-	PromptTokens        int `json:"prompt_tokens"`
-	CompletionTokens    int `json:"completion_tokens"`
-	PromptTokensDetails *struct {
-		CachedTokens int `json:"cached_tokens"`
-	} `json:"prompt_tokens_details"`
+	PromptTokens        int           `json:"prompt_tokens"`
+	CompletionTokens    int           `json:"completion_tokens"`
+	PromptTokensDetails *cachedTokens `json:"prompt_tokens_details"`
+}
+
+type cachedTokens struct {
+	CachedTokens int `json:"cached_tokens"`
 }
 
 // usage is Anthropic's usage object. Chat reports no cache writes, so
@@ -140,8 +174,8 @@ func stopReason(finish string, matched json.RawMessage, stops []string, toolCall
 
 // answer turns a chat completion into a Message.
 func answer(chat []byte, model string, stops []string) ([]byte, error) {
-	var a chatAnswer
-	if err := json.Unmarshal(chat, &a); err != nil {
+	a, err := readAnswer(chat)
+	if err != nil {
 		return nil, err
 	}
 	msg := messageAnswer{ID: newMessageID(), Type: "message", Role: "assistant", Model: model,

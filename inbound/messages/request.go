@@ -3,6 +3,8 @@ package messages
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
 )
 
 // request is the body of POST /v1/messages, as far as a translated
@@ -97,9 +99,11 @@ type outputConfig struct {
 // blocks.
 func blocks(content json.RawMessage) ([]block, error) {
 	if len(content) > 0 && content[0] == '"' {
-		var text string
-		if err := json.Unmarshal(content, &text); err != nil {
-			return nil, err
+		text, ok := jsonscan.String(content)
+		if !ok {
+			if err := json.Unmarshal(content, &text); err != nil {
+				return nil, err
+			}
 		}
 		return []block{{Type: "text", Text: text}}, nil
 	}

@@ -2,30 +2,13 @@ package messages
 
 import (
 	"encoding/json"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
-
-// streamChunk is what the door reads of a chat.completion.chunk.
-type streamChunk struct {
-	Choices []struct {
-		Delta struct {
-			Content          string `json:"content"`
-			ReasoningContent string `json:"reasoning_content"`
-			// Reasoning is vLLM's and OpenRouter's name for it.
-			Reasoning string `json:"reasoning"`
-			ToolCalls []struct {
-				Index    int          `json:"index"`
-				ID       string       `json:"id"`
-				Function chatFunction `json:"function"`
-			} `json:"tool_calls"`
-		} `json:"delta"`
-		FinishReason *string         `json:"finish_reason"`
-		StopReason   json.RawMessage `json:"stop_reason"`
-	} `json:"choices"`
-	Usage *chatUsage `json:"usage"`
-}
 
 // The kinds of content block a stream opens.
 const (
@@ -47,6 +30,9 @@ type eventStream struct {
 	model string
 	stops []string
 
+	// texts reads the chunks that repeat an earlier one but for its text.
+	texts inbound.TextChunks
+
 	started  bool
 	open     int    // the kind of the open block; noBlock when none is
 	index    int    // the open block's index, or the next block's
@@ -60,38 +46,45 @@ type eventStream struct {
 }
 
 func (s *eventStream) Chunk(buf, chunk []byte) []byte {
-	if text, ok := fastText(chunk); ok {
+	if text, ok := s.texts.Text(chunk); ok && utf8.Valid(text) {
 		buf = s.start(buf)
 		if len(text) > len(`""`) {
-			buf = s.openBlock(buf, textKind, textBlock(""))
+			buf = s.keepOrOpen(buf, textKind)
 			buf = appendTextDelta(buf, s.index, text)
 		}
 		return buf
 	}
-	var c streamChunk
-	if json.Unmarshal(chunk, &c) != nil {
+	d, ok := readChunk(chunk)
+	if !ok {
 		return buf
 	}
-	if c.Usage != nil {
-		s.usage = c.Usage
+	if d.onlyText != nil {
+		s.texts.Learn(chunk, d.onlyText)
+	}
+	if d.usage != nil {
+		s.usage = d.usage
 	}
 	buf = s.start(buf)
-	if len(c.Choices) == 0 {
+	if !d.choices {
 		return buf
 	}
-	ch := &c.Choices[0]
-	d := &ch.Delta
-	if text := d.ReasoningContent + d.Reasoning; text != "" {
-		buf = s.openBlock(buf, thinkingKind, thinkingBlock(""))
+	if d.reasoning != "" {
+		thinking := d.reasoning
+		buf = s.keepOrOpen(buf, thinkingKind)
 		buf = appendEvent(buf, "content_block_delta", blockDelta{Type: "content_block_delta", Index: s.index,
-			Delta: delta{Type: "thinking_delta", Thinking: &text}})
+			Delta: delta{Type: "thinking_delta", Thinking: &thinking}})
 	}
-	if d.Content != "" {
-		buf = s.openBlock(buf, textKind, textBlock(""))
+	switch {
+	case d.rawText != nil:
+		buf = s.keepOrOpen(buf, textKind)
+		buf = appendTextDelta(buf, s.index, d.rawText)
+	case d.text != "":
+		text := d.text
+		buf = s.keepOrOpen(buf, textKind)
 		buf = appendEvent(buf, "content_block_delta", blockDelta{Type: "content_block_delta", Index: s.index,
-			Delta: delta{Type: "text_delta", Text: &d.Content}})
+			Delta: delta{Type: "text_delta", Text: &text}})
 	}
-	for _, tc := range d.ToolCalls {
+	for _, tc := range d.toolCalls {
 		// Some upstreams number every tool call 0: a new id is a new call.
 		current := s.open == toolKind && tc.Index == s.toolCall && (tc.ID == "" || tc.ID == s.toolID)
 		if !current {
@@ -107,8 +100,8 @@ func (s *eventStream) Chunk(buf, chunk []byte) []byte {
 				Delta: delta{Type: "input_json_delta", PartialJSON: &tc.Function.Arguments}})
 		}
 	}
-	if ch.FinishReason != nil {
-		s.finish, s.matched = *ch.FinishReason, ch.StopReason
+	if d.finish != nil {
+		s.finish, s.matched = *d.finish, d.stop
 	}
 	return buf
 }
@@ -116,9 +109,15 @@ func (s *eventStream) Chunk(buf, chunk []byte) []byte {
 func (s *eventStream) End(buf []byte) []byte {
 	buf = s.closeBlock(s.start(buf))
 	reason, sequence := stopReason(s.finish, s.matched, s.stops, s.tools)
-	buf = appendEvent(buf, "message_delta", messageDelta{Type: "message_delta",
-		Delta: stopDelta{StopReason: reason, StopSequence: sequence}, Usage: s.usage.toUsage()})
-	return append(buf, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"...)
+	buf = appendMember(append(buf, "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"...), "", reason)
+	buf = append(buf, `,"stop_sequence":`...)
+	if sequence == nil {
+		buf = append(buf, "null"...)
+	} else {
+		buf = appendMember(buf, "", *sequence)
+	}
+	buf = s.usage.toUsage().appendJSON(append(buf, `},"usage":`...))
+	return append(buf, "}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"...)
 }
 
 // Fail ends the stream with an `error` event, as Anthropic ends one it
@@ -133,17 +132,30 @@ func (s *eventStream) start(buf []byte) []byte {
 		return buf
 	}
 	s.started = true
-	return appendEvent(buf, "message_start", messageStart{Type: "message_start", Message: messageAnswer{
-		ID: newMessageID(), Type: "message", Role: "assistant", Model: s.model,
-		Content: []contentBlock{}, Usage: s.usage.toUsage()}})
+	buf = appendMember(buf, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":", newMessageID())
+	buf = appendMember(buf, `,"type":"message","role":"assistant","model":`, s.model)
+	buf = append(buf, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":`...)
+	buf = s.usage.toUsage().appendJSON(buf)
+	return append(buf, "}}\n\n"...)
 }
 
-// openBlock makes a block of kind the open one: the open block is kept
-// when it is of that kind (a tool call opens a block of its own always).
-func (s *eventStream) openBlock(buf []byte, kind int, b contentBlock) []byte {
-	if s.open == kind && kind != toolKind {
+// keepOrOpen makes a text or thinking block the open one: the open block
+// is kept when it is of that kind.
+func (s *eventStream) keepOrOpen(buf []byte, kind int) []byte {
+	switch {
+	case s.open == kind:
 		return buf
+	case kind == thinkingKind:
+		return s.openBlock(buf, kind, thinkingBlock(""))
 	}
+	buf = s.closeBlock(buf)
+	s.open = kind
+	buf = strconv.AppendInt(append(buf, "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":"...), int64(s.index), 10)
+	return append(buf, `,"content_block":{"type":"text","text":""}}`+"\n\n"...)
+}
+
+// openBlock opens a block of kind, after closing the open one.
+func (s *eventStream) openBlock(buf []byte, kind int, b contentBlock) []byte {
 	buf = s.closeBlock(buf)
 	s.open = kind
 	return appendEvent(buf, "content_block_start", blockStart{Type: "content_block_start", Index: s.index, ContentBlock: b})
@@ -153,15 +165,11 @@ func (s *eventStream) closeBlock(buf []byte) []byte {
 	if s.open == noBlock {
 		return buf
 	}
-	buf = appendEvent(buf, "content_block_stop", blockStop{Type: "content_block_stop", Index: s.index})
+	buf = strconv.AppendInt(append(buf, "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":"...), int64(s.index), 10)
+	buf = append(buf, "}\n\n"...)
 	s.open = noBlock
 	s.index++
 	return buf
-}
-
-type messageStart struct {
-	Type    string        `json:"type"`
-	Message messageAnswer `json:"message"`
 }
 
 type blockStart struct {
@@ -183,22 +191,6 @@ type delta struct {
 	PartialJSON *string `json:"partial_json,omitempty"`
 }
 
-type blockStop struct {
-	Type  string `json:"type"`
-	Index int    `json:"index"`
-}
-
-type messageDelta struct {
-	Type  string    `json:"type"`
-	Delta stopDelta `json:"delta"`
-	Usage usage     `json:"usage"`
-}
-
-type stopDelta struct {
-	StopReason   string  `json:"stop_reason"`
-	StopSequence *string `json:"stop_sequence"`
-}
-
 // appendEvent appends one event: its `event:` line, then v as its data.
 func appendEvent(buf []byte, name string, v any) []byte {
 	data, err := providers.MarshalJSON(v)
@@ -209,6 +201,24 @@ func appendEvent(buf []byte, name string, v any) []byte {
 	buf = append(buf, name...)
 	buf = append(buf, '\n')
 	return inbound.AppendData(buf, data)
+}
+
+// The events every stream sends once, and those of its text blocks, are
+// written by hand, the same JSON appendEvent makes of them.
+
+// appendMember appends head, the JSON up to a string's value, and the
+// value s.
+func appendMember(buf []byte, head, s string) []byte {
+	return translate.AppendJSONStringKeepHTML(append(buf, head...), s)
+}
+
+// appendJSON appends u.
+func (u usage) appendJSON(buf []byte) []byte {
+	buf = strconv.AppendInt(append(buf, `{"input_tokens":`...), int64(u.InputTokens), 10)
+	buf = strconv.AppendInt(append(buf, `,"output_tokens":`...), int64(u.OutputTokens), 10)
+	buf = strconv.AppendInt(append(buf, `,"cache_creation_input_tokens":`...), int64(u.CacheCreationInputTokens), 10)
+	buf = strconv.AppendInt(append(buf, `,"cache_read_input_tokens":`...), int64(u.CacheReadInputTokens), 10)
+	return append(buf, '}')
 }
 
 // Interface guards

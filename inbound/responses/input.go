@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
@@ -150,8 +151,7 @@ func messageFromItem(item *inputItem, param string) (chatMessage, *providers.Err
 	default:
 		return chatMessage{}, translate.Invalid(param+".role", fmt.Sprintf("unknown role %q: want user, assistant, system or developer", item.Role))
 	}
-	var text string
-	if json.Unmarshal(item.Content, &text) == nil {
+	if text, ok := readString(item.Content); ok {
 		return chatMessage{Role: item.Role, Content: text}, nil
 	}
 	var parts []inputPart
@@ -167,8 +167,7 @@ func messageFromItem(item *inputItem, param string) (chatMessage, *providers.Err
 
 // toolOutput is a function_call_output's output as chat content.
 func toolOutput(raw json.RawMessage, param string) (any, *providers.Error) {
-	var text string
-	if json.Unmarshal(raw, &text) == nil {
+	if text, ok := readString(raw); ok {
 		return text, nil
 	}
 	var parts []inputPart
@@ -176,6 +175,15 @@ func toolOutput(raw json.RawMessage, param string) (any, *providers.Error) {
 		return nil, translate.Invalid(param, "output must be a string or an array of content parts")
 	}
 	return chatContent(parts, param)
+}
+
+// readString reads raw as json.Unmarshal reads it into a string: ok for a
+// JSON string, and for null, which leaves it empty.
+func readString(raw []byte) (string, bool) {
+	if jsonscan.IsNull(raw) {
+		return "", true
+	}
+	return jsonscan.String(raw)
 }
 
 // chatContent turns content parts into chat content: one text part

@@ -37,11 +37,8 @@ func inputItems(raw json.RawMessage) ([]json.RawMessage, *providers.Error) {
 	if len(raw) == 0 || isNull(raw) {
 		return nil, nil
 	}
-	var text string
-	if json.Unmarshal(raw, &text) == nil {
-		item, err := providers.MarshalJSON(&inputMessage{ID: translate.NewID("msg_"), Type: "message", Role: "user", Status: statusCompleted,
-			Content: []map[string]any{{"type": "input_text", "text": text}}})
-		return []json.RawMessage{item}, toProviderError(err)
+	if text, ok := readString(raw); ok {
+		return []json.RawMessage{userText(text)}, nil
 	}
 	var items []json.RawMessage
 	if json.Unmarshal(raw, &items) != nil {
@@ -70,6 +67,16 @@ func inputItems(raw json.RawMessage) ([]json.RawMessage, *providers.Error) {
 	return out, nil
 }
 
+// userText is a user message of text alone, as input_items lists it:
+// written by hand, the JSON providers.MarshalJSON makes of its
+// inputMessage, as nearly every request's input is a string.
+func userText(text string) json.RawMessage {
+	b := appendMember(make([]byte, 0, 128+len(text)+len(text)/8), `{"id":`, translate.NewID("msg_"))
+	b = append(b, `,"type":"message","role":"user","status":"completed","content":[{"text":`...)
+	b = translate.AppendJSONStringKeepHTML(b, text)
+	return append(b, `,"type":"input_text"}]}`...)
+}
+
 // itemResource is an input item in the form input_items lists it; nil
 // for an item of a type the gateway does not keep.
 func itemResource(item *inputItem, param string) (any, *providers.Error) {
@@ -87,8 +94,7 @@ func itemResource(item *inputItem, param string) (any, *providers.Error) {
 		if item.Role == "assistant" {
 			return assistantResource(item, id("msg_"), param)
 		}
-		var text string
-		if json.Unmarshal(item.Content, &text) == nil {
+		if text, ok := readString(item.Content); ok {
 			return &inputMessage{ID: id("msg_"), Type: "message", Role: item.Role, Status: statusCompleted,
 				Content: []map[string]any{{"type": "input_text", "text": text}}}, nil
 		}
@@ -120,8 +126,7 @@ func itemResource(item *inputItem, param string) (any, *providers.Error) {
 // assistantResource is an assistant message of the input as an output
 // message, its text as output_text parts.
 func assistantResource(item *inputItem, id, param string) (any, *providers.Error) {
-	var text string
-	if json.Unmarshal(item.Content, &text) == nil {
+	if text, ok := readString(item.Content); ok {
 		return newMessageWithID(id, newText(text)), nil
 	}
 	var parts []inputPart

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
+	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
@@ -237,11 +238,16 @@ func (req *createRequest) chatBody(input, history []json.RawMessage) ([]byte, *t
 	if req.Instructions != nil && *req.Instructions != "" {
 		chat.Messages = append(chat.Messages, chatMessage{Role: "system", Content: *req.Instructions})
 	}
-	messages, perr := readItems(append(slices.Clip(history), input...), len(history))
-	if perr != nil {
-		return nil, nil, perr
+	if text, ok := jsonscan.String(req.Input); ok && len(history) == 0 {
+		// What readItems makes of the one item of a string input.
+		chat.Messages = append(chat.Messages, chatMessage{Role: "user", Content: text})
+	} else {
+		messages, perr := readItems(append(slices.Clip(history), input...), len(history))
+		if perr != nil {
+			return nil, nil, perr
+		}
+		chat.Messages = append(chat.Messages, messages...)
 	}
-	chat.Messages = append(chat.Messages, messages...)
 	if len(chat.Messages) == 0 {
 		return nil, nil, translate.Invalid("input", "input must be a non-empty string or array of items")
 	}

@@ -15,8 +15,7 @@ import (
 )
 
 // chunkDelta is what the door reads of a chat.completion.chunk: its
-// first choice's delta and finish reason, and its usage. It is read with
-// jsonscan rather than decoded, as it comes once a token.
+// first choice's delta and finish reason, and its usage.
 type chunkDelta struct {
 	// content is the text as the chunk writes it, a JSON string: it goes
 	// into the text delta event as it is.
@@ -26,6 +25,9 @@ type chunkDelta struct {
 	toolCalls    []toolCallDelta
 	finishReason string
 	usage        *chatUsage
+	// contents counts the content members read, and others the other
+	// members of the delta, choice and chunk read, but null ones.
+	contents, others int
 }
 
 // toolCallDelta is a piece of a streamed tool call.
@@ -35,75 +37,50 @@ type toolCallDelta struct {
 	Function chatFunction `json:"function"`
 }
 
-// readChunk reads a chunk; what it cannot read stays empty.
-func readChunk(chunk []byte) chunkDelta {
-	var d chunkDelta
-	var choices, delta []byte
-	_ = jsonscan.Members(chunk, func(key []byte, start, end int) bool {
-		switch raw := chunk[start:end]; string(key) {
-		case "choices":
-			choices = raw
-		case "usage":
-			var u chatUsage
-			if !jsonscan.IsNull(raw) && json.Unmarshal(raw, &u) == nil {
-				d.usage = &u
+// read takes in one member of a chunk, as inbound.ReadChunk finds it;
+// what it cannot read stays empty.
+func (d *chunkDelta) read(at inbound.ChunkLevel, key, value []byte) {
+	switch at {
+	case inbound.InChunk:
+		if string(key) == "usage" && !jsonscan.IsNull(value) {
+			d.others++
+			if u, ok := readUsage(value); ok {
+				d.usage = u
 			}
 		}
-		return true
-	})
-	choice, ok := firstElement(choices)
-	if !ok {
-		return d
-	}
-	_ = jsonscan.Members(choice, func(key []byte, start, end int) bool {
-		switch raw := choice[start:end]; string(key) {
-		case "delta":
-			delta = raw
-		case "finish_reason":
-			d.finishReason, _ = jsonscan.String(raw)
+	case inbound.InChoice:
+		if string(key) == "finish_reason" {
+			d.finishReason, _ = jsonscan.String(value)
+			if d.finishReason != "" {
+				d.others++
+			}
 		}
-		return true
-	})
-	_ = jsonscan.Members(delta, func(key []byte, start, end int) bool {
-		switch raw := delta[start:end]; string(key) {
+	case inbound.InDelta:
+		switch string(key) {
 		case "content":
-			if len(raw) > 0 && raw[0] == '"' {
-				d.content = raw
+			if len(value) > 0 && value[0] == '"' {
+				d.content = value
+				d.contents++
 			}
 		case "refusal":
-			d.refusal, _ = jsonscan.String(raw)
+			if d.refusal, _ = jsonscan.String(value); d.refusal != "" {
+				d.others++
+			}
 		case "reasoning_content", "reasoning": // how some OpenAI-compatible servers name it
-			r, _ := jsonscan.String(raw)
-			d.reasoning += r
+			if r, _ := jsonscan.String(value); r != "" {
+				d.reasoning += r
+				d.others++
+			}
 		case "tool_calls":
 			var calls []toolCallDelta
-			if json.Unmarshal(raw, &calls) == nil {
+			if json.Unmarshal(value, &calls) == nil {
 				d.toolCalls = calls
 			}
+			if !jsonscan.IsNull(value) {
+				d.others++
+			}
 		}
-		return true
-	})
-	return d
-}
-
-// firstElement is the first value of a JSON array.
-func firstElement(arr []byte) ([]byte, bool) {
-	i := bytes.IndexByte(arr, '[')
-	if i < 0 {
-		return nil, false
 	}
-	start := i + 1
-	for start < len(arr) && (arr[start] == ' ' || arr[start] == '\n' || arr[start] == '\r' || arr[start] == '\t') {
-		start++
-	}
-	if start >= len(arr) || arr[start] == ']' {
-		return nil, false
-	}
-	end, err := jsonscan.Skip(arr, start)
-	if err != nil {
-		return nil, false
-	}
-	return arr[start:end], true
 }
 
 // events renders a chat stream as the Responses event stream, in
@@ -120,6 +97,8 @@ type events struct {
 	t       *translator // keeps the response once answered
 	seq     int
 	started bool
+	// texts reads the chunks that repeat an earlier one but for its text.
+	texts inbound.TextChunks
 
 	// The item being streamed: at most one of these is set.
 	reasoning *openItem
@@ -128,6 +107,10 @@ type events struct {
 	call      *openItem
 	// calls are the function calls by their index in the chat stream.
 	calls map[int]*openItem
+	// done holds the output items ended, encoded, by output index.
+	done []json.RawMessage
+	// scratch is where an item is encoded before it is kept.
+	scratch []byte
 
 	finishReason string
 	usage        *chatUsage
@@ -137,13 +120,36 @@ type events struct {
 type openItem struct {
 	index int
 	id    string
-	text  strings.Builder // the summary, text or arguments so far
-	call  *functionCallItem
+	// ref is the members that name the item in its events: item_id and
+	// output_index.
+	ref  []byte
+	text strings.Builder // the summary, text or arguments so far
+	call *functionCallItem
+}
+
+// newItem is the output item of the next output index.
+func (s *events) newItem(prefix string) *openItem {
+	it := &openItem{index: len(s.r.Output), id: translate.NewID(prefix)}
+	// Enough for the text of most answers.
+	it.text.Grow(512)
+	it.ref = translate.AppendJSONString(append(make([]byte, 0, 64), `,"item_id":`...), it.id)
+	it.ref = strconv.AppendInt(append(it.ref, `,"output_index":`...), int64(it.index), 10)
+	return it
 }
 
 func (s *events) Chunk(buf, chunk []byte) []byte {
 	buf = s.begin(buf)
-	d := readChunk(chunk)
+	if text, ok := s.texts.Text(chunk); ok {
+		if len(text) > len(`""`) {
+			buf = s.textDelta(buf, text)
+		}
+		return buf
+	}
+	var d chunkDelta
+	choices, ok := inbound.ReadChunk(chunk, d.read)
+	if ok && choices == 1 && d.contents == 1 && d.others == 0 {
+		s.texts.Learn(chunk, d.content)
+	}
 	if d.usage != nil {
 		s.usage = d.usage
 	}
@@ -176,9 +182,9 @@ func (s *events) End(buf []byte) []byte {
 	if s.r.Status == statusIncomplete {
 		end = "response.incomplete"
 	}
-	body := s.response()
-	s.t.keep(s.r, body)
-	return s.appendResponse(buf, end, body)
+	buf, body := s.appendResponse(buf, end)
+	s.t.keep(s.r.ID, body, s.done)
+	return buf
 }
 
 // Fail ends the stream with response.failed, its output as far as it
@@ -188,9 +194,11 @@ func (s *events) Fail(buf []byte, e *providers.Error) []byte {
 	if it := s.message; it != nil {
 		item := s.r.Output[it.index].(*messageItem)
 		item.Status, item.Content = statusIncomplete, []any{newText(it.text.String())}
+		s.ended(it.index)
 	}
 	if it := s.call; it != nil {
 		it.call.Status, it.call.Arguments = statusIncomplete, it.text.String()
+		s.ended(it.index)
 	}
 	if s.refusal != nil {
 		s.endRefusal(statusIncomplete)
@@ -204,7 +212,8 @@ func (s *events) Fail(buf []byte, e *providers.Error) []byte {
 	if s.usage != nil {
 		s.r.Usage = s.usage.responseUsage()
 	}
-	return s.appendResponse(buf, "response.failed", s.response())
+	buf, _ = s.appendResponse(buf, "response.failed")
+	return buf
 }
 
 // begin writes response.created and response.in_progress, once.
@@ -213,22 +222,21 @@ func (s *events) begin(buf []byte) []byte {
 		return buf
 	}
 	s.started = true
-	body := s.response()
-	buf = s.appendResponse(buf, "response.created", body)
-	return s.appendResponse(buf, "response.in_progress", body)
+	buf, _ = s.appendResponse(buf, "response.created")
+	buf, _ = s.appendResponse(buf, "response.in_progress")
+	return buf
 }
 
 // reasoningDelta streams reasoning as the summary of a reasoning item.
 func (s *events) reasoningDelta(buf []byte, delta string) []byte {
 	if s.reasoning == nil {
 		buf = s.closeAll(buf)
-		it := &openItem{index: len(s.r.Output), id: translate.NewID("rs_")}
+		it := s.newItem("rs_")
 		s.reasoning = it
 		item := &reasoningItem{ID: it.id, Type: "reasoning", Summary: []summaryText{}}
-		s.r.Output = append(s.r.Output, item)
-		buf = s.append(buf, &itemEvent{head: typed("response.output_item.added"), OutputIndex: it.index, Item: item})
-		buf = s.append(buf, &summaryPartEvent{head: typed("response.reasoning_summary_part.added"), ItemID: it.id, OutputIndex: it.index,
-			Part: summaryText{Type: "summary_text"}})
+		s.opened(item)
+		buf = s.appendItemEvent(buf, "response.output_item.added", it, item)
+		buf = s.appendSummaryPart(buf, "response.reasoning_summary_part.added", it, summaryText{Type: "summary_text"})
 	}
 	s.reasoning.text.WriteString(delta)
 	return s.appendDelta(buf, "response.reasoning_summary_text.delta", s.reasoning, `,"summary_index":0`, delta)
@@ -238,12 +246,12 @@ func (s *events) reasoningDelta(buf []byte, delta string) []byte {
 func (s *events) textDelta(buf, quoted []byte) []byte {
 	if s.message == nil {
 		buf = s.closeAll(buf)
-		it := &openItem{index: len(s.r.Output), id: translate.NewID("msg_")}
+		it := s.newItem("msg_")
 		s.message = it
 		item := &messageItem{ID: it.id, Type: "message", Status: statusInProgress, Role: "assistant", Content: []any{}}
-		s.r.Output = append(s.r.Output, item)
-		buf = s.append(buf, &itemEvent{head: typed("response.output_item.added"), OutputIndex: it.index, Item: item})
-		buf = s.append(buf, &partEvent{head: typed("response.content_part.added"), ItemID: it.id, OutputIndex: it.index, Part: newText("")})
+		s.opened(item)
+		buf = s.appendItemEvent(buf, "response.output_item.added", it, item)
+		buf = s.appendPart(buf, "response.content_part.added", it, newText(""))
 	}
 	if body := quoted[1 : len(quoted)-1]; bytes.IndexByte(body, '\\') < 0 {
 		s.message.text.Write(body)
@@ -269,20 +277,21 @@ func (s *events) callDelta(buf []byte, index int, id string, fn chatFunction) []
 		if id == "" {
 			id = translate.NewID("call_")
 		}
-		it = &openItem{index: len(s.r.Output), id: translate.NewID("fc_")}
+		it = s.newItem("fc_")
 		it.call = &functionCallItem{ID: it.id, Type: "function_call", Status: statusInProgress, CallID: id, Name: fn.Name}
 		if s.calls == nil {
 			s.calls = make(map[int]*openItem)
 		}
 		s.calls[index], s.call = it, it
-		s.r.Output = append(s.r.Output, it.call)
-		buf = s.append(buf, &itemEvent{head: typed("response.output_item.added"), OutputIndex: it.index, Item: it.call})
+		s.opened(it.call)
+		buf = s.appendItemEvent(buf, "response.output_item.added", it, it.call)
 	}
 	if fn.Arguments == "" {
 		return buf
 	}
 	if it != s.call {
 		it.call.Arguments += fn.Arguments
+		s.done[it.index] = nil // to be encoded again, with them
 		return buf
 	}
 	it.text.WriteString(fn.Arguments)
@@ -296,9 +305,12 @@ func (s *events) closeAll(buf []byte) []byte {
 		s.call = nil
 		args := it.text.String()
 		it.call.Arguments, it.call.Status = args, statusCompleted
-		buf = s.append(buf, &argumentsEvent{head: typed("response.function_call_arguments.done"), ItemID: it.id, OutputIndex: it.index,
-			Name: it.call.Name, Arguments: args})
-		buf = s.append(buf, &itemEvent{head: typed("response.output_item.done"), OutputIndex: it.index, Item: it.call})
+		buf = s.appendHead(buf, "response.function_call_arguments.done")
+		buf = append(buf, it.ref...)
+		buf = appendMember(buf, `,"name":`, it.call.Name)
+		buf = appendMember(buf, `,"arguments":`, args)
+		buf = append(buf, "}\n\n"...)
+		buf = s.appendItemEvent(buf, "response.output_item.done", it, it.call)
 	}
 	return buf
 }
@@ -311,9 +323,12 @@ func (s *events) closeText(buf []byte) []byte {
 		part := summaryText{Type: "summary_text", Text: summary}
 		item := s.r.Output[it.index].(*reasoningItem)
 		item.Summary = []summaryText{part}
-		buf = s.append(buf, &summaryTextEvent{head: typed("response.reasoning_summary_text.done"), ItemID: it.id, OutputIndex: it.index, Text: summary})
-		buf = s.append(buf, &summaryPartEvent{head: typed("response.reasoning_summary_part.done"), ItemID: it.id, OutputIndex: it.index, Part: part})
-		buf = s.append(buf, &itemEvent{head: typed("response.output_item.done"), OutputIndex: it.index, Item: item})
+		buf = s.appendHead(buf, "response.reasoning_summary_text.done")
+		buf = append(buf, it.ref...)
+		buf = appendMember(buf, `,"summary_index":0,"text":`, summary)
+		buf = append(buf, "}\n\n"...)
+		buf = s.appendSummaryPart(buf, "response.reasoning_summary_part.done", it, part)
+		buf = s.appendItemEvent(buf, "response.output_item.done", it, item)
 	}
 	if it := s.message; it != nil {
 		s.message = nil
@@ -326,28 +341,78 @@ func (s *events) closeText(buf []byte) []byte {
 			status = statusIncomplete
 		}
 		item.Status = status
-		buf = s.append(buf, &textEvent{head: typed("response.output_text.done"), ItemID: it.id, OutputIndex: it.index, Text: text, Logprobs: []any{}})
-		buf = s.append(buf, &partEvent{head: typed("response.content_part.done"), ItemID: it.id, OutputIndex: it.index, Part: part})
-		buf = s.append(buf, &itemEvent{head: typed("response.output_item.done"), OutputIndex: it.index, Item: item})
+		buf = s.appendHead(buf, "response.output_text.done")
+		buf = append(buf, it.ref...)
+		buf = appendMember(buf, `,"content_index":0,"text":`, text)
+		buf = append(buf, `,"logprobs":[]}`+"\n\n"...)
+		buf = s.appendPart(buf, "response.content_part.done", it, part)
+		buf = s.appendItemEvent(buf, "response.output_item.done", it, item)
 	}
 	return s.closeRefusal(buf)
 }
 
-// response is the response as it stands, encoded.
-func (s *events) response() []byte {
-	body, err := providers.MarshalJSON(s.r)
-	if err != nil { // cannot happen for these types
-		return []byte("null")
-	}
-	return body
+// opened adds an output item, still to be encoded.
+func (s *events) opened(item any) {
+	s.r.Output = append(s.r.Output, item)
+	s.done = append(s.done, nil)
 }
 
-// appendResponse appends a lifecycle event, which carries the response,
-// encoded as body; written by hand, as the same body goes into several.
-func (s *events) appendResponse(buf []byte, typ string, body []byte) []byte {
+// ended encodes output item i as it stands.
+func (s *events) ended(i int) json.RawMessage {
+	if s.scratch == nil {
+		s.scratch = make([]byte, 0, 1<<10)
+	}
+	s.scratch = appendOutputItem(s.scratch[:0], s.r.Output[i])
+	s.done[i] = bytes.Clone(s.scratch)
+	return s.done[i]
+}
+
+// appendResponse appends a lifecycle event, which carries the response
+// as it stands, its output items encoded once; body is the response
+// within buf.
+func (s *events) appendResponse(buf []byte, typ string) (_, body []byte) {
+	for i, raw := range s.done {
+		if raw == nil {
+			s.ended(i)
+		}
+	}
+	buf = append(s.appendHead(buf, typ), `,"response":`...)
+	start := len(buf)
+	buf = s.r.appendJSON(buf, s.done)
+	body = buf[start:]
+	return append(buf, "}\n\n"...), body
+}
+
+// appendItemEvent appends output_item.added or .done for it, whose item
+// is encoded as it stands; an ended one is kept encoded.
+func (s *events) appendItemEvent(buf []byte, typ string, it *openItem, item any) []byte {
 	buf = s.appendHead(buf, typ)
-	buf = append(buf, `,"response":`...)
-	buf = append(buf, body...)
+	buf = strconv.AppendInt(append(buf, `,"output_index":`...), int64(it.index), 10)
+	buf = append(buf, `,"item":`...)
+	if typ == "response.output_item.done" {
+		buf = append(buf, s.ended(it.index)...)
+	} else {
+		buf = appendOutputItem(buf, item)
+	}
+	return append(buf, "}\n\n"...)
+}
+
+// appendPart appends content_part.added or .done for the message it.
+func (s *events) appendPart(buf []byte, typ string, it *openItem, part *outputText) []byte {
+	buf = s.appendHead(buf, typ)
+	buf = append(buf, it.ref...)
+	buf = append(buf, `,"content_index":0,"part":`...)
+	buf = part.appendJSON(buf)
+	return append(buf, "}\n\n"...)
+}
+
+// appendSummaryPart appends reasoning_summary_part.added or .done for
+// the reasoning it.
+func (s *events) appendSummaryPart(buf []byte, typ string, it *openItem, part summaryText) []byte {
+	buf = s.appendHead(buf, typ)
+	buf = append(buf, it.ref...)
+	buf = append(buf, `,"summary_index":0,"part":`...)
+	buf = part.appendJSON(buf)
 	return append(buf, "}\n\n"...)
 }
 
@@ -364,24 +429,9 @@ func (s *events) appendHead(buf []byte, typ string) []byte {
 	return buf
 }
 
-// append numbers ev and appends it as an `event:` and a `data:` line.
-func (s *events) append(buf []byte, ev sequenced) []byte {
-	ev.number(s.seq)
-	s.seq++
-	body, err := providers.MarshalJSON(ev)
-	if err != nil { // cannot happen for these types
-		return buf
-	}
-	buf = append(buf, "event: "...)
-	buf = append(buf, ev.eventType()...)
-	buf = append(buf, '\n')
-	return inbound.AppendData(buf, body)
-}
-
 // appendDelta appends a delta event of the open item it, the event that
-// comes once a token: written by hand, the same JSON the event types
-// encode to, without reflection. index is the event's members between
-// output_index and delta.
+// comes once a token. index is the event's members between output_index
+// and delta.
 func (s *events) appendDelta(buf []byte, typ string, it *openItem, index, delta string) []byte {
 	buf = s.appendDeltaHead(buf, typ, it, index)
 	buf = translate.AppendJSONString(buf, delta)
@@ -391,10 +441,7 @@ func (s *events) appendDelta(buf []byte, typ string, it *openItem, index, delta 
 // appendDeltaHead appends a delta event up to its delta's value.
 func (s *events) appendDeltaHead(buf []byte, typ string, it *openItem, index string) []byte {
 	buf = s.appendHead(buf, typ)
-	buf = append(buf, `,"item_id":`...)
-	buf = translate.AppendJSONString(buf, it.id)
-	buf = append(buf, `,"output_index":`...)
-	buf = strconv.AppendInt(buf, int64(it.index), 10)
+	buf = append(buf, it.ref...)
 	buf = append(buf, index...)
 	return append(buf, `,"delta":`...)
 }

@@ -1,13 +1,14 @@
 package responses
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"slices"
 	"time"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
-	"github.com/llmgateway/caddy-llm-gateway/providers"
+	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
 	"github.com/llmgateway/caddy-llm-gateway/providers/translate"
 )
 
@@ -60,39 +61,68 @@ func (t *translator) start(model string) *response {
 	return &r
 }
 
-// keep stores the answered response r, encoded as body, when the request
-// is to be kept.
-func (t *translator) keep(r *response, body []byte) {
+// keep stores a copy of the answered response id, encoded as body with
+// its output items, when the request is to be kept.
+func (t *translator) keep(id string, body []byte, output []json.RawMessage) {
 	if t.store == nil {
 		return
 	}
-	s := &stored{id: r.ID, caller: t.caller, response: body, inputCount: len(t.input),
-		context: append(slices.Clip(t.history), t.input...), output: make([]json.RawMessage, len(r.Output))}
-	for i, item := range r.Output {
-		b, err := providers.MarshalJSON(item)
-		if err != nil {
-			return
-		}
-		s.output[i] = b
-	}
-	t.store.put(s)
+	t.store.put(&stored{id: id, caller: t.caller, response: bytes.Clone(body), inputCount: len(t.input),
+		context: append(slices.Clip(t.history), t.input...), output: output})
 }
 
 // chatCompletion is what the door reads of a chat completion.
 type chatCompletion struct {
-	Choices []struct {
-		Message struct {
-			Content          *string `json:"content"`
-			Refusal          *string `json:"refusal"`
-			ReasoningContent string  `json:"reasoning_content"`
-			ToolCalls        []struct {
-				ID       string       `json:"id"`
-				Function chatFunction `json:"function"`
-			} `json:"tool_calls"`
-		} `json:"message"`
-		FinishReason string `json:"finish_reason"`
-	} `json:"choices"`
-	Usage *chatUsage `json:"usage"`
+	Choices []completionChoice `json:"choices"`
+	Usage   *chatUsage         `json:"usage"`
+}
+
+type completionChoice struct {
+	Message      completionMessage `json:"message"`
+	FinishReason string            `json:"finish_reason"`
+}
+
+type completionMessage struct {
+	Content          *string              `json:"content"`
+	Refusal          *string              `json:"refusal"`
+	ReasoningContent string               `json:"reasoning_content"`
+	ToolCalls        []completionToolCall `json:"tool_calls"`
+}
+
+type completionToolCall struct {
+	ID       string       `json:"id"`
+	Function chatFunction `json:"function"`
+}
+
+// readCompletion reads a chat completion as json.Unmarshal does, without
+// reflection for the completions of nearly every answer.
+func readCompletion(body []byte) (*chatCompletion, error) {
+	raw, ok := inbound.ReadCompletion(body)
+	c := &chatCompletion{Choices: make([]completionChoice, 1)}
+	m := &c.Choices[0].Message
+	if ok && raw.Usage != nil {
+		c.Usage, ok = readUsage(raw.Usage)
+	}
+	if ok && raw.ToolCalls != nil {
+		ok = json.Unmarshal(raw.ToolCalls, &m.ToolCalls) == nil
+	}
+	if !ok {
+		c = &chatCompletion{}
+		return c, json.Unmarshal(body, c)
+	}
+	m.Content, m.Refusal = stringOrNil(raw.Content), stringOrNil(raw.Refusal)
+	m.ReasoningContent, _ = jsonscan.String(raw.ReasoningContent)
+	c.Choices[0].FinishReason, _ = jsonscan.String(raw.FinishReason)
+	return c, nil
+}
+
+// stringOrNil decodes the JSON string raw; nil for no string.
+func stringOrNil(raw []byte) *string {
+	if raw == nil {
+		return nil
+	}
+	s, _ := jsonscan.String(raw)
+	return &s
 }
 
 // errNoChoice is a chat completion without an answer.
@@ -101,8 +131,8 @@ var errNoChoice = errors.New("the chat completion has no choices")
 // Answer turns a chat completion into a Response: the reasoning, then the
 // message, then the function calls, as OpenAI orders them.
 func (t *translator) Answer(chat []byte, model string) ([]byte, error) {
-	var c chatCompletion
-	if err := json.Unmarshal(chat, &c); err != nil {
+	c, err := readCompletion(chat)
+	if err != nil {
 		return nil, err
 	}
 	if len(c.Choices) == 0 {
@@ -133,11 +163,10 @@ func (t *translator) Answer(chat []byte, model string) ([]byte, error) {
 	if c.Usage != nil {
 		r.Usage = c.Usage.responseUsage()
 	}
-	body, err := providers.MarshalJSON(r)
-	if err == nil {
-		t.keep(r, body)
-	}
-	return body, err
+	output := r.encodeOutput()
+	body := r.appendJSON(nil, output)
+	t.keep(r.ID, body, output)
+	return body, nil
 }
 
 // newMessage is an assistant message of the given status and content.

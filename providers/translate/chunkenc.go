@@ -44,12 +44,19 @@ const hexDigits = "0123456789abcdef"
 // AppendJSONString appends s as encoding/json writes a string by default:
 // HTML-sensitive characters and U+2028/U+2029 escaped, invalid UTF-8 as
 // U+FFFD.
-func AppendJSONString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte { return appendJSONString(b, s, true) }
+
+// AppendJSONStringKeepHTML appends s as providers.MarshalJSON writes a
+// string: as AppendJSONString does, but for <, > and &, which stay as they
+// are.
+func AppendJSONStringKeepHTML(b []byte, s string) []byte { return appendJSONString(b, s, false) }
+
+func appendJSONString(b []byte, s string, escapeHTML bool) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if c >= 0x20 && c != '"' && c != '\\' && (!escapeHTML || c != '<' && c != '>' && c != '&') {
 				i++
 				continue
 			}

@@ -4,7 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+
+	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
 
 // marshalled is what encoding/json makes of the same chunk.
 func (a Answer) marshalled(choice int, d delta) []byte {
@@ -36,6 +45,15 @@ func TestHandWrittenChunksMatchEncodingJSON(t *testing.T) {
 	}
 }
 
+func TestStringsKeepingHTMLMatchMarshalJSON(t *testing.T) {
+	for _, s := range awkwardStrings {
+		want, err := providers.MarshalJSON(s)
+		if got := AppendJSONStringKeepHTML(nil, s); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%q: got %s, want %s", s, got, want)
+		}
+	}
+}
+
 func FuzzChunkEncoding(f *testing.F) {
 	for _, s := range awkwardStrings {
 		f.Add(s)
@@ -45,6 +63,9 @@ func FuzzChunkEncoding(f *testing.F) {
 		text := s
 		if got, want := a.TextChunk(0, s), a.marshalled(0, delta{Content: &text}); !bytes.Equal(got, want) {
 			t.Fatalf("got %s\nwant %s", got, want)
+		}
+		if got, want := AppendJSONStringKeepHTML(nil, s), must(providers.MarshalJSON(s)); !bytes.Equal(got, want) {
+			t.Fatalf("kept HTML: got %s\nwant %s", got, want)
 		}
 	})
 }
