@@ -20,6 +20,7 @@ type Lines struct {
 
 	buf      []byte
 	skipping bool // the line being read is not kept
+	kept     bool // Keep accepted the line being read's beginning
 }
 
 // Write never fails.
@@ -29,15 +30,20 @@ func (l *Lines) Write(p []byte) (int, error) {
 		line, rest, complete := bytes.Cut(p, []byte("\n"))
 		if !l.skipping {
 			l.buf = append(l.buf, line...)
-			l.skipping = len(l.buf) > l.Max || (len(l.buf) >= l.Sniff && !l.keeps())
+			if !l.kept && len(l.buf) >= l.Sniff {
+				// Asked once per line, when its beginning has come.
+				l.kept = l.keeps()
+				l.skipping = !l.kept
+			}
+			l.skipping = l.skipping || len(l.buf) > l.Max
 		}
 		if !complete {
 			break
 		}
-		if !l.skipping && l.keeps() {
+		if !l.skipping && (l.kept || l.keeps()) {
 			l.Line(bytes.TrimSuffix(l.buf, []byte("\r")))
 		}
-		l.buf, l.skipping = l.buf[:0], false
+		l.buf, l.skipping, l.kept = l.buf[:0], false, false
 		p = rest
 	}
 	return n, nil

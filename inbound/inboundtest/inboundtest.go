@@ -171,9 +171,15 @@ func (w *tailWriter) Flush() {}
 // (cpu-ns/op), which the other work of a shared machine slows less than
 // the wall time of ns/op.
 func Benchmark(b *testing.B, door inbound.Door, requests ...Request) {
+	BenchmarkBehind(b, &CannedProvider{Base: providers.Base{Name: "canned"}, Stream: CannedStream(50), Answer: CannedAnswer(50)}, door, requests...)
+}
+
+// BenchmarkBehind is Benchmark with every model going to p: a provider
+// that serves the door's API natively, say.
+func BenchmarkBehind(b *testing.B, p providers.Provider, door inbound.Door, requests ...Request) {
 	h, err := handler.New(withDefaults(handler.Config{
 		Routes: []handler.Route{{Name: handler.Wildcard, Targets: []handler.Target{{
-			Provider: &CannedProvider{Base: providers.Base{Name: "canned"}, Stream: CannedStream(50), Answer: CannedAnswer(50)}}}}},
+			Provider: p}}}},
 		StreamIdleTimeout: time.Minute, Logger: zap.NewNop(), Doors: []inbound.Door{door},
 	}))
 	if err != nil {

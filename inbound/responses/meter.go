@@ -18,7 +18,8 @@ type relayMeter struct {
 	streamed  bool
 	body      bytes.Buffer // a Response
 	lines     inbound.Lines
-	lifecycle bool // the last `event:` line named a lifecycle event
+	named     bool // the last line was an `event:` line
+	lifecycle bool // and it named a lifecycle event
 	id        string
 	usage     *responseUsageCounts
 }
@@ -41,19 +42,29 @@ func newRelayMeter(streamed bool) inbound.UsageMeter {
 // comes first in every upstream's events.
 const sniffLen = 64
 
-// lifecycleTypes are the events whose data is a whole Response.
-var lifecycleTypes = [][]byte{
-	[]byte(`"response.created"`), []byte(`"response.in_progress"`), []byte(`"response.completed"`),
-	[]byte(`"response.incomplete"`), []byte(`"response.failed"`),
-}
-
-func isLifecycle(b []byte) bool {
-	for _, t := range lifecycleTypes {
-		if bytes.Contains(b, t) || bytes.Equal(b, t[1:len(t)-1]) {
-			return true
-		}
+// isLifecycle reports whether an event's type is one whose data is a
+// whole Response.
+func isLifecycle(typ []byte) bool {
+	switch string(typ) {
+	case "response.created", "response.in_progress", "response.completed", "response.incomplete", "response.failed":
+		return true
 	}
 	return false
+}
+
+var typeMember = []byte(`"type":"`)
+
+// lifecycleData reports whether the beginning of an event's data may be a
+// lifecycle event's: its `"type"` names one, or is cut off by the end of
+// what was sniffed.
+func lifecycleData(start []byte) bool {
+	i := bytes.Index(start, typeMember)
+	if i < 0 {
+		return false
+	}
+	typ := start[i+len(typeMember):]
+	end := bytes.IndexByte(typ, '"')
+	return end < 0 || isLifecycle(typ[:end])
 }
 
 func (m *relayMeter) Write(p []byte) (int, error) {
@@ -65,39 +76,60 @@ func (m *relayMeter) Write(p []byte) (int, error) {
 
 // wanted reports whether a stream line, of which start is the beginning,
 // may be an `event:` line or a lifecycle event's data.
+// An `event:` line before it settles that; without one, the data's
+// beginning is sniffed. The blank line that ends an event ends its name.
 func (m *relayMeter) wanted(start []byte) bool {
 	if bytes.HasPrefix(start, []byte("event:")) {
 		return true
 	}
+	if len(bytes.TrimSpace(start)) == 0 {
+		m.named, m.lifecycle = false, false
+		return false
+	}
 	data, ok := bytes.CutPrefix(start, []byte("data:"))
-	return ok && (m.lifecycle || isLifecycle(data[:min(len(data), sniffLen)]))
+	if !ok {
+		return false
+	}
+	if m.named {
+		return m.lifecycle
+	}
+	return lifecycleData(data[:min(len(data), sniffLen)])
 }
 
 // line reads one whole stream line.
 func (m *relayMeter) line(line []byte) {
 	if name, ok := bytes.CutPrefix(line, []byte("event:")); ok {
-		m.lifecycle = isLifecycle(bytes.TrimSpace(name))
+		m.named, m.lifecycle = true, isLifecycle(bytes.TrimSpace(name))
 		return
 	}
-	data, _ := bytes.CutPrefix(line, []byte("data:"))
-	m.lifecycle = false
-	var ev struct {
-		Response json.RawMessage `json:"response"`
+	m.named, m.lifecycle = false, false
+	data, ok := bytes.CutPrefix(line, []byte("data:"))
+	if !ok {
+		return
 	}
-	if json.Unmarshal(data, &ev) == nil && len(ev.Response) > 0 {
-		m.read(ev.Response)
+	var ev struct {
+		Response *responseIDUsage `json:"response"`
+	}
+	if json.Unmarshal(data, &ev) == nil && ev.Response != nil {
+		m.take(ev.Response)
 	}
 }
 
-// read takes the id and usage of a Response.
+// responseIDUsage is what the meter reads of a Response.
+type responseIDUsage struct {
+	ID    string               `json:"id"`
+	Usage *responseUsageCounts `json:"usage"`
+}
+
+// read takes the id and usage of a whole Response.
 func (m *relayMeter) read(response []byte) {
-	var r struct {
-		ID    string               `json:"id"`
-		Usage *responseUsageCounts `json:"usage"`
+	var r responseIDUsage
+	if json.Unmarshal(response, &r) == nil {
+		m.take(&r)
 	}
-	if json.Unmarshal(response, &r) != nil {
-		return
-	}
+}
+
+func (m *relayMeter) take(r *responseIDUsage) {
 	if r.ID != "" {
 		m.id = r.ID
 	}

@@ -22,6 +22,10 @@ func TestRelayMeter(t *testing.T) {
 		{"whole", `{"id":"resp_1","object":"response","usage":{"input_tokens":21,"input_tokens_details":{"cached_tokens":16},"output_tokens":7}}`, false},
 		{"streamed", stream, true},
 		{"data only", strings.ReplaceAll(stream, "event: ", "x-ignored: "), true},
+		// A delta that names a lifecycle event in its text is not one; an
+		// event without an `event:` line after one with it is still read.
+		{"mixed", providertest.ResponsesEvent("response.output_text.delta", `{"type":"response.output_text.delta","sequence_number":1,"delta":"{\"type\":\"response.completed\",\"response\":{\"id\":\"resp_x\"}}"}`) +
+			"data: " + completed + "\n\n", true},
 	} {
 		for _, piece := range []int{1, 7, 4096, len(tc.body)} {
 			m := newRelayMeter(tc.streamed).(*relayMeter)
