@@ -67,12 +67,11 @@ type chatUsage struct {
 }
 
 type cachedTokens struct {
-	CachedTokens int `json:"cached_tokens"`
+	CachedTokens     int `json:"cached_tokens"`
+	CacheWriteTokens int `json:"cache_write_tokens"`
 }
 
-// usage is Anthropic's usage object. Chat reports no cache writes, so
-// cache_creation_input_tokens is always 0: the tokens written are part
-// of input_tokens.
+// usage is Anthropic's usage object.
 type usage struct {
 	InputTokens              int `json:"input_tokens"`
 	OutputTokens             int `json:"output_tokens"`
@@ -81,16 +80,17 @@ type usage struct {
 }
 
 // toUsage splits chat's prompt tokens as Anthropic does: input_tokens
-// are those not read from the cache.
+// are those neither read from the cache nor written to it.
 func (u *chatUsage) toUsage() usage {
 	if u == nil {
 		return usage{}
 	}
-	var cached int
+	var cached, written int
 	if d := u.PromptTokensDetails; d != nil {
-		cached = d.CachedTokens
+		cached, written = d.CachedTokens, d.CacheWriteTokens
 	}
-	return usage{InputTokens: max(0, u.PromptTokens-cached), OutputTokens: u.CompletionTokens, CacheReadInputTokens: cached}
+	return usage{InputTokens: max(0, u.PromptTokens-cached-written), OutputTokens: u.CompletionTokens,
+		CacheReadInputTokens: cached, CacheCreationInputTokens: written}
 }
 
 // messageAnswer is a Message, the answer of POST /v1/messages.

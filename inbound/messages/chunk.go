@@ -127,8 +127,8 @@ func readUsage(raw []byte) (_ *chatUsage, ok bool) {
 		return &u, json.Unmarshal(raw, &u) == nil
 	}
 	u := &chatUsage{PromptTokens: read.PromptTokens, CompletionTokens: read.CompletionTokens}
-	if read.CachedTokens != 0 {
-		u.PromptTokensDetails = &cachedTokens{read.CachedTokens}
+	if read.CachedTokens != 0 || read.CacheWriteTokens != 0 {
+		u.PromptTokensDetails = &cachedTokens{read.CachedTokens, read.CacheWriteTokens}
 	}
 	return u, true
 }

@@ -73,3 +73,15 @@ func TestReadAnswerMatchesUnmarshal(t *testing.T) {
 		}
 	}
 }
+
+// Chat's prompt tokens split as Anthropic counts them: input_tokens are
+// those neither read from the prompt cache nor written to it.
+func TestUsageSplitsCacheReadsAndWrites(t *testing.T) {
+	u, ok := readUsage([]byte(`{"prompt_tokens":1210,"completion_tokens":9,"total_tokens":1219,"prompt_tokens_details":{"cached_tokens":1000,"cache_write_tokens":200}}`))
+	if !ok {
+		t.Fatal("usage not read")
+	}
+	if got, want := u.toUsage(), (usage{InputTokens: 10, OutputTokens: 9, CacheReadInputTokens: 1000, CacheCreationInputTokens: 200}); got != want {
+		t.Errorf("usage %+v, want %+v", got, want)
+	}
+}
