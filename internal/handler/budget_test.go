@@ -96,16 +96,21 @@ func TestBudgetIsNeverOverspent(t *testing.T) {
 	for range 10 {
 		<-arrived
 	}
-	refused := 0
-	for range 30 {
-		resp := <-statuses
+	for refused := 0; refused < 30; refused++ {
+		var resp *http.Response
+		select {
+		case <-arrived:
+			close(release)
+			wg.Wait()
+			t.Fatal("an eleventh call reached the upstream while ten were under way")
+		case resp = <-statuses:
+		}
 		if resp.StatusCode != http.StatusTooManyRequests {
 			t.Fatalf("a request beyond the budget got %d while ten were under way", resp.StatusCode)
 		}
 		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 {
 			t.Errorf("Retry-After %q, want whole seconds to the next day", resp.Header.Get("Retry-After"))
 		}
-		refused++
 	}
 	close(release)
 	wg.Wait()
