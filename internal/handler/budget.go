@@ -169,7 +169,7 @@ func (h *Handler) settleBudget(x *exchange) {
 	switch {
 	case x.priced:
 		spent = x.cost
-	case x.status != http.StatusOK && x.chunks == 0 && x.firstByte == 0:
+	case x.producedNothing():
 		spent = 0
 	}
 	accounts, delta := x.budget.accounts[:x.budget.n], int64(spent-x.budget.reserved)

@@ -104,6 +104,12 @@ func (h *Handler) finish(r *http.Request, x *exchange) {
 	h.logRequest(r, x, duration)
 }
 
+// producedNothing reports whether the request failed before any of an
+// answer reached the client: nothing was used to be charged for.
+func (x *exchange) producedNothing() bool {
+	return x.status != http.StatusOK && x.chunks == 0 && x.firstByte == 0
+}
+
 // callerName is the name of the key that made the request, or "".
 func (x *exchange) callerName() string {
 	if x.caller == nil {

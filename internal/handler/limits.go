@@ -265,8 +265,8 @@ func (x *exchange) tokensUsed(reserved int64) int64 {
 	switch {
 	case x.usage.known:
 		return int64(x.usage.PromptTokens + x.usage.CompletionTokens)
-	case x.status != http.StatusOK && x.chunks == 0 && x.firstByte == 0:
-		return 0 // nothing was produced
+	case x.producedNothing():
+		return 0
 	case x.stream:
 		return x.limits.promptEstimate + x.chunks
 	default:
