@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/answercache"
+	"github.com/llmgateway/caddy-llm-gateway/internal/answercache/rediscache"
 	"github.com/llmgateway/caddy-llm-gateway/internal/handler"
 	"github.com/llmgateway/caddy-llm-gateway/internal/limitstore"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
@@ -60,7 +61,7 @@ type pooledCache struct{ answercache.Store }
 
 // Destruct closes a Redis cache's connections once no config uses it.
 func (c pooledCache) Destruct() error {
-	if r, ok := c.Store.(*answercache.Redis); ok {
+	if r, ok := c.Store.(*rediscache.Store); ok {
 		return r.Close()
 	}
 	return nil
@@ -125,7 +126,7 @@ func (c *CacheConfig) load() (*handler.Cache, string, error) {
 		if err != nil {
 			return nil, err
 		}
-		return pooledCache{&answercache.Redis{Client: client, TTL: ttl, MaxBytes: c.MaxSize}}, nil
+		return pooledCache{&rediscache.Store{Client: client, TTL: ttl, MaxBytes: c.MaxSize}}, nil
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("cache: %w", err)

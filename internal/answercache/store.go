@@ -1,7 +1,8 @@
-// Package answercache keeps the gateway's cached answers: in this
-// process's memory, bounded in size with the least recently used answer
-// dropped first, or in Redis, shared by every gateway instance that uses
-// it. Both forget an answer after their TTL.
+// Package answercache is what the pipeline knows of the stores of cached
+// answers: Store, and Memory, which keeps them in this process's memory,
+// bounded in size with the least recently used answer dropped first.
+// Package rediscache keeps them in Redis instead. Both forget an answer
+// after their TTL.
 package answercache
 
 import (

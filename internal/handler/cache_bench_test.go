@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/answercache"
+	"github.com/llmgateway/caddy-llm-gateway/internal/answercache/rediscache"
 	"github.com/llmgateway/caddy-llm-gateway/internal/limitstore"
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/redistest"
 	"github.com/llmgateway/caddy-llm-gateway/providers"
@@ -44,7 +45,7 @@ func BenchmarkCache(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { _ = client.Close() })
-		benchmarkHits(b, &answercache.Redis{Client: client, TTL: time.Hour, MaxBytes: 1 << 20}, benchBody)
+		benchmarkHits(b, &rediscache.Store{Client: client, TTL: time.Hour, MaxBytes: 1 << 20}, benchBody)
 	})
 }
 

@@ -1,4 +1,8 @@
-package answercache
+// Package rediscache keeps the gateway's cached answers in Redis, shared
+// by every gateway instance that uses it. It is apart from answercache so
+// that the pipeline, which sees only answercache.Store, does not import a
+// Redis client.
+package rediscache
 
 import (
 	"context"
@@ -9,17 +13,19 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/llmgateway/caddy-llm-gateway/internal/answercache"
 )
 
 // redisKeyPrefix namespaces cached answers among the gateway's keys.
 const redisKeyPrefix = "llm_gateway:cache:"
 
-// Redis keeps answers in Redis, each under its own key with Redis's own
+// Store keeps answers in Redis, each under its own key with Redis's own
 // expiry: one GET per lookup, one SET per answer stored. Redis's
 // maxmemory policy bounds them all; MaxBytes bounds each one. A Redis
 // that failed is left alone for a second, so that while it is away a
 // request does not wait on it.
-type Redis struct {
+type Store struct {
 	Client   *redis.Client
 	TTL      time.Duration
 	MaxBytes int64
@@ -31,7 +37,7 @@ type Redis struct {
 var errAway = errors.New("the cache's Redis failed less than a second ago")
 
 // up reports errAway while Redis is left alone.
-func (s *Redis) up() error {
+func (s *Store) up() error {
 	if time.Since(time.Unix(0, s.failed.Load())) < time.Second {
 		return errAway
 	}
@@ -39,7 +45,7 @@ func (s *Redis) up() error {
 }
 
 // noteResult remembers a failed call.
-func (s *Redis) noteResult(err error) error {
+func (s *Store) noteResult(err error) error {
 	if err != nil && !errors.Is(err, redis.Nil) {
 		s.failed.Store(time.Now().UnixNano())
 	}
@@ -47,26 +53,26 @@ func (s *Redis) noteResult(err error) error {
 }
 
 // Get reads the entry under key.
-func (s *Redis) Get(ctx context.Context, key string) (Entry, bool, error) {
+func (s *Store) Get(ctx context.Context, key string) (answercache.Entry, bool, error) {
 	if err := s.up(); err != nil {
-		return Entry{}, false, err
+		return answercache.Entry{}, false, err
 	}
 	raw, err := s.Client.Get(ctx, redisKeyPrefix+key).Bytes()
 	if errors.Is(s.noteResult(err), redis.Nil) {
-		return Entry{}, false, nil
+		return answercache.Entry{}, false, nil
 	}
 	if err != nil {
-		return Entry{}, false, fmt.Errorf("reading a cached answer: %w", err)
+		return answercache.Entry{}, false, fmt.Errorf("reading a cached answer: %w", err)
 	}
 	if len(raw) < 8 {
-		return Entry{}, false, fmt.Errorf("a cached answer of %d bytes has no header", len(raw))
+		return answercache.Entry{}, false, fmt.Errorf("a cached answer of %d bytes has no header", len(raw))
 	}
 	stored := time.Unix(0, int64(binary.BigEndian.Uint64(raw)))
-	return Entry{Answer: raw[8:], Stored: stored}, true, nil
+	return answercache.Entry{Answer: raw[8:], Stored: stored}, true, nil
 }
 
 // Put writes e under key: the time it was stored, then the answer.
-func (s *Redis) Put(ctx context.Context, key string, e Entry) error {
+func (s *Store) Put(ctx context.Context, key string, e answercache.Entry) error {
 	if int64(len(e.Answer)) > s.MaxBytes {
 		return nil
 	}
@@ -82,7 +88,7 @@ func (s *Redis) Put(ctx context.Context, key string, e Entry) error {
 }
 
 // Close closes the Redis connections.
-func (s *Redis) Close() error { return s.Client.Close() }
+func (s *Store) Close() error { return s.Client.Close() }
 
 // Interface guards
-var _ Store = (*Redis)(nil)
+var _ answercache.Store = (*Store)(nil)
