@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"slices"
@@ -74,21 +75,35 @@ func TestProbesSkipUnprobeableProviders(t *testing.T) {
 func TestCloseStopsTheProbes(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	var failing atomic.Bool
-	var probes atomic.Int32
+	var probes, asked atomic.Int32
 	up := modelsUpstream(t, &failing, &probes)
 	p := openAIProvider(t, "stopped", up.URL)
 	h, err := New(ready(Config{MaxBody: 1, ProbeInterval: 5 * time.Millisecond,
-		Routes: []Route{route("m", Target{Provider: p})}}))
+		Routes: []Route{route("m", Target{Provider: countedLister{p, &asked}})}}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "probes run", func() bool { return probes.Load() >= 2 })
 	h.Close()
-	n := probes.Load()
+	n := asked.Load()
 	_ = p.(interface{ Cleanup() error }).Cleanup() // idle upstream connections
 	up.Close()
 	goleak.VerifyNone(t, before)
-	if probes.Load() != n {
-		t.Errorf("%d probes after Close", probes.Load()-n)
+	if asked.Load() != n {
+		t.Errorf("%d probes after Close", asked.Load()-n)
 	}
+}
+
+// countedLister counts the model lists asked of its provider as they
+// begin. The upstream counts a probe only when its request arrives, which
+// can be after Close: a probe that Close cut short may have sent its
+// request already.
+type countedLister struct {
+	providers.Provider
+	asked *atomic.Int32
+}
+
+func (c countedLister) ListModels(ctx context.Context, callerKey string) ([]providers.Model, error) {
+	c.asked.Add(1)
+	return c.Provider.(providers.ModelLister).ListModels(ctx, callerKey)
 }
