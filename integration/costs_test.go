@@ -2,26 +2,21 @@ package integration
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 // TestCostThroughCaddy prices answers at a LiteLLM price list's entry and
 // at a Caddyfile price, to the nanodollar, and shows the cost in the
 // header, the access log's placeholder and the gateway's log line.
 func TestCostThroughCaddy(t *testing.T) {
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1735689600,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok","refusal":null},"logprobs":null,"finish_reason":"stop"}],`+
-			`"usage":{"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500,"prompt_tokens_details":{"cached_tokens":300,"cache_write_tokens":200}}}`)
-	}))
-	t.Cleanup(up.Close)
+	up := providertest.NewUpstream(t, providertest.OpenAI.JSON(http.StatusOK, `{"id":"chatcmpl-1","object":"chat.completion","created":1735689600,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok","refusal":null},"logprobs":null,"finish_reason":"stop"}],`+
+		`"usage":{"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500,"prompt_tokens_details":{"cached_tokens":300,"cache_write_tokens":200}}}`))
 	dir := t.TempDir()
 	prices := filepath.Join(dir, "model_prices.json")
 	if err := os.WriteFile(prices, []byte(`{

@@ -5,8 +5,22 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
+
+// streamSchema stands beside openaischema's schema names in the tests'
+// tables for a whole chat or completions stream.
+const streamSchema = "stream"
+
+// validateOpenAI checks body against the named schema of openaischema,
+// or as a whole stream (openaischema.ValidateStream) for streamSchema.
+func validateOpenAI(schema string, body []byte) error {
+	if schema == streamSchema {
+		return openaischema.ValidateStream(body)
+	}
+	return openaischema.Validate(schema, body)
+}
 
 // lastBody decodes the JSON body of the latest POST up received; nil
 // before any.

@@ -241,12 +241,7 @@ func TestEveryMetricSeries(t *testing.T) {
 		do(t, "POST", "/v1/chat/completions", chat, auth)
 	}
 
-	resp, err := freshHTTP().Get("http://localhost:2999/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body := httpGet(t, "http://localhost:2999/metrics")
 	for _, want := range []string{
 		`llm_gateway_requests_total{model="fast",provider="up",status="200"}`,
 		`llm_gateway_requests_total{model="broken",provider="down",status="502"}`,
@@ -269,7 +264,7 @@ func TestEveryMetricSeries(t *testing.T) {
 		`llm_gateway_overhead_seconds_bucket`,
 		`llm_gateway_overhead_seconds_count`,
 	} {
-		if !strings.Contains(string(body), want) {
+		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}

@@ -2,13 +2,13 @@ package integration
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 // TestAccessLogCarriesGatewayFields reads Caddy's access log and the
@@ -16,13 +16,8 @@ import (
 // fields and the vars and placeholders asked for with log_append, and both
 // name the request id the client sent and the upstream's own.
 func TestAccessLogCarriesGatewayFields(t *testing.T) {
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("X-Request-Id", "req_upstream_7")
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1735689600,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":300,"completion_tokens":7,"total_tokens":307}}`)
-	}))
-	t.Cleanup(up.Close)
+	up := providertest.NewUpstream(t, providertest.OpenAI.JSON(http.StatusOK, `{"id":"chatcmpl-1","object":"chat.completion","created":1735689600,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":300,"completion_tokens":7,"total_tokens":307}}`).
+		With("X-Request-Id", "req_upstream_7"))
 	logFile := filepath.Join(t.TempDir(), "caddy.log")
 	tester := caddyTester(t)
 	tester.InitServer(testGlobals("\tlog {\n\t\toutput file "+logFile+"\n\t\tformat json\n\t}\n")+`
@@ -94,12 +89,7 @@ http://localhost:9080 {
 // A batch's access log line sums its items: their attempts and tokens,
 // the models they used; no item's values stand for the whole.
 func TestBatchAccessLogSumsItsItems(t *testing.T) {
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1735689600,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":300,"completion_tokens":7,"total_tokens":307}}`)
-	}))
-	t.Cleanup(up.Close)
+	up := providertest.NewUpstream(t, providertest.OpenAI.JSON(http.StatusOK, `{"id":"chatcmpl-1","object":"chat.completion","created":1735689600,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":300,"completion_tokens":7,"total_tokens":307}}`))
 	logFile := filepath.Join(t.TempDir(), "caddy.log")
 	tester := caddyTester(t)
 	tester.InitServer(testGlobals("")+`

@@ -265,8 +265,8 @@ func TestAnthropicProvider(t *testing.T) {
 		}{
 			{"chat", `{"model":"sonnet","messages":[{"role":"user","content":"hi"}]}`, openaischema.ChatCompletion, 200},
 			{"tool call", `{"model":"sonnet","tools":[{"type":"function","function":{"name":"get_time"}}],"messages":[{"role":"user","content":"time?"}]}`, openaischema.ChatCompletion, 200},
-			{"stream", `{"model":"sonnet","stream":true,"messages":[{"role":"user","content":"hi"}]}`, "stream", 200},
-			{"stream with usage and tools", `{"model":"sonnet","stream":true,"stream_options":{"include_usage":true},"tools":[{"type":"function","function":{"name":"get_time"}}],"messages":[{"role":"user","content":"time?"}]}`, "stream", 200},
+			{"stream", `{"model":"sonnet","stream":true,"messages":[{"role":"user","content":"hi"}]}`, streamSchema, 200},
+			{"stream with usage and tools", `{"model":"sonnet","stream":true,"stream_options":{"include_usage":true},"tools":[{"type":"function","function":{"name":"get_time"}}],"messages":[{"role":"user","content":"time?"}]}`, streamSchema, 200},
 			{"overloaded", `{"model":"busy","messages":[{"role":"user","content":"hi"}]}`, openaischema.Error, 503},
 			{"temperature out of range", `{"model":"sonnet","temperature":1.7,"messages":[{"role":"user","content":"hi"}]}`, openaischema.Error, 400},
 		}
@@ -278,11 +278,7 @@ func TestAnthropicProvider(t *testing.T) {
 				defer resp.Body.Close()
 				body, _ := io.ReadAll(resp.Body)
 				var err error
-				if tc.schema == "stream" {
-					err = openaischema.ValidateStream(body)
-				} else {
-					err = openaischema.Validate(tc.schema, body)
-				}
+				err = validateOpenAI(tc.schema, body)
 				if err != nil {
 					t.Errorf("%v\n%s", err, body)
 				}

@@ -6,11 +6,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 // exportedSpan is a span as OpenTelemetry's console exporter writes it.
@@ -41,14 +42,7 @@ func TestGenAITraceThroughCaddy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs Caddy as a process")
 	}
-	traceparents := make(chan string, 4)
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		traceparents <- r.Header.Get("Traceparent")
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1735689600,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500}}`)
-	}))
-	t.Cleanup(up.Close)
+	up := providertest.NewUpstream(t, providertest.OpenAI.JSON(http.StatusOK, `{"id":"chatcmpl-1","object":"chat.completion","created":1735689600,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500}}`))
 	url, output := startCaddySite(t, buildCaddy(t), `	tracing {
 		span gateway
 	}
@@ -68,7 +62,7 @@ func TestGenAITraceThroughCaddy(t *testing.T) {
 	if got := chat(t, freshHTTP(), url, "traced", nil); got.status != http.StatusOK {
 		t.Fatalf("status %d: %s", got.status, got.body)
 	}
-	traceparent := <-traceparents
+	traceparent := up.Last(t).Header.Get("Traceparent")
 
 	// The batch exporter writes every 50 ms; the two spans come within
 	// the deadline or the test fails.
