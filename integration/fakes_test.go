@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 
+	openai "github.com/sashabaranov/go-openai"
+
 	"github.com/llmgateway/caddy-llm-gateway/internal/testkit/openaischema"
 	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
@@ -20,6 +22,20 @@ func validateOpenAI(schema string, body []byte) error {
 		return openaischema.ValidateStream(body)
 	}
 	return openaischema.Validate(schema, body)
+}
+
+// modelIDs lists the gateway's models as go-openai reads them.
+func modelIDs(t *testing.T, c *openai.Client) []string {
+	t.Helper()
+	list, err := c.ListModels(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range list.Models {
+		ids = append(ids, m.ID)
+	}
+	return ids
 }
 
 // lastBody decodes the JSON body of the latest POST up received; nil

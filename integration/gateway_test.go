@@ -164,33 +164,9 @@ func TestGoOpenAIClient(t *testing.T) {
 		if includeUsage {
 			req.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
 		}
-		stream, err := c.CreateChatCompletionStream(ctx, req)
-		if err != nil {
-			t.Fatalf("stream: %v", err)
-		}
-		var text strings.Builder
-		var usage *openai.Usage
-		for {
-			chunk, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("stream recv: %v", err)
-			}
-			if chunk.Usage != nil {
-				usage = chunk.Usage
-				continue
-			}
-			// A client's choices[0] loop must never meet a chunk it did not ask for.
-			if len(chunk.Choices) == 0 {
-				t.Fatalf("chunk without choices reached the client: %+v", chunk)
-			}
-			text.WriteString(chunk.Choices[0].Delta.Content)
-		}
-		stream.Close()
-		if text.String() != "Hello from upstream." {
-			t.Errorf("streamed text = %q", text.String())
+		text, _, _, usage := readStream(t, c, req)
+		if text != "Hello from upstream." {
+			t.Errorf("streamed text = %q", text)
 		}
 		if includeUsage != (usage != nil) || (usage != nil && usage.TotalTokens != 12) {
 			t.Errorf("include_usage=%v: usage = %+v", includeUsage, usage)

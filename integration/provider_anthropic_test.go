@@ -245,14 +245,7 @@ func TestAnthropicProvider(t *testing.T) {
 	})
 
 	t.Run("models", func(t *testing.T) {
-		list, err := c.ListModels(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ids []string
-		for _, m := range list.Models {
-			ids = append(ids, m.ID)
-		}
+		ids := modelIDs(t, c)
 		if strings.Join(ids, ",") != "sonnet,busy,claude-opus-4-1-20250805" {
 			t.Errorf("models = %v", ids)
 		}

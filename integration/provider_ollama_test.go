@@ -239,14 +239,7 @@ func TestOllamaProvider(t *testing.T) {
 	})
 
 	t.Run("models", func(t *testing.T) {
-		models, err := c.ListModels(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ids []string
-		for _, m := range models.Models {
-			ids = append(ids, m.ID)
-		}
+		ids := modelIDs(t, c)
 		if !strings.Contains(strings.Join(ids, ","), "llama3.2:latest") {
 			t.Errorf("models = %v", ids)
 		}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -312,27 +311,10 @@ func TestKeepaliveKeepsGoOpenAIStreaming(t *testing.T) {
 	cfg := openai.DefaultConfig("unused")
 	cfg.BaseURL = gatewayURL + "/v1"
 	cfg.HTTPClient = &http.Client{Transport: watch}
-	stream, err := openai.NewClientWithConfig(cfg).CreateChatCompletionStream(context.Background(), openai.ChatCompletionRequest{
+	text, _, _, _ := readStream(t, openai.NewClientWithConfig(cfg), openai.ChatCompletionRequest{
 		Model: "m", Messages: []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleUser, Content: "hi"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stream.Close()
-	var text strings.Builder
-	for {
-		chunk, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("recv: %v", err)
-		}
-		if len(chunk.Choices) > 0 {
-			text.WriteString(chunk.Choices[0].Delta.Content)
-		}
-	}
-	if text.String() != "hello" {
-		t.Errorf("text %q", text.String())
+	if text != "hello" {
+		t.Errorf("text %q", text)
 	}
 	select {
 	case <-watch.seen:
