@@ -19,15 +19,8 @@ var layoutRow = regexp.MustCompile("^\\| `([^`]+)/` \\|")
 // and node_modules left out) has a line, and every line names such a
 // folder.
 func TestLayoutTableListsEveryFolder(t *testing.T) {
-	out, err := exec.Command("git", "ls-files", "-z").Output()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("listing the tracked files: %v", err)
-		}
-		t.Skipf("listing the tracked files needs git and a checkout: %v", err)
-	}
 	folders := make(map[string]bool)
-	for _, file := range strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00") {
+	for _, file := range trackedFiles(t) {
 		dir := path.Dir(file)
 		elements := strings.Split(dir, "/")
 		if dir == "." || slices.Contains(elements, "testdata") || slices.Contains(elements, "node_modules") {
@@ -47,6 +40,64 @@ func TestLayoutTableListsEveryFolder(t *testing.T) {
 			t.Errorf("CONTRIBUTING.md's layout table names %s/, which holds no tracked file", dir)
 		}
 	}
+}
+
+// TestLayoutNamesEveryRootFile keeps the list of the root package's files
+// above the layout table in step with them: each of its source files is
+// named there, and each file named there exists.
+func TestLayoutNamesEveryRootFile(t *testing.T) {
+	sources := make(map[string]bool)
+	for _, file := range trackedFiles(t) {
+		if !strings.Contains(file, "/") && strings.HasSuffix(file, ".go") && !strings.HasSuffix(file, "_test.go") {
+			sources[file] = true
+		}
+	}
+	named := make(map[string]bool)
+	for _, m := range rootFileName.FindAllStringSubmatch(layoutSection(t), -1) {
+		named[m[1]] = true
+	}
+	for file := range sources {
+		if !named[file] {
+			t.Errorf("CONTRIBUTING.md's repository layout does not name %s", file)
+		}
+	}
+	for file := range named {
+		if !sources[file] {
+			t.Errorf("CONTRIBUTING.md's repository layout names %s, which is not a source file of the root package", file)
+		}
+	}
+}
+
+// rootFileName is a Go file named in backticks without a folder.
+var rootFileName = regexp.MustCompile("`([a-z_]+\\.go)`")
+
+// trackedFiles lists the files git tracks, or skips the test without git.
+func trackedFiles(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("git", "ls-files", "-z").Output()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("listing the tracked files: %v", err)
+		}
+		t.Skipf("listing the tracked files needs git and a checkout: %v", err)
+	}
+	return strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+}
+
+// layoutSection returns the text of CONTRIBUTING.md's repository layout
+// section up to its table.
+func layoutSection(t *testing.T) string {
+	t.Helper()
+	contributing, err := os.ReadFile("CONTRIBUTING.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(contributing), "## Repository layout")
+	section, _, ok2 := strings.Cut(rest, "<!-- layout:start -->")
+	if !ok || !ok2 {
+		t.Fatal("CONTRIBUTING.md has no repository layout section before its table")
+	}
+	return section
 }
 
 // layoutTable returns the folders the rows between CONTRIBUTING.md's
