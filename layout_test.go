@@ -84,35 +84,34 @@ func trackedFiles(t *testing.T) []string {
 	return strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
 }
 
-// layoutSection returns the text of CONTRIBUTING.md's repository layout
-// section up to its table.
-func layoutSection(t *testing.T) string {
+// contributingBetween returns the text of CONTRIBUTING.md between two
+// marks, each the first of its kind.
+func contributingBetween(t *testing.T, from, to string) string {
 	t.Helper()
 	contributing, err := os.ReadFile("CONTRIBUTING.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(contributing), "## Repository layout")
-	section, _, ok2 := strings.Cut(rest, "<!-- layout:start -->")
+	_, rest, ok := strings.Cut(string(contributing), from)
+	between, _, ok2 := strings.Cut(rest, to)
 	if !ok || !ok2 {
-		t.Fatal("CONTRIBUTING.md has no repository layout section before its table")
+		t.Fatalf("CONTRIBUTING.md has no %q followed by %q", from, to)
 	}
-	return section
+	return between
+}
+
+// layoutSection returns the text of CONTRIBUTING.md's repository layout
+// section up to its table.
+func layoutSection(t *testing.T) string {
+	t.Helper()
+	return contributingBetween(t, "## Repository layout", "<!-- layout:start -->")
 }
 
 // layoutTable returns the folders the rows between CONTRIBUTING.md's
 // layout markers name.
 func layoutTable(t *testing.T) map[string]bool {
 	t.Helper()
-	contributing, err := os.ReadFile("CONTRIBUTING.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(contributing), "<!-- layout:start -->")
-	table, _, ok2 := strings.Cut(rest, "<!-- layout:end -->")
-	if !ok || !ok2 {
-		t.Fatal("CONTRIBUTING.md has no layout markers")
-	}
+	table := contributingBetween(t, "<!-- layout:start -->", "<!-- layout:end -->")
 	rows := strings.Split(strings.TrimSpace(table), "\n")
 	if len(rows) < 3 {
 		t.Fatal("CONTRIBUTING.md's layout table has no rows")
