@@ -29,17 +29,9 @@ func TestLayoutTableListsEveryFolder(t *testing.T) {
 		folders[dir] = true
 	}
 
-	listed := layoutTable(t)
-	for dir := range folders {
-		if !listed[dir] {
-			t.Errorf("CONTRIBUTING.md's layout table has no line for %s/", dir)
-		}
-	}
-	for dir := range listed {
-		if !folders[dir] {
-			t.Errorf("CONTRIBUTING.md's layout table names %s/, which holds no tracked file", dir)
-		}
-	}
+	compareDocumented(t, folders, layoutTable(t),
+		"CONTRIBUTING.md's layout table has no line for %s/",
+		"CONTRIBUTING.md's layout table names %s/, which holds no tracked file")
 }
 
 // TestLayoutNamesEveryRootFile keeps the list of the root package's files
@@ -56,14 +48,24 @@ func TestLayoutNamesEveryRootFile(t *testing.T) {
 	for _, m := range rootFileName.FindAllStringSubmatch(layoutSection(t), -1) {
 		named[m[1]] = true
 	}
-	for file := range sources {
-		if !named[file] {
-			t.Errorf("CONTRIBUTING.md's repository layout does not name %s", file)
+	compareDocumented(t, sources, named,
+		"CONTRIBUTING.md's repository layout does not name %s",
+		"CONTRIBUTING.md's repository layout names %s, which is not a source file of the root package")
+}
+
+// compareDocumented reports each name in tree that documented lacks
+// (missing, a format of the name) and each in documented that tree lacks
+// (stale).
+func compareDocumented(t *testing.T, tree, documented map[string]bool, missing, stale string) {
+	t.Helper()
+	for name := range tree {
+		if !documented[name] {
+			t.Errorf(missing, name)
 		}
 	}
-	for file := range named {
-		if !sources[file] {
-			t.Errorf("CONTRIBUTING.md's repository layout names %s, which is not a source file of the root package", file)
+	for name := range documented {
+		if !tree[name] {
+			t.Errorf(stale, name)
 		}
 	}
 }
