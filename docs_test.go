@@ -238,3 +238,91 @@ func headingAnchors(t *testing.T, page string) map[string]bool {
 	})
 	return anchors
 }
+
+// readmeMaxLines keeps README.md a front page; the guide lives in docs/.
+const readmeMaxLines = 300
+
+// TestReadmeIsAFrontPage keeps README.md short and one click away from
+// every page of the documentation.
+func TestReadmeIsAFrontPage(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(readme), "\n"); n > readmeMaxLines {
+		t.Errorf("README.md has %d lines, more than %d: move the detail into docs/", n, readmeMaxLines)
+	}
+	linked := make(map[string]bool)
+	forEachProseLine(t, "README.md", func(_ int, line string) {
+		for _, m := range markdownLink.FindAllStringSubmatch(line, -1) {
+			path, _, _ := strings.Cut(m[1], "#")
+			linked[filepath.Clean(path)] = true
+		}
+	})
+	var pages []string
+	for _, page := range linkedPages {
+		if page != "README.md" {
+			pages = append(pages, page)
+		}
+	}
+	err = filepath.WalkDir("docs", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".md") {
+			pages = append(pages, path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range pages {
+		if !linked[page] {
+			t.Errorf("README.md has no link to %s", page)
+		}
+	}
+}
+
+var examplePlaceholder = regexp.MustCompile(`\{(?:env\.|\$)([A-Za-z0-9_]+)`)
+
+// TestExamplesNameTheirVariables keeps each example's "Environment
+// variables" comment naming every variable the file reads, so that a user
+// knows what to export before running it.
+func TestExamplesNameTheirVariables(t *testing.T) {
+	files, err := filepath.Glob("examples/*.Caddyfile")
+	nested, err2 := filepath.Glob("examples/*/*Caddyfile")
+	files = append(files, nested...)
+	if err != nil || err2 != nil || len(files) == 0 {
+		t.Fatalf("no examples (%v, %v)", err, err2)
+	}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The section runs from its heading to the comment's next blank line.
+		var section, config strings.Builder
+		inSection := false
+		for _, line := range strings.Split(string(data), "\n") {
+			switch {
+			case strings.HasPrefix(line, "# Environment variables"):
+				inSection = true
+			case line == "#" || !strings.HasPrefix(line, "#"):
+				inSection = false
+			}
+			if inSection {
+				section.WriteString(line + "\n")
+			}
+			if code, _, _ := strings.Cut(line, "#"); strings.TrimSpace(code) != "" {
+				config.WriteString(code + "\n")
+			}
+		}
+		if section.Len() == 0 {
+			t.Errorf("%s has no \"# Environment variables\" comment", file)
+			continue
+		}
+		for _, m := range examplePlaceholder.FindAllStringSubmatch(config.String(), -1) {
+			if !regexp.MustCompile(`\b` + m[1] + `\b`).MatchString(section.String()) {
+				t.Errorf("%s reads %s, which its \"Environment variables\" comment does not name", file, m[1])
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -156,5 +157,36 @@ func TestUnknownAPIPathsAre404ThroughCaddy(t *testing.T) {
 	// The test site serves files after the gateway.
 	if resp, body := do(t, "GET", "/hello.txt", "", nil); resp.StatusCode != http.StatusOK || body == "" {
 		t.Errorf("a file of the site: %d %q", resp.StatusCode, body)
+	}
+}
+
+// The quickstart's site address answers whatever host the client names:
+// `curl 127.0.0.1:8080` must reach the gateway, not Caddy's empty 200.
+func TestQuickstartAnswersOnAnyHost(t *testing.T) {
+	data, err := os.ReadFile("../examples/quickstart.Caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := string(data)
+	for _, edit := range [][2]string{{"{\n\tadmin localhost:2019\n}\n", testGlobals("")}, {":8080 {", ":9080 {"}} {
+		if !strings.Contains(config, edit[0]) {
+			t.Fatalf("the quickstart no longer has %q; adapt this test to it", edit[0])
+		}
+		config = strings.Replace(config, edit[0], edit[1], 1)
+	}
+	caddyTester(t).InitServer(config, "caddyfile")
+	for _, host := range []string{"127.0.0.1:9080", "localhost:9080", "gateway.example"} {
+		req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:9080/v1/chat/completions",
+			strings.NewReader(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello, gateway!"}]}`))
+		req.Host = host
+		resp, err := freshHTTP().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"content":"Hello, gateway!"`) {
+			t.Errorf("Host %s: %d %q", host, resp.StatusCode, body)
+		}
 	}
 }
