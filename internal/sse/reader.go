@@ -96,6 +96,9 @@ func (r *Reader) Next() (Event, error) {
 	if r.err != nil {
 		return Event{}, r.err
 	}
+	if data, ok := r.plainEvent(); ok {
+		return Event{Data: data}, nil
+	}
 	r.data, r.name, r.id = r.data[:0], r.name[:0], r.id[:0]
 	var hasData, hasName, hasID bool
 	for {
@@ -168,6 +171,30 @@ func (r *Reader) Next() (Event, error) {
 	return ev, nil
 }
 
+// plainEvent takes the next event when it is buffered whole in the form
+// nearly every upstream writes: one `data: ` line and a blank line, each
+// ended by "\n". Its data is sliced out of the read buffer, not copied;
+// it stays valid until the next call that reads, as Next's always has.
+func (r *Reader) plainEvent() ([]byte, bool) {
+	if !r.started || r.cr {
+		return nil, false
+	}
+	buf, _ := r.br.Peek(r.br.Buffered())
+	if !bytes.HasPrefix(buf, dataSpace) {
+		return nil, false
+	}
+	end := bytes.IndexByte(buf, '\n')
+	if end < 0 || end+1 == len(buf) || buf[end+1] != '\n' {
+		return nil, false
+	}
+	data := buf[len(dataSpace):end]
+	if bytes.IndexByte(data, '\r') >= 0 || len(data) > r.max {
+		return nil, false
+	}
+	r.br.Discard(end + 2)
+	return data, true
+}
+
 // Ready reports whether Next will return without waiting for the
 // upstream to send anything more: a whole data event is buffered, or part
 // of one is and the last read stopped only because the buffer was full.
@@ -204,6 +231,7 @@ var (
 	blankCRLF = []byte("\r\n\r\n")
 	blankCR   = []byte("\r\r")
 	dataField = []byte("data:")
+	dataSpace = []byte("data: ")
 )
 
 // dataLineStart finds a line that starts with `data:` in buf, which begins
