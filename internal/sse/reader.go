@@ -49,13 +49,10 @@ func NewReader(r io.Reader, maxEvent int) *Reader {
 	// Passing nil first guarantees a private buffer: NewReaderSize would
 	// hand back r itself if r were already a large enough *bufio.Reader,
 	// and Reset would then clobber the caller's reader.
-	rd := &Reader{
-		br:   bufio.NewReaderSize(nil, minBufSize),
-		max:  maxEvent,
-		data: make([]byte, 0, 512),
-		name: make([]byte, 0, 32),
-		id:   make([]byte, 0, 32),
-	}
+	// The data, name and id buffers are made when first needed: the
+	// events nearly every upstream sends are taken whole from the read
+	// buffer (plainEvent) and need none.
+	rd := &Reader{br: bufio.NewReaderSize(nil, minBufSize), max: maxEvent}
 	rd.src.r = r
 	rd.br.Reset(&rd.src)
 	return rd
@@ -163,12 +160,21 @@ func (r *Reader) Next() (Event, error) {
 	}
 	ev := Event{Data: r.data}
 	if hasName {
-		ev.Name = r.name
+		ev.Name = present(r.name)
 	}
 	if hasID {
-		ev.ID = r.id
+		ev.ID = present(r.id)
 	}
 	return ev, nil
+}
+
+// present returns b, or an empty non-nil slice for a field that was
+// present with no value, which b (made when first needed) may be nil for.
+func present(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
 
 // plainEvent takes the next event when it is buffered whole in the form
