@@ -185,6 +185,14 @@ func (r *Reader) plainEvent() ([]byte, bool) {
 	if !r.started || r.cr {
 		return nil, false
 	}
+	if r.br.Buffered() == 0 && r.rerr == nil {
+		// A slow stream's next event is not here yet: wait for its
+		// start, which usually comes with the rest of it.
+		if _, err := r.br.Peek(1); err != nil {
+			r.rerr = err
+			return nil, false
+		}
+	}
 	buf, _ := r.br.Peek(r.br.Buffered())
 	if !bytes.HasPrefix(buf, dataSpace) {
 		return nil, false
