@@ -136,8 +136,9 @@ type Gateway struct {
 
 	// StreamIdleTimeout is the longest silence allowed between two events
 	// of an upstream stream once it has begun; when exceeded the stream
-	// ends with an error event whose code is `upstream_timeout`.
-	// Default: 5m.
+	// ends with an error event whose code is `upstream_timeout`. The
+	// silence is checked eight times per timeout, so the stream ends
+	// within an eighth of the timeout after it is exceeded. Default: 5m.
 	StreamIdleTimeout caddy.Duration `json:"stream_idle_timeout,omitempty"`
 
 	// Keepalive is the interval of SSE comment lines (`: keepalive`) sent

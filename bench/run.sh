@@ -36,6 +36,8 @@ SCENARIOS=(
 	"stream50u-c64 64 2 4000 640 50"
 	"stream500-c1 1 1 400 40 500"
 	"stream500-c64 64 1 640 128 500"
+	"stream500u-c1 1 2 400 40 500"
+	"stream500u-c64 64 2 640 128 500"
 	"responses-nonstream-c1 1 0 4000 300 50 responses"
 	"responses-nonstream-c64 64 0 12000 1280 50 responses"
 	"messages-nonstream-c1 1 0 4000 300 50 messages"

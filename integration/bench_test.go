@@ -61,3 +61,75 @@ http://localhost:9081 {
 		})
 	}
 }
+
+// BenchmarkStreamPath streams one 50-chunk answer at a time through the
+// same two sites, from an upstream that flushes every event on its own,
+// as OpenAI does: the role chunk, the content chunks, the finish chunk,
+// the usage chunk when asked for, and [DONE]. In "usage" the client asks
+// for usage, so nothing needs stripping; in "plain" it does not, and the
+// gateway asks the upstream for it and strips it.
+func BenchmarkStreamPath(b *testing.B) {
+	const chunks = 50
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		flusher := w.(http.Flusher)
+		send := func(event string) {
+			_, _ = io.WriteString(w, event+"\n\n")
+			flusher.Flush()
+		}
+		send(roleEvent)
+		for range chunks {
+			send(wordEvent)
+		}
+		send(finishEvent)
+		if strings.Contains(string(body), `"include_usage":true`) {
+			send(`data: {"id":"chatcmpl-2","object":"chat.completion.chunk","created":1735689600,"model":"m","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":50,"total_tokens":59}}`)
+		}
+		send("data: [DONE]")
+	}))
+	defer up.Close()
+	tester := caddyTester(b)
+	tester.InitServer(testGlobals("")+`
+http://localhost:9080 {
+	llm_gateway {
+		provider up openai {
+			base_url `+up.URL+`/v1
+			api_key sk-bench
+		}
+	}
+}
+
+http://localhost:9081 {
+	reverse_proxy `+up.URL+` {
+		flush_interval -1
+	}
+}
+`, "caddyfile")
+	for _, variant := range []struct{ name, body string }{
+		{"usage", `{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Write one sentence about the sea."}]}`},
+		{"plain", `{"model":"m","stream":true,"messages":[{"role":"user","content":"Write one sentence about the sea."}]}`},
+	} {
+		for _, target := range []struct{ name, url string }{
+			{"reverse_proxy", "http://localhost:9081/v1/chat/completions"},
+			{"llm_gateway", gatewayURL + "/v1/chat/completions"},
+		} {
+			b.Run(variant.name+"/"+target.name, func(b *testing.B) {
+				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+				defer client.CloseIdleConnections()
+				b.ReportAllocs()
+				for b.Loop() {
+					resp, err := client.Post(target.url, "application/json", strings.NewReader(variant.body))
+					if err != nil {
+						b.Fatal(err)
+					}
+					answer, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK || !strings.HasSuffix(string(answer), "data: [DONE]\n\n") {
+						b.Fatalf("status %d: %s", resp.StatusCode, answer)
+					}
+				}
+			})
+		}
+	}
+}

@@ -20,6 +20,12 @@ type chunkFilter struct {
 	// The identity of the stream and its last usage, kept only when the
 	// client asked for usage, to write a usage chunk the upstream left out.
 	id, object, created, model, lastUsage []byte
+	// opening is the start of the last plain delta, up to and including
+	// the `[{` that opens its choices. A stream's chunks nearly all begin
+	// alike (id, object, created, model, then choices), so a chunk that
+	// begins with it needs no search for its choices, and its usage is
+	// searched for only after it.
+	opening []byte
 }
 
 var (
@@ -40,8 +46,8 @@ func (f *chunkFilter) apply(chunk []byte) ([]byte, bool) {
 	// escaped: a chunk without it has no usage member at any depth, and
 	// one whose only `"usage"` is in a null member closing the chunk has
 	// it at the top level.
-	if f.identityKnown() && opensChoices(chunk) {
-		switch u := indexBy(chunk, usageKey, 1); {
+	if f.identityKnown() && f.opensLikeTheLast(chunk) {
+		switch u := f.usageAfterOpening(chunk); {
 		case u < 0:
 			return chunk, true
 		case u == len(chunk)-len(nullUsageTail)+1 && bytes.HasSuffix(chunk, nullUsageTail):
@@ -103,23 +109,62 @@ func (f *chunkFilter) scan(chunk []byte) ([]byte, bool) {
 	return chunk, true
 }
 
-// opensChoices reports whether the chunk's choices list (the first
-// "choices" member: no other object of a chunk has one) has an entry.
-func opensChoices(chunk []byte) bool {
+// opensLikeTheLast reports whether the chunk's choices list (the first
+// "choices" member: no other object of a chunk has one) has an entry,
+// comparing the chunk's start with the last plain delta's before
+// searching it.
+func (f *chunkFilter) opensLikeTheLast(chunk []byte) bool {
+	if len(f.opening) > 0 && bytes.HasPrefix(chunk, f.opening) {
+		return true
+	}
+	end := openingEnd(chunk)
+	if end < 0 {
+		return false
+	}
+	// The opening holds no "usage": usageAfterOpening searches the rest.
+	if indexBy(chunk[:end], usageKey, usagePivot) < 0 {
+		f.opening = append(f.opening[:0], chunk[:end]...)
+	} else {
+		f.opening = nil
+	}
+	return true
+}
+
+// usageAfterOpening is indexBy(chunk, usageKey), for a chunk that begins
+// with f.opening, which has none.
+func (f *chunkFilter) usageAfterOpening(chunk []byte) int {
+	u := indexBy(chunk[len(f.opening):], usageKey, usagePivot)
+	if u >= 0 {
+		u += len(f.opening)
+	}
+	return u
+}
+
+// usagePivot is the byte of usageKey that indexBy looks for: its 'g' is
+// rarer in chunks than its 'u'.
+const usagePivot = 4
+
+// openingEnd returns the index just past the `[{` that opens the chunk's
+// choices list (the first "choices" member), or -1 when the list is
+// missing or empty.
+func openingEnd(chunk []byte) int {
 	i := indexBy(chunk, choicesKey, 2)
 	if i < 0 {
-		return false
+		return -1
 	}
 	i = skipSpace(chunk, i+len(choicesKey))
 	if i == len(chunk) || chunk[i] != ':' {
-		return false
+		return -1
 	}
 	i = skipSpace(chunk, i+1)
 	if i == len(chunk) || chunk[i] != '[' {
-		return false
+		return -1
 	}
 	i = skipSpace(chunk, i+1)
-	return i < len(chunk) && chunk[i] == '{'
+	if i == len(chunk) || chunk[i] != '{' {
+		return -1
+	}
+	return i + 1
 }
 
 // skipSpace returns the index of the first byte from i on that is not

@@ -49,13 +49,10 @@ func NewReader(r io.Reader, maxEvent int) *Reader {
 	// Passing nil first guarantees a private buffer: NewReaderSize would
 	// hand back r itself if r were already a large enough *bufio.Reader,
 	// and Reset would then clobber the caller's reader.
-	rd := &Reader{
-		br:   bufio.NewReaderSize(nil, minBufSize),
-		max:  maxEvent,
-		data: make([]byte, 0, 512),
-		name: make([]byte, 0, 32),
-		id:   make([]byte, 0, 32),
-	}
+	// The data, name and id buffers are made when first needed: the
+	// events nearly every upstream sends are taken whole from the read
+	// buffer (plainEvent) and need none.
+	rd := &Reader{br: bufio.NewReaderSize(nil, minBufSize), max: maxEvent}
 	rd.src.r = r
 	rd.br.Reset(&rd.src)
 	return rd
@@ -95,6 +92,9 @@ func (r *Reader) Reset(rd io.Reader) {
 func (r *Reader) Next() (Event, error) {
 	if r.err != nil {
 		return Event{}, r.err
+	}
+	if data, ok := r.plainEvent(); ok {
+		return Event{Data: data}, nil
 	}
 	r.data, r.name, r.id = r.data[:0], r.name[:0], r.id[:0]
 	var hasData, hasName, hasID bool
@@ -160,12 +160,53 @@ func (r *Reader) Next() (Event, error) {
 	}
 	ev := Event{Data: r.data}
 	if hasName {
-		ev.Name = r.name
+		ev.Name = present(r.name)
 	}
 	if hasID {
-		ev.ID = r.id
+		ev.ID = present(r.id)
 	}
 	return ev, nil
+}
+
+// present returns b, or an empty non-nil slice for a field that was
+// present with no value, which b (made when first needed) may be nil for.
+func present(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// plainEvent takes the next event when it is buffered whole in the form
+// nearly every upstream writes: one `data: ` line and a blank line, each
+// ended by "\n". Its data is sliced out of the read buffer, not copied;
+// it stays valid until the next call that reads, as Next's always has.
+func (r *Reader) plainEvent() ([]byte, bool) {
+	if !r.started || r.cr {
+		return nil, false
+	}
+	if r.br.Buffered() == 0 && r.rerr == nil {
+		// A slow stream's next event is not here yet: wait for its
+		// start, which usually comes with the rest of it.
+		if _, err := r.br.Peek(1); err != nil {
+			r.rerr = err
+			return nil, false
+		}
+	}
+	buf, _ := r.br.Peek(r.br.Buffered())
+	if !bytes.HasPrefix(buf, dataSpace) {
+		return nil, false
+	}
+	end := bytes.IndexByte(buf, '\n')
+	if end < 0 || end+1 == len(buf) || buf[end+1] != '\n' {
+		return nil, false
+	}
+	data := buf[len(dataSpace):end]
+	if bytes.IndexByte(data, '\r') >= 0 || len(data) > r.max {
+		return nil, false
+	}
+	r.br.Discard(end + 2)
+	return data, true
 }
 
 // Ready reports whether Next will return without waiting for the
@@ -204,6 +245,7 @@ var (
 	blankCRLF = []byte("\r\n\r\n")
 	blankCR   = []byte("\r\r")
 	dataField = []byte("data:")
+	dataSpace = []byte("data: ")
 )
 
 // dataLineStart finds a line that starts with `data:` in buf, which begins
