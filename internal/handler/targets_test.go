@@ -1,7 +1,9 @@
 package handler
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -142,5 +144,47 @@ func TestRateLimitPausesOnlyWithAWaitAndBreakingOn(t *testing.T) {
 		if n := calls.Load(); n != tc.wantUpCalls {
 			t.Errorf("%s: the upstream got %d of 3 requests, want %d", tc.name, n, tc.wantUpCalls)
 		}
+	}
+}
+
+// A successful probe proves only that the provider answers: it closes the
+// provider's own circuit, never a target's that calls to its model opened.
+func TestProbeSuccessLeavesAFailingTargetOpen(t *testing.T) {
+	var probes atomic.Int32
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		switch {
+		case r.URL.Path == "/v1/models":
+			probes.Add(1)
+			_, _ = io.WriteString(w, `{"object":"list","data":[{"id":"fail","object":"model","created":1,"owned_by":"o"}]}`)
+		case strings.Contains(string(body), `"model":"fail"`):
+			errorStatus(w, http.StatusInternalServerError)
+		default:
+			answer(w, r)
+		}
+	}))
+	t.Cleanup(up.Close)
+	p := openAIProvider(t, "probed-models", up.URL)
+	gw := gateway(t, Config{FailThreshold: 2, Cooldown: time.Hour, ProbeInterval: 5 * time.Millisecond, Routes: []Route{
+		route("bad", Target{Provider: p, Model: "fail"}),
+		route("good", Target{Provider: p, Model: "echo"}),
+	}})
+	for range 2 {
+		if resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"bad","messages":[]}`); resp.StatusCode != 500 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	seen := probes.Load()
+	eventually(t, "three more probes answered", func() bool { return probes.Load() >= seen+3 })
+	_, h := healthOf(t, gw.URL)
+	pst := providerIn(h, "probed-models")
+	if pst.Status != statusUp || pst.ConsecutiveFailures != 2 {
+		t.Errorf("provider %+v", pst)
+	}
+	if ts := targetIn(pst, "fail"); ts.Status != statusDown || ts.OpenUntil == nil {
+		t.Errorf("the probes closed the failing target: %+v", ts)
+	}
+	if resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"good","messages":[]}`); resp.StatusCode != 200 {
+		t.Errorf("the provider's other model: status %d", resp.StatusCode)
 	}
 }
