@@ -113,24 +113,26 @@ func TestUnreachableProviderIsDownForEveryModel(t *testing.T) {
 	}
 }
 
-// A 429 pauses its target only when it says when to come back, and never
-// with circuit breaking off.
+// A 429 pauses its target only when it says when to come back (its
+// Retry-After, or OpenAI's x-ratelimit-reset-* for a limit it used up),
+// and never with circuit breaking off; it is no failure either way.
 func TestRateLimitPausesOnlyWithAWaitAndBreakingOn(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
-		retryAfter  string
+		header      map[string]string
 		threshold   int
 		wantUpCalls int32
 	}{
-		{"no Retry-After", "", 3, 3},
-		{"breaking off", "60", 0, 3},
-		{"Retry-After and breaking on", "60", 3, 1},
+		{"no Retry-After", nil, 3, 3},
+		{"breaking off", map[string]string{"Retry-After": "60"}, 0, 3},
+		{"Retry-After and breaking on", map[string]string{"Retry-After": "60"}, 3, 1},
+		{"x-ratelimit-reset and breaking on", map[string]string{"X-Ratelimit-Remaining-Requests": "0", "X-Ratelimit-Reset-Requests": "1m0s"}, 3, 1},
 	} {
 		var calls atomic.Int32
 		up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 			calls.Add(1)
-			if tc.retryAfter != "" {
-				w.Header().Set("Retry-After", tc.retryAfter)
+			for k, v := range tc.header {
+				w.Header().Set(k, v)
 			}
 			errorStatus(w, http.StatusTooManyRequests)
 		})
@@ -143,6 +145,11 @@ func TestRateLimitPausesOnlyWithAWaitAndBreakingOn(t *testing.T) {
 		}
 		if n := calls.Load(); n != tc.wantUpCalls {
 			t.Errorf("%s: the upstream got %d of 3 requests, want %d", tc.name, n, tc.wantUpCalls)
+		}
+		_, h := healthOf(t, gw.URL)
+		pst := providerIn(h, "limits-"+strconv.Itoa(tc.threshold))
+		if ts := targetIn(pst, "x"); ts.ConsecutiveFailures != 0 || pst.Status != statusUp || (ts.Status == statusPaused) != (tc.wantUpCalls == 1) {
+			t.Errorf("%s: a 429 counted as a failure, or paused wrongly: %+v", tc.name, pst)
 		}
 	}
 }
