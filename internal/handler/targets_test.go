@@ -195,3 +195,75 @@ func TestProbeSuccessLeavesAFailingTargetOpen(t *testing.T) {
 		t.Errorf("the provider's other model: status %d", resp.StatusCode)
 	}
 }
+
+// namedModelsUpstream answers as a provider serving any model but
+// refuses names starting with "typo" with 404, and fails "fail" with 500.
+func namedModelsUpstream(t *testing.T) *httptest.Server {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		switch {
+		case strings.Contains(string(body), `"model":"typo`):
+			errorStatus(w, http.StatusNotFound)
+		case strings.Contains(string(body), `"model":"fail"`):
+			errorStatus(w, http.StatusInternalServerError)
+		default:
+			answer(w, r)
+		}
+	}))
+	t.Cleanup(up.Close)
+	return up
+}
+
+func targetModels(p providerStatus) []string {
+	var names []string
+	for _, t := range p.Targets {
+		names = append(names, t.Model)
+	}
+	return names
+}
+
+// Names clients send through `model *` get circuits of their own up to
+// maxTrackedModels per provider; the names past it share one.
+func TestClientModelNamesAreBounded(t *testing.T) {
+	up := namedModelsUpstream(t)
+	gw := gateway(t, Config{FailThreshold: 3, Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "any-model", up.URL)})}})
+	for i := range maxTrackedModels + 20 {
+		if resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m`+strconv.Itoa(i)+`","messages":[]}`); resp.StatusCode != 200 {
+			t.Fatalf("model %d: status %d", i, resp.StatusCode)
+		}
+	}
+	_, h := healthOf(t, gw.URL)
+	names := targetModels(providerIn(h, "any-model"))
+	if len(names) != maxTrackedModels+1 || names[0] != "m0" || names[maxTrackedModels] != otherModels {
+		t.Errorf("/health lists %d targets: %v … %v", len(names), names[:min(2, len(names))], names[max(0, len(names)-2):])
+	}
+}
+
+// A name the upstream refuses says nothing of any model's health: it gets
+// no circuit, shows nowhere and uses none of the provider's bound, so a
+// flood of typos leaves real models their circuits of their own.
+func TestRefusedClientModelNamesGetNoCircuit(t *testing.T) {
+	up := namedModelsUpstream(t)
+	gw := gateway(t, Config{FailThreshold: 2, Cooldown: time.Hour, Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "typos", up.URL)})}})
+	for i := range maxTrackedModels + 20 {
+		if resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"typo`+strconv.Itoa(i)+`","messages":[]}`); resp.StatusCode != 404 {
+			t.Fatalf("typo %d: status %d", i, resp.StatusCode)
+		}
+	}
+	for range 2 {
+		if resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"fail","messages":[]}`); resp.StatusCode != 500 {
+			t.Fatalf("fail: status %d", resp.StatusCode)
+		}
+	}
+	if resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"echo","messages":[]}`); resp.StatusCode != 200 {
+		t.Fatalf("echo: status %d", resp.StatusCode)
+	}
+	_, h := healthOf(t, gw.URL)
+	pst := providerIn(h, "typos")
+	if names := targetModels(pst); strings.Join(names, " ") != "fail echo" {
+		t.Errorf("/health lists the targets %v, want fail and echo", names)
+	}
+	if targetIn(pst, "fail").Status != statusDown || targetIn(pst, "echo").Status != statusUp || pst.Status != statusUp {
+		t.Errorf("provider %+v", pst)
+	}
+}
