@@ -59,6 +59,11 @@ func TestOneModelsOutageLeavesTheProvidersOthers(t *testing.T) {
 		post(t, gw.URL+"/v1/chat/completions", `{"model":"bad","messages":[]}`)
 		post(t, gw.URL+"/v1/chat/completions", `{"model":"busy","messages":[]}`)
 	}
+	// Before the other model is asked: a success of its own would close a
+	// provider-wide circuit and hide one.
+	if _, h := healthOf(t, gw.URL); providerIn(h, "shared").Status != statusUp {
+		t.Errorf("one model's failures took the provider down: %+v", providerIn(h, "shared"))
+	}
 	for _, body := range []string{`{"model":"good","messages":[]}`, `{"model":"good","stream":true,"messages":[]}`} {
 		if resp := post(t, gw.URL+"/v1/chat/completions", body); resp.StatusCode != 200 {
 			t.Fatalf("%s: status %d", body, resp.StatusCode)
