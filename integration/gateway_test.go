@@ -393,3 +393,32 @@ func readStream(t *testing.T, c *openai.Client, req openai.ChatCompletionRequest
 		}
 	}
 }
+
+// Through Caddy, a passthrough stream's client that did not ask for usage
+// gets, byte for byte, the stream the upstream sends when not asked,
+// though the gateway asked it for usage; one that asked gets the
+// upstream's stream as it is.
+func TestStreamWithoutIncludeUsageIsTheUpstreamsOwnThroughCaddy(t *testing.T) {
+	up := providertest.NewUpstream(t, providertest.Script(providertest.OpenAIStreamAsAsked))
+	startGateway(t, `		provider up openai {
+			base_url `+up.URL+`/v1
+		}
+		model * up`)
+	for _, tc := range []struct{ path, body string }{
+		{"/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`},
+		{"/v1/completions", `{"model":"gpt-4o-mini","stream":true,"prompt":"hi"}`},
+		{"/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`},
+	} {
+		_, direct := doURL(t, http.MethodPost, up.URL+tc.path, tc.body, nil)
+		resp, got := do(t, http.MethodPost, tc.path, tc.body, nil)
+		if resp.StatusCode != 200 || !strings.Contains(string(up.Last(t).Body), `"include_usage":true`) {
+			t.Fatalf("%s: status %d, or the gateway did not ask the upstream for usage: %s", tc.body, resp.StatusCode, got)
+		}
+		if got != direct {
+			t.Errorf("%s: the gateway sent\n%s\nthe upstream sends\n%s", tc.body, got, direct)
+		}
+		if asked := strings.Contains(tc.body, "include_usage"); asked != strings.Contains(got, `"usage"`) {
+			t.Errorf("%s: usage in the stream is %v", tc.body, !asked)
+		}
+	}
+}

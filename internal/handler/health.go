@@ -17,7 +17,8 @@ type providerStatus struct {
 	// InFlight is the provider's upstream calls under way.
 	InFlight int64 `json:"in_flight"`
 	// Targets are the provider's upstream models: the configured ones,
-	// and those clients asked for through `model *` or a prefix route.
+	// and those clients asked for through `model *` or a prefix route
+	// whose calls said something of their health.
 	Targets []targetStatus `json:"targets"`
 }
 

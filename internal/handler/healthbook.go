@@ -134,28 +134,51 @@ func (s *providerHealth) configure(model string) {
 	s.add(&targetHealth{provider: s, model: model, configured: true, circuit: circuit{breaker: s.own.breaker}})
 }
 
-// target returns the record of the provider's upstream model, adding it
-// on first use.
+// target returns the record of the provider's upstream model. A model
+// met for the first time gets a record of its own that is kept (see keep)
+// only once a call to it says something of its health: names the upstream
+// refuses, such as a client's typo sent through `model *`, use none of
+// the provider's maxTrackedModels and never show in /health.
 func (s *providerHealth) target(model string) *targetHealth {
 	if t, ok := s.lookup(model); ok {
 		return t
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if t, ok := s.lookup(model); ok {
-		return t
+	if s.dynamic >= maxTrackedModels {
+		return s.others()
+	}
+	return &targetHealth{provider: s, model: model, circuit: circuit{breaker: s.own.breaker}}
+}
+
+// keep returns the kept record of t's model: t itself when it is the
+// first of its model to be kept, the one kept before it otherwise, or the
+// shared record of the names past maxTrackedModels.
+func (s *providerHealth) keep(t *targetHealth) *targetHealth {
+	if kept, ok := s.lookup(t.model); ok {
+		return kept
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if kept, ok := s.lookup(t.model); ok {
+		return kept
 	}
 	if s.dynamic >= maxTrackedModels {
-		if s.other == nil {
-			s.other = &targetHealth{provider: s, model: otherModels, circuit: circuit{breaker: s.own.breaker}}
-			s.order = append(s.order, s.other)
-		}
-		return s.other
+		return s.others()
 	}
 	s.dynamic++
-	t := &targetHealth{provider: s, model: model, circuit: circuit{breaker: s.own.breaker}}
 	s.add(t)
 	return t
+}
+
+// others returns the record the names past maxTrackedModels share; s.mu
+// is held.
+func (s *providerHealth) others() *targetHealth {
+	if s.other == nil {
+		s.other = &targetHealth{provider: s, model: otherModels, circuit: circuit{breaker: s.own.breaker}}
+		s.order = append(s.order, s.other)
+	}
+	return s.other
 }
 
 // lookup finds the record of model without a lock.
@@ -231,7 +254,7 @@ func (b *healthBook) recordCall(ctx context.Context, t *targetHealth, err error)
 	if e, ok := errors.AsType[*providers.Error](err); ok {
 		if e.Status == 429 {
 			if e.RetryAfter > 0 {
-				t.pause(now.Add(e.RetryAfter))
+				t.provider.keep(t).pause(now.Add(e.RetryAfter))
 			}
 			return
 		}
@@ -239,6 +262,7 @@ func (b *healthBook) recordCall(ctx context.Context, t *targetHealth, err error)
 			return
 		}
 	}
+	t = t.provider.keep(t)
 	name := t.provider.name
 	if err == nil {
 		if t.succeeded(now) {

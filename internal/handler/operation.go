@@ -302,7 +302,7 @@ func (h *Handler) call(ctx context.Context, deadline time.Time, r *http.Request,
 		// retries with the Retry-After the gateway passes on, and the
 		// gateway should not hold the request that long. A target whose
 		// failure opened its circuit is out for this request too.
-		if notBefore[i].After(deadline) || last.RetryAfter > backoffCap || th.isDown(time.Now()) {
+		if notBefore[i].After(deadline) || last.RetryAfter > backoffCap || t.health.target(model).isDown(time.Now()) {
 			dropped[i] = true
 		}
 		if calls < maxAttempts {

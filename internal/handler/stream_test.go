@@ -15,6 +15,7 @@ import (
 
 	"github.com/llmgateway/caddy-llm-gateway/providers"
 	"github.com/llmgateway/caddy-llm-gateway/providers/anthropic"
+	"github.com/llmgateway/caddy-llm-gateway/providers/providertest"
 )
 
 func TestStreamFlushesEachEventAsItArrives(t *testing.T) {
@@ -330,49 +331,18 @@ func TestStreamFlushesTheFirstChunkAtOnce(t *testing.T) {
 	}
 }
 
-// usageAwareUpstream streams as OpenAI does: every chunk carries
-// `"usage":null` and a usage chunk comes last only when the request asks
-// for usage.
-func usageAwareUpstream(t *testing.T) *upstream {
-	return newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		asked := strings.Contains(string(body), `"include_usage":true`)
-		object, delta := "chat.completion.chunk", func(s string) string { return `"delta":{"content":"` + s + `"}` }
-		if r.URL.Path == "/v1/completions" {
-			object, delta = "text_completion", func(s string) string { return `"text":"` + s + `"` }
-		}
-		var events []string
-		for i, part := range []string{"", "Hel", "lo", ""} {
-			finish := "null"
-			if i == 3 {
-				finish = `"stop"`
-			}
-			e := `data: {"id":"c-1","object":"` + object + `","created":1735689600,"model":"gpt-4o-mini","choices":[{"index":0,` + delta(part) + `,"logprobs":null,"finish_reason":` + finish + `}]`
-			if asked {
-				e += `,"usage":null`
-			}
-			events = append(events, e+"}")
-		}
-		if asked {
-			events = append(events, `data: {"id":"c-1","object":"`+object+`","created":1735689600,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}`)
-		}
-		writeSSE(w, append(events, doneEventLine)...)
-	})
-}
-
 // A client that did not ask for usage gets the stream the upstream sends
 // when not asked, byte for byte, though the gateway asked for usage.
 func TestStreamWithoutIncludeUsageIsTheUpstreamsOwn(t *testing.T) {
-	up := usageAwareUpstream(t)
+	up := providertest.NewUpstream(t, providertest.Script(providertest.OpenAIStreamAsAsked))
 	gw := gateway(t, Config{Routes: []Route{route(Wildcard, Target{Provider: openAIProvider(t, "oai", up.URL)})}})
 	for _, tc := range []struct{ path, body string }{
 		{"/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`},
 		{"/v1/completions", `{"model":"gpt-4o-mini","stream":true,"prompt":"hi"}`},
 	} {
 		direct := readAll(t, post(t, up.URL+tc.path, tc.body).Body)
-		up.last(t)
 		got := readAll(t, post(t, gw.URL+tc.path, tc.body).Body)
-		if !strings.Contains(string(up.last(t).body), `"include_usage":true`) {
+		if !strings.Contains(string(up.Last(t).Body), `"include_usage":true`) {
 			t.Fatalf("%s: the gateway did not ask the upstream for usage", tc.path)
 		}
 		if got != direct {
@@ -385,7 +355,6 @@ func TestStreamWithoutIncludeUsageIsTheUpstreamsOwn(t *testing.T) {
 	// One that asks gets the upstream's stream as it is, nulls included.
 	asked := `{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`
 	direct := readAll(t, post(t, up.URL+"/v1/chat/completions", asked).Body)
-	up.last(t)
 	if got := readAll(t, post(t, gw.URL+"/v1/chat/completions", asked).Body); got != direct {
 		t.Errorf("a client that asked for usage got\n%s\nnot the upstream's\n%s", got, direct)
 	}
