@@ -171,16 +171,6 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 
 	out := newEventWriter(w, x.streamEncoder())
 	burst, _ := resp.Stream.(providers.Bursting)
-	// Ready reads what is at hand, and the rest of an event whose start
-	// it saw: it may wait, rarely and briefly, so it is watched too.
-	more := func() bool {
-		if burst == nil {
-			return false
-		}
-		idle.wait()
-		defer idle.done()
-		return burst.Ready()
-	}
 	f := chunkFilter{includeUsage: includeUsage}
 	var rec *streamRecorder
 	if x.cache.key != "" {
@@ -199,9 +189,16 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 				}
 				x.chunks++
 			}
+			// From here to the next chunk the relay may wait on the
+			// upstream: Ready reads what is at hand, and the rest of an
+			// event whose start it saw, so it may wait too, rarely and
+			// briefly. Only a flush, which waits on the client, is not
+			// counted.
+			idle.wait()
 			// The first chunk goes out at once, whatever follows it:
 			// time to first token is what a caller waits on.
-			if x.firstByte == 0 || !more() {
+			if x.firstByte == 0 || burst == nil || !burst.Ready() {
+				idle.done()
 				if err := out.flush(); err != nil {
 					x.status, x.outcome = statusClientClosed, "client_closed"
 					break
@@ -209,6 +206,7 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 				if x.firstByte == 0 && x.chunks > 0 {
 					x.firstByte = time.Since(x.start)
 				}
+				idle.wait()
 			}
 		}
 		if done {
@@ -226,7 +224,6 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 			break
 		}
 		var err error
-		idle.wait()
 		chunk, err = resp.Stream.Next()
 		idle.done()
 		if err != nil {
