@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/sse"
 )
@@ -19,7 +20,7 @@ const MaxEvent = 8 << 20
 func OpenAIResponse(resp *http.Response, stream bool) *Response {
 	out := &Response{Header: RelayHeader(resp.Header)}
 	if stream {
-		out.Stream = &openAIStream{body: resp.Body, events: sse.NewReader(resp.Body, MaxEvent)}
+		out.Stream = &openAIStream{body: resp.Body, events: eventReader(resp.Body)}
 	} else {
 		out.Body, out.Length = resp.Body, resp.ContentLength
 	}
@@ -73,5 +74,24 @@ func (s *openAIStream) Ready() bool { return !s.done && s.events.Ready() }
 
 func (s *openAIStream) Close() error {
 	s.done = true
+	if s.events != nil {
+		eventReaders.Put(s.events)
+		s.events = nil
+	}
 	return s.body.Close()
+}
+
+// eventReaders keeps the readers of ended streams, with their buffers, for
+// the streams that follow: a reader and its read buffer are the largest
+// part of what a relayed stream allocates.
+var eventReaders sync.Pool
+
+// eventReader returns a reader of r's events, from eventReaders when one
+// is there.
+func eventReader(r io.Reader) *sse.Reader {
+	if er, ok := eventReaders.Get().(*sse.Reader); ok {
+		er.Reset(r)
+		return er
+	}
+	return sse.NewReader(r, MaxEvent)
 }

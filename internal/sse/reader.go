@@ -14,6 +14,8 @@ const (
 	// fewer reads.
 	minBufSize = 1 << 10
 	maxBufSize = 4 << 10
+	// keptBufSize is the largest line or data buffer Reset keeps.
+	keptBufSize = 64 << 10
 	// defaultMaxEvent applies when NewReader gets a non-positive limit.
 	defaultMaxEvent = 1 << 20
 	// lineSlack lets a line hold a full-sized value plus its field name.
@@ -78,6 +80,13 @@ func (r *Reader) Reset(rd io.Reader) {
 	r.src = fillReader{r: rd}
 	r.br.Reset(&r.src)
 	r.line = r.line[:0]
+	// Buffers a rare huge event grew are not kept for the streams after.
+	if cap(r.line) > keptBufSize {
+		r.line = nil
+	}
+	if cap(r.data) > keptBufSize {
+		r.data = nil
+	}
 	r.rerr, r.err = nil, nil
 	r.started, r.cr = false, false
 }

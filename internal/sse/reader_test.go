@@ -457,3 +457,20 @@ func TestReadBufferGrowsOnlyForFastStreams(t *testing.T) {
 		}
 	})
 }
+
+// TestResetDropsHugeBuffers: a Reader kept for reuse does not keep alive
+// what one huge event made it grow.
+func TestResetDropsHugeBuffers(t *testing.T) {
+	huge := "data: " + strings.Repeat("x", 1<<20) + "\n\n"
+	r := NewReader(strings.NewReader(huge), 0)
+	if ev, err := r.Next(); err != nil || len(ev.Data) != 1<<20 {
+		t.Fatalf("huge event: %d bytes, %v", len(ev.Data), err)
+	}
+	r.Reset(strings.NewReader("data: a\n\n"))
+	if cap(r.line) > keptBufSize || cap(r.data) > keptBufSize {
+		t.Fatalf("kept %d and %d bytes of buffers after Reset", cap(r.line), cap(r.data))
+	}
+	if ev, err := r.Next(); err != nil || string(ev.Data) != "a" {
+		t.Fatalf("after Reset: %q, %v", ev.Data, err)
+	}
+}
