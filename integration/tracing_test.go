@@ -62,7 +62,18 @@ func TestGenAITraceThroughCaddy(t *testing.T) {
 	if got := chat(t, freshHTTP(), url, "traced", nil); got.status != http.StatusOK {
 		t.Fatalf("status %d: %s", got.status, got.body)
 	}
-	traceparent := up.Last(t).Header.Get("Traceparent")
+	// The chat call's request, whatever else (a model list) reached the
+	// upstream after it.
+	var calls []providertest.Request
+	for _, req := range up.Requests() {
+		if req.Method == http.MethodPost && strings.HasSuffix(req.Path, "/chat/completions") {
+			calls = append(calls, req)
+		}
+	}
+	if len(calls) != 1 {
+		t.Fatalf("%d chat calls reached the upstream, want 1", len(calls))
+	}
+	traceparent := calls[0].Header.Get("Traceparent")
 
 	// The batch exporter writes every 50 ms; the two spans come within
 	// the deadline or the test fails.
