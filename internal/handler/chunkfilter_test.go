@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -92,6 +93,34 @@ func BenchmarkChunkFilterDelta(b *testing.B) {
 	for b.Loop() {
 		if _, keep := f.apply(chunk); !keep {
 			b.Fatal("dropped")
+		}
+	}
+}
+
+// TestParseUsageReadsAsUnmarshalDoes: the reader without reflection makes
+// of each usage object what json.Unmarshal makes of it.
+func TestParseUsageReadsAsUnmarshalDoes(t *testing.T) {
+	for _, raw := range []string{
+		`{"prompt_tokens":21,"completion_tokens":50,"total_tokens":71}`,
+		`{"prompt_tokens":21,"completion_tokens":50}`,
+		`{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10,"prompt_tokens_details":{"cached_tokens":4,"cache_write_tokens":2,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}`,
+		`{"prompt_tokens":null,"completion_tokens":3,"prompt_tokens_details":null}`,
+		`{"Prompt_Tokens":7,"completion_tokens":3}`,
+		`{"prompt_tokens":1.5,"completion_tokens":3}`,
+		`{"prompt_tokens":"7"}`,
+		`{}`,
+		`[1,2]`,
+		`{"prompt_tokens":7`,
+	} {
+		var want usage
+		if json.Unmarshal([]byte(raw), &want) == nil {
+			want.known = true
+			if want.TotalTokens == 0 {
+				want.TotalTokens = want.PromptTokens + want.CompletionTokens
+			}
+		}
+		if got := parseUsage([]byte(raw)); got != want {
+			t.Errorf("%s: parseUsage %+v, json.Unmarshal %+v", raw, got, want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 
+	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
 )
 
@@ -20,13 +21,19 @@ type usage struct {
 	known bool
 }
 
+// parseUsage reads a usage object as json.Unmarshal would, without
+// reflection for the shapes upstreams send: every stream ends with one.
 func parseUsage(raw []byte) usage {
 	var u usage
-	if json.Unmarshal(raw, &u) == nil {
+	if c, ok := inbound.ReadChatUsage(raw); ok {
+		u.PromptTokens, u.CompletionTokens, u.TotalTokens = c.PromptTokens, c.CompletionTokens, c.TotalTokens
+		u.PromptTokensDetails.CachedTokens, u.PromptTokensDetails.CacheWriteTokens = c.CachedTokens, c.CacheWriteTokens
 		u.known = true
-		if u.TotalTokens == 0 {
-			u.TotalTokens = u.PromptTokens + u.CompletionTokens
-		}
+	} else if json.Unmarshal(raw, &u) == nil {
+		u.known = true
+	}
+	if u.known && u.TotalTokens == 0 {
+		u.TotalTokens = u.PromptTokens + u.CompletionTokens
 	}
 	return u
 }
