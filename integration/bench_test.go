@@ -22,42 +22,10 @@ func BenchmarkProxyPath(b *testing.B) {
 		_, _ = io.WriteString(w, okCompletion)
 	}))
 	defer up.Close()
-	tester := caddyTester(b)
-	tester.InitServer(testGlobals("")+`
-http://localhost:9080 {
-	llm_gateway {
-		provider up openai {
-			base_url `+up.URL+`/v1
-			api_key sk-bench
-		}
-	}
-}
-
-http://localhost:9081 {
-	reverse_proxy `+up.URL+` {
-		flush_interval -1
-	}
-}
-`, "caddyfile")
-	for _, target := range []struct{ name, url string }{
-		{"reverse_proxy", "http://localhost:9081/v1/chat/completions"},
-		{"llm_gateway", gatewayURL + "/v1/chat/completions"},
-	} {
+	targets := startProxyPair(b, up.URL)
+	for _, target := range targets {
 		b.Run(target.name, func(b *testing.B) {
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
-			defer client.CloseIdleConnections()
-			b.ReportAllocs()
-			for b.Loop() {
-				resp, err := client.Post(target.url, "application/json", strings.NewReader(body))
-				if err != nil {
-					b.Fatal(err)
-				}
-				answer, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Fatalf("status %d: %s", resp.StatusCode, answer)
-				}
-			}
+			postEach(b, target.url, body, func(answer []byte) bool { return true })
 		})
 	}
 }
@@ -89,47 +57,65 @@ func BenchmarkStreamPath(b *testing.B) {
 		send("data: [DONE]")
 	}))
 	defer up.Close()
-	tester := caddyTester(b)
-	tester.InitServer(testGlobals("")+`
+	targets := startProxyPair(b, up.URL)
+	for _, variant := range []struct{ name, body string }{
+		{"usage", `{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Write one sentence about the sea."}]}`},
+		{"plain", `{"model":"m","stream":true,"messages":[{"role":"user","content":"Write one sentence about the sea."}]}`},
+	} {
+		for _, target := range targets {
+			b.Run(variant.name+"/"+target.name, func(b *testing.B) {
+				postEach(b, target.url, variant.body, func(answer []byte) bool {
+					return strings.HasSuffix(string(answer), "data: [DONE]\n\n")
+				})
+			})
+		}
+	}
+}
+
+// proxyTarget is one of the two sites startProxyPair serves.
+type proxyTarget struct{ name, url string }
+
+// startProxyPair serves, in one Caddy in this process, an llm_gateway site
+// with an openai provider and a plain reverse_proxy site, both in front of
+// the upstream at upURL, and returns their chat completions URLs.
+func startProxyPair(b *testing.B, upURL string) []proxyTarget {
+	caddyTester(b).InitServer(testGlobals("")+`
 http://localhost:9080 {
 	llm_gateway {
 		provider up openai {
-			base_url `+up.URL+`/v1
+			base_url `+upURL+`/v1
 			api_key sk-bench
 		}
 	}
 }
 
 http://localhost:9081 {
-	reverse_proxy `+up.URL+` {
+	reverse_proxy `+upURL+` {
 		flush_interval -1
 	}
 }
 `, "caddyfile")
-	for _, variant := range []struct{ name, body string }{
-		{"usage", `{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Write one sentence about the sea."}]}`},
-		{"plain", `{"model":"m","stream":true,"messages":[{"role":"user","content":"Write one sentence about the sea."}]}`},
-	} {
-		for _, target := range []struct{ name, url string }{
-			{"reverse_proxy", "http://localhost:9081/v1/chat/completions"},
-			{"llm_gateway", gatewayURL + "/v1/chat/completions"},
-		} {
-			b.Run(variant.name+"/"+target.name, func(b *testing.B) {
-				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
-				defer client.CloseIdleConnections()
-				b.ReportAllocs()
-				for b.Loop() {
-					resp, err := client.Post(target.url, "application/json", strings.NewReader(variant.body))
-					if err != nil {
-						b.Fatal(err)
-					}
-					answer, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK || !strings.HasSuffix(string(answer), "data: [DONE]\n\n") {
-						b.Fatalf("status %d: %s", resp.StatusCode, answer)
-					}
-				}
-			})
+	return []proxyTarget{
+		{"reverse_proxy", "http://localhost:9081/v1/chat/completions"},
+		{"llm_gateway", gatewayURL + "/v1/chat/completions"},
+	}
+}
+
+// postEach posts body to url once per benchmark iteration, on one
+// connection, and fails unless each answer is a 200 that whole accepts.
+func postEach(b *testing.B, url, body string, whole func(answer []byte) bool) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	defer client.CloseIdleConnections()
+	b.ReportAllocs()
+	for b.Loop() {
+		resp, err := client.Post(url, "application/json", strings.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !whole(answer) {
+			b.Fatalf("status %d: %s", resp.StatusCode, answer)
 		}
 	}
 }
