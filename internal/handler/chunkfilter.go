@@ -58,9 +58,41 @@ func (f *chunkFilter) apply(chunk []byte) ([]byte, bool) {
 			// goes out as the upstream writes it when not asked.
 			chunk[u-1] = '}'
 			return chunk[:u], true
+		default:
+			if end, ok := f.nullUsageAfterChoices(chunk, u); ok {
+				if f.includeUsage {
+					return chunk, true
+				}
+				// From the comma after the member on.
+				return append(chunk[:end], chunk[end+len(nullUsageMember)-1:]...), true
+			}
 		}
 	}
 	return f.scan(chunk)
+}
+
+// nullUsageMember is how OpenAI writes the null usage of a chunk it was
+// asked to report usage for, when other members (its "obfuscation")
+// follow.
+var nullUsageMember = []byte(`,"usage":null,`)
+
+// nullUsageAfterChoices finds the null usage member that comes right
+// after the chunk's choices list, where OpenAI writes it, and returns
+// where it starts; u is where the chunk's first `"usage"` after
+// f.opening is. It reports false for any other chunk, which the full
+// scan then handles.
+func (f *chunkFilter) nullUsageAfterChoices(chunk []byte, u int) (int, bool) {
+	if len(f.opening) == 0 || !bytes.HasPrefix(chunk, f.opening) {
+		return 0, false
+	}
+	end, err := jsonscan.Skip(chunk, bytes.LastIndexByte(f.opening, '['))
+	if err != nil || u != end+1 || !bytes.HasPrefix(chunk[end:], nullUsageMember) {
+		return 0, false
+	}
+	if indexBy(chunk[end+len(nullUsageMember):], usageKey, usagePivot) >= 0 {
+		return 0, false // another usage member: the scan reads them all
+	}
+	return end, true
 }
 
 // scan applies the policy to any chunk, reading all its members.

@@ -50,6 +50,13 @@ var filterTestChunks = []string{
 	`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"x"}}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`,
 	`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"tail"}}],"usage":null}`,
 	`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{`,
+	`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"obf"},"finish_reason":null}],"usage":null,"obfuscation":"Ab3"}`,
+	`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"two"}}],"usage":null,"x":1,"usage":null}`,
+	`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"]","usage":null,"a":1}}],"usage":null,"obfuscation":"z"}`,
+	`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{}}], "usage":null,"obfuscation":"z"}`,
+	`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{}}],"usage":null ,"obfuscation":"z"}`,
+	`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{}}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2},"obfuscation":"z"}`,
+	`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"cut"}],"usage":null,"obfuscation":"z"}`,
 }
 
 // TestChunkFilterAgreesWithTheScanChunkAfterChunk feeds every pair of
@@ -121,6 +128,22 @@ func TestParseUsageReadsAsUnmarshalDoes(t *testing.T) {
 		}
 		if got := parseUsage([]byte(raw)); got != want {
 			t.Errorf("%s: parseUsage %+v, json.Unmarshal %+v", raw, got, want)
+		}
+	}
+}
+
+// BenchmarkChunkFilterNullUsage is the filter's work on each delta OpenAI
+// streams when the gateway, not the client, asked for usage: a null
+// usage, then the chunk's "obfuscation", which the client must not see
+// the usage of.
+func BenchmarkChunkFilterNullUsage(b *testing.B) {
+	chunk := []byte(`{"id":"chatcmpl-9xQ2mJkR7bT4vNwYz1aLp","object":"chat.completion.chunk","created":1718900000,"model":"gpt-4o-mini-2024-07-18","service_tier":"default","system_fingerprint":"fp_0ba0d124f1","choices":[{"index":0,"delta":{"content":" the quick brown fox"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"Ab3dE"}`)
+	f := chunkFilter{}
+	buf := make([]byte, len(chunk))
+	for b.Loop() {
+		copy(buf, chunk)
+		if _, keep := f.apply(buf); !keep {
+			b.Fatal("dropped")
 		}
 	}
 }
