@@ -47,7 +47,7 @@ SCENARIOS=(
 	"messages50-c1 1 1 3000 300 50 messages"
 	"messages50-c64 64 1 4000 640 50 messages"
 )
-TARGETS=(direct reverse_proxy llm_gateway llm_gateway_auth_limit llm_gateway_translate)
+TARGETS=(direct reverse_proxy reverse_proxy_warm llm_gateway llm_gateway_auth_limit llm_gateway_translate)
 
 # api_targets API prints the targets of the scenarios of API, and
 # api_path API the path it is served on. A Responses request is
@@ -193,6 +193,25 @@ http://127.0.0.1:$RP_PORT {
 	}
 }
 EOF
+	# reverse_proxy keeps 32 idle upstream connections by default, so more
+	# concurrent requests than that keep dialing new ones; this one keeps
+	# as many warm as the gateway does.
+	cat >"$TMP/reverse_proxy_warm.Caddyfile" <<EOF
+{
+	admin off
+	auto_https off
+	persist_config off
+}
+
+http://127.0.0.1:$WARM_PORT {
+	reverse_proxy 127.0.0.1:$UP_PORT {
+		flush_interval -1
+		transport http {
+			keepalive_idle_conns_per_host 256
+		}
+	}
+}
+EOF
 	cat >"$TMP/llm_gateway.Caddyfile" <<EOF
 {
 	admin off
@@ -250,7 +269,7 @@ http://127.0.0.1:$LIM_PORT {
 }
 EOF
 	local t
-	for t in reverse_proxy llm_gateway llm_gateway_auth_limit llm_gateway_translate; do
+	for t in reverse_proxy reverse_proxy_warm llm_gateway llm_gateway_auth_limit llm_gateway_translate; do
 		if ! "$BIN/caddy" validate --adapter caddyfile --config "$TMP/$t.Caddyfile" >"$TMP/$t.validate.log" 2>&1; then
 			log "invalid $t Caddyfile:"
 			cat "$TMP/$t.validate.log" >&2
@@ -262,6 +281,7 @@ EOF
 start_servers() {
 	free_port UP_PORT
 	free_port RP_PORT
+	free_port WARM_PORT
 	free_port GW_PORT
 	free_port LIM_PORT
 	free_port TR_PORT
@@ -270,6 +290,8 @@ start_servers() {
 	wait_ready upstream "$upstream_PID" "$UP_PORT"
 	start reverse_proxy "$BIN/caddy" run --adapter caddyfile --config "$TMP/reverse_proxy.Caddyfile"
 	wait_ready reverse_proxy "$reverse_proxy_PID" "$RP_PORT"
+	start reverse_proxy_warm "$BIN/caddy" run --adapter caddyfile --config "$TMP/reverse_proxy_warm.Caddyfile"
+	wait_ready reverse_proxy_warm "$reverse_proxy_warm_PID" "$WARM_PORT"
 	start llm_gateway "$BIN/caddy" run --adapter caddyfile --config "$TMP/llm_gateway.Caddyfile"
 	wait_ready llm_gateway "$llm_gateway_PID" "$GW_PORT"
 	start llm_gateway_auth_limit "$BIN/caddy" run --adapter caddyfile --config "$TMP/llm_gateway_auth_limit.Caddyfile"
@@ -296,6 +318,7 @@ run_load() {
 	case $process in
 	direct) args+=(-url "http://127.0.0.1:$UP_PORT$path") ;;
 	reverse_proxy) args+=(-url "http://127.0.0.1:$RP_PORT$path" -pid "$reverse_proxy_PID") ;;
+	reverse_proxy_warm) args+=(-url "http://127.0.0.1:$WARM_PORT$path" -pid "$reverse_proxy_warm_PID") ;;
 	llm_gateway) args+=(-url "http://127.0.0.1:$GW_PORT$path" -pid "$llm_gateway_PID" -model "$GW_MODEL") ;;
 	llm_gateway_auth_limit) args+=(-url "http://127.0.0.1:$LIM_PORT$path" -pid "$llm_gateway_auth_limit_PID" -model "$GW_MODEL"
 		-header "Authorization: Bearer bench-client-key") ;;
