@@ -2,6 +2,7 @@ package inbound
 
 import (
 	"bytes"
+	"encoding/json"
 	"strconv"
 
 	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
@@ -230,6 +231,33 @@ func ReadChatUsage(raw []byte) (u ChatUsage, ok bool) {
 		return jsonscan.PlainKey(key, "prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "completion_tokens_details")
 	})
 	return u, ok
+}
+
+// ParseChatUsage reads a usage object: ReadChatUsage's way when it can,
+// else with json.Unmarshal, whose partial result it returns too. ok is
+// false when the object could not be read whole.
+func ParseChatUsage(raw []byte) (u ChatUsage, ok bool) {
+	if u, ok := ReadChatUsage(raw); ok {
+		return u, true
+	}
+	var decoded struct {
+		PromptTokens        int `json:"prompt_tokens"`
+		CompletionTokens    int `json:"completion_tokens"`
+		TotalTokens         int `json:"total_tokens"`
+		PromptTokensDetails struct {
+			CachedTokens     int `json:"cached_tokens"`
+			CacheWriteTokens int `json:"cache_write_tokens"`
+		} `json:"prompt_tokens_details"`
+		CompletionTokensDetails struct {
+			ReasoningTokens int `json:"reasoning_tokens"`
+		} `json:"completion_tokens_details"`
+	}
+	err := json.Unmarshal(raw, &decoded)
+	return ChatUsage{
+		PromptTokens: decoded.PromptTokens, CompletionTokens: decoded.CompletionTokens, TotalTokens: decoded.TotalTokens,
+		CachedTokens: decoded.PromptTokensDetails.CachedTokens, CacheWriteTokens: decoded.PromptTokensDetails.CacheWriteTokens,
+		ReasoningTokens: decoded.CompletionTokensDetails.ReasoningTokens,
+	}, err == nil
 }
 
 // readInt reads a JSON number that is an integer, or null, which leaves

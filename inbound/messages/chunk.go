@@ -121,16 +121,12 @@ func readChunk(chunk []byte) (d chunkDelta, ok bool) {
 
 // readUsage reads a chat usage object; ok is false when it cannot.
 func readUsage(raw []byte) (_ *chatUsage, ok bool) {
-	read, ok := inbound.ReadChatUsage(raw)
-	if !ok {
-		var u chatUsage
-		return &u, json.Unmarshal(raw, &u) == nil
-	}
+	read, ok := inbound.ParseChatUsage(raw)
 	u := &chatUsage{PromptTokens: read.PromptTokens, CompletionTokens: read.CompletionTokens}
 	if read.CachedTokens != 0 || read.CacheWriteTokens != 0 {
 		u.PromptTokensDetails = &cachedTokens{read.CachedTokens, read.CacheWriteTokens}
 	}
-	return u, true
+	return u, ok
 }
 
 // chunkFields are the raw values of the members of a chunk the door

@@ -144,11 +144,7 @@ type completionTokensDetails struct {
 
 // readUsage reads a chat usage object; ok is false when it cannot.
 func readUsage(raw []byte) (_ *chatUsage, ok bool) {
-	read, ok := inbound.ReadChatUsage(raw)
-	if !ok {
-		var u chatUsage
-		return &u, json.Unmarshal(raw, &u) == nil
-	}
+	read, ok := inbound.ParseChatUsage(raw)
 	u := &chatUsage{PromptTokens: read.PromptTokens, CompletionTokens: read.CompletionTokens, TotalTokens: read.TotalTokens}
 	if read.CachedTokens != 0 || read.CacheWriteTokens != 0 {
 		u.PromptTokensDetails = &promptTokensDetails{read.CachedTokens, read.CacheWriteTokens}
@@ -156,7 +152,7 @@ func readUsage(raw []byte) (_ *chatUsage, ok bool) {
 	if read.ReasoningTokens != 0 {
 		u.CompletionTokensDetails = &completionTokensDetails{read.ReasoningTokens}
 	}
-	return u, true
+	return u, ok
 }
 
 // responseUsage is u in the Responses API's terms.

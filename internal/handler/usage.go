@@ -2,7 +2,6 @@ package handler
 
 import (
 	"bytes"
-	"encoding/json"
 
 	"github.com/llmgateway/caddy-llm-gateway/inbound"
 	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
@@ -24,14 +23,9 @@ type usage struct {
 // parseUsage reads a usage object as json.Unmarshal would, without
 // reflection for the shapes upstreams send: every stream ends with one.
 func parseUsage(raw []byte) usage {
-	var u usage
-	if c, ok := inbound.ReadChatUsage(raw); ok {
-		u.PromptTokens, u.CompletionTokens, u.TotalTokens = c.PromptTokens, c.CompletionTokens, c.TotalTokens
-		u.PromptTokensDetails.CachedTokens, u.PromptTokensDetails.CacheWriteTokens = c.CachedTokens, c.CacheWriteTokens
-		u.known = true
-	} else if json.Unmarshal(raw, &u) == nil {
-		u.known = true
-	}
+	c, ok := inbound.ParseChatUsage(raw)
+	u := usage{PromptTokens: c.PromptTokens, CompletionTokens: c.CompletionTokens, TotalTokens: c.TotalTokens, known: ok}
+	u.PromptTokensDetails.CachedTokens, u.PromptTokensDetails.CacheWriteTokens = c.CachedTokens, c.CacheWriteTokens
 	if u.known && u.TotalTokens == 0 {
 		u.TotalTokens = u.PromptTokens + u.CompletionTokens
 	}
