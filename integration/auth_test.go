@@ -38,7 +38,14 @@ type call struct {
 
 func chat(t *testing.T, client *http.Client, url, model string, headers map[string]string) call {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url+"/v1/chat/completions", strings.NewReader(`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`))
+	return postCall(t, client, url+"/v1/chat/completions", `{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`, headers)
+}
+
+// postCall posts body to url with headers. A transport error fails the
+// test without stopping it, so goroutines may call it too.
+func postCall(t *testing.T, client *http.Client, url, body string, headers map[string]string) call {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}

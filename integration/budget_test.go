@@ -24,18 +24,11 @@ const (
 // askMetered sends the metered ask with key (none when "").
 func askMetered(t *testing.T, client *http.Client, url, key, body string) call {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url+"/v1/chat/completions", strings.NewReader(body))
+	var headers map[string]string
 	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
+		headers = map[string]string{"Authorization": "Bearer " + key}
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Error(err)
-		return call{}
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return call{status: resp.StatusCode, body: string(b), header: resp.Header}
+	return postCall(t, client, url+"/v1/chat/completions", body, headers)
 }
 
 // askConcurrently sends the metered ask n times at once, spread over urls.
