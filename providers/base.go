@@ -277,6 +277,9 @@ func (b *Base) do(req *http.Request, key string, callersKey, whole bool) (*http.
 	if whole || b.slots != nil {
 		resp.Body = &answerBody{ReadCloser: resp.Body, left: -1, release: release}
 	}
+	if !whole {
+		resp.Body = watchReads(req.Context(), resp.Body)
+	}
 	if whole {
 		if err := b.CapBody(resp); err != nil {
 			_ = resp.Body.Close()

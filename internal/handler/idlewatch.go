@@ -3,6 +3,8 @@ package handler
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/llmgateway/caddy-llm-gateway/providers"
 )
 
 // idleChecks is how many times per limit an idleWatch looks at its
@@ -11,18 +13,24 @@ import (
 const idleChecks = 8
 
 // idleWatch enforces stream_idle_timeout: it fires when one wait on the
-// upstream lasts longer than limit. The relay marks every call that may
-// wait (Next, and Ready, which may read what is at hand); time spent
-// writing to a slow client is not the upstream's silence and is not
-// counted. Marking a wait costs one atomic add and no clock read, as it
-// happens twice for every event of every stream: a timer looks every
-// limit/idleChecks whether the wait it saw last time is still on, and
-// fires once it has seen the same wait for a whole limit.
+// upstream lasts longer than limit. A streamed answer's body marks each
+// of its reads (see providers.ReadWatcher), the only place a stream
+// waits on its upstream; for a stream whose body does not, the relay
+// marks every call that may wait (Next, and Ready, which may read what is
+// at hand). Time spent writing to a slow client is not the upstream's
+// silence and is not counted. Marking a wait costs one atomic add and no
+// clock read: a timer looks every limit/idleChecks whether the wait it
+// saw last time is still on, and fires once it has seen the same wait
+// for a whole limit.
 type idleWatch struct {
 	limit, every time.Duration
 	// waits counts the marks: odd while a wait is on, and different for
 	// every wait.
 	waits atomic.Uint64
+	// bodyMarks is set once the upstream body marks its own reads.
+	bodyMarks atomic.Bool
+	// relayMarks tells the relay to mark its calls itself; set by start.
+	relayMarks bool
 	// The waits count at the last check, and for how long that wait has
 	// been seen on. Only checks use them, one after the other; atomics
 	// make that order plain to the race detector.
@@ -32,10 +40,13 @@ type idleWatch struct {
 	fire  func()
 }
 
-func newIdleWatch(limit time.Duration, fire func()) *idleWatch {
-	w := &idleWatch{limit: limit, every: max(limit/idleChecks, 1), fire: fire}
+// start begins the watch: fire runs once a single wait has lasted
+// longer than limit.
+func (w *idleWatch) start(limit time.Duration, fire func()) {
+	w.limit, w.every, w.fire = limit, max(limit/idleChecks, 1), fire
+	w.relayMarks = !w.bodyMarks.Load()
+	w.seen.Store(w.waits.Load())
 	w.timer = time.AfterFunc(w.every, w.check)
-	return w
 }
 
 // check runs every w.every: the wait it saw last time, if still on, has
@@ -53,11 +64,32 @@ func (w *idleWatch) check() {
 	w.timer.Reset(w.every)
 }
 
-// wait marks the start of a call that may wait on the upstream.
-func (w *idleWatch) wait() { w.waits.Add(1) }
+// Watching, ReadStarts and ReadEnds are the body's marks.
+func (w *idleWatch) Watching()   { w.bodyMarks.Store(true) }
+func (w *idleWatch) ReadStarts() { w.waits.Add(1) }
+func (w *idleWatch) ReadEnds()   { w.waits.Add(1) }
+
+// wait marks the start of a relay's call that may wait on the upstream,
+// unless the body marks its reads.
+func (w *idleWatch) wait() {
+	if w.relayMarks {
+		w.waits.Add(1)
+	}
+}
 
 // done marks its end.
-func (w *idleWatch) done() { w.waits.Add(1) }
+func (w *idleWatch) done() {
+	if w.relayMarks {
+		w.waits.Add(1)
+	}
+}
 
 // stop ends the watch.
-func (w *idleWatch) stop() { w.timer.Stop() }
+func (w *idleWatch) stop() {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}
+
+// Interface guards
+var _ providers.ReadWatcher = (*idleWatch)(nil)

@@ -12,7 +12,8 @@ func TestIdleWatchFiresOnOneLongWait(t *testing.T) {
 		const limit = 80 * time.Second
 		var firedAt atomic.Int64
 		start := time.Now()
-		w := newIdleWatch(limit, func() { firedAt.Store(int64(time.Since(start))) })
+		w := &idleWatch{}
+		w.start(limit, func() { firedAt.Store(int64(time.Since(start))) })
 		defer w.stop()
 		// Short waits with long pauses between them (a slow client, not a
 		// silent upstream) never fire, however long the stream lasts.
@@ -40,7 +41,8 @@ func TestIdleWatchCountsEachWaitOnItsOwn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const limit = 80 * time.Second
 		var fired atomic.Bool
-		w := newIdleWatch(limit, func() { fired.Store(true) })
+		w := &idleWatch{}
+		w.start(limit, func() { fired.Store(true) })
 		defer w.stop()
 		// Back-to-back waits, each a little shorter than the limit: the
 		// upstream is never silent for a whole limit.

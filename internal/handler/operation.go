@@ -361,8 +361,9 @@ func nextTarget(dropped []bool, i int) int {
 // non-streamed answer, the first chunk of a stream. The returned attempt
 // is never nil; its context tells a timeout's cause.
 func (h *Handler) try(ctx context.Context, p providers.Provider, call *providers.Call, ka *keepalive) (*attempt, error) {
-	actx, cancel := context.WithCancelCause(ctx)
-	a := &attempt{ctx: actx, cancel: cancel}
+	a := &attempt{}
+	actx, cancel := context.WithCancelCause(providers.WithReadWatcher(ctx, &a.idle))
+	a.ctx, a.cancel = actx, cancel
 	timer := time.AfterFunc(h.cfg.FirstTokenTimeout, func() { cancel(errFirstToken) })
 	var err error
 	if ka.c() == nil {

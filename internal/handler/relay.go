@@ -166,7 +166,8 @@ func (h *Handler) writeWhole(w http.ResponseWriter, x *exchange, upstream http.H
 func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchange, a *attempt, includeUsage bool) {
 	resp := a.resp
 	openStream(w, x, resp.Header)
-	idle := newIdleWatch(h.cfg.StreamIdleTimeout, func() { a.cancel(errStreamIdle) })
+	idle := &a.idle
+	idle.start(h.cfg.StreamIdleTimeout, func() { a.cancel(errStreamIdle) })
 	defer idle.stop()
 
 	out := newEventWriter(w, x.streamEncoder())
@@ -257,7 +258,8 @@ func (h *Handler) endWithError(out *eventWriter, r *http.Request, x *exchange, e
 // stream, as it would have without the gateway.
 func (h *Handler) relayNativeStream(w http.ResponseWriter, r *http.Request, x *exchange, a *attempt, meter inbound.UsageMeter) {
 	openStream(w, x, a.resp.Header)
-	idle := newIdleWatch(h.cfg.StreamIdleTimeout, func() { a.cancel(errStreamIdle) })
+	idle := &a.idle
+	idle.start(h.cfg.StreamIdleTimeout, func() { a.cancel(errStreamIdle) })
 	defer idle.stop()
 	rc := http.NewResponseController(w)
 	read, readErr := a.first, error(nil)

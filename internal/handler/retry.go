@@ -53,6 +53,9 @@ type attempt struct {
 	// span is the attempt's trace span, ended with it; nil when tracing
 	// is off.
 	span trace.Span
+	// idle watches the stream's waits on its upstream once it has begun;
+	// its body marks its reads from the call on.
+	idle idleWatch
 }
 
 // close releases the upstream connection.

@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -222,6 +223,25 @@ func TestStreamIdleTimeoutEndsWithAnErrorEvent(t *testing.T) {
 	}
 	if len(up.requests) != 1 {
 		t.Errorf("a stream that had begun was retried")
+	}
+}
+
+// TestStreamIdleTimeoutCoversAStallMidEvent: an upstream that goes
+// silent halfway through an event is as silent as one between events.
+func TestStreamIdleTimeoutCoversAStallMidEvent(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		writeSSE(w, roleChunk)
+		_, _ = io.WriteString(w, `data: {"id":"chatcmpl-9x2","object":`)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	gw := gateway(t, Config{StreamIdleTimeout: 50 * time.Millisecond, Routes: []Route{route(Wildcard,
+		Target{Provider: openAIProvider(t, "oai", up.URL)})}})
+	resp := post(t, gw.URL+"/v1/chat/completions", `{"model":"m","stream":true,"messages":[]}`)
+	events := sseEvents(readAll(t, resp.Body))
+	if len(events) != 2 || !strings.Contains(events[1], `"code":"upstream_timeout"`) {
+		t.Fatalf("events %q", events)
 	}
 }
 
