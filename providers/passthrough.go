@@ -42,19 +42,28 @@ func (s *openAIStream) Next() ([]byte, error) {
 	if s.done {
 		return nil, io.EOF
 	}
-	ev, err := s.events.Next()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, ErrTruncated
+	data, ok := s.events.NextPlain()
+	var name []byte
+	if !ok {
+		ev, err := s.events.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, ErrTruncated
+			}
+			return nil, err
 		}
-		return nil, err
+		data, name = ev.Data, ev.Name
 	}
-	data := bytes.TrimSpace(ev.Data)
+	if len(data) == 0 || data[0] != '{' || data[len(data)-1] != '}' {
+		// Nearly every event is one JSON object, written without
+		// surrounding space.
+		data = bytes.TrimSpace(data)
+	}
 	switch {
 	case bytes.Equal(data, doneMarker):
 		s.done = true
 		return nil, io.EOF
-	case string(ev.Name) == "error" || bytes.HasPrefix(data, errorPrefix):
+	case string(name) == "error" || bytes.HasPrefix(data, errorPrefix):
 		// OpenAI and vLLM send `data: {"error":...}`, llama.cpp an `error:`
 		// field; both end the answer.
 		s.done = true

@@ -27,18 +27,27 @@ type eventWriter struct {
 	w   http.ResponseWriter
 	rc  *http.ResponseController
 	enc inbound.StreamEncoder
-	buf *[]byte // events not yet written; nil between bursts
+	// chat is set when enc is chatEncoder, whose events chunk writes
+	// itself: the stream nearly every client asks for, and the one call
+	// per event it saves.
+	chat bool
+	buf  *[]byte // events not yet written; nil between bursts
 	// pending is set once something was written but not flushed.
 	pending bool
 }
 
 func newEventWriter(w http.ResponseWriter, enc inbound.StreamEncoder) *eventWriter {
-	return &eventWriter{w: w, rc: http.NewResponseController(w), enc: enc}
+	_, chat := enc.(chatEncoder)
+	return &eventWriter{w: w, rc: http.NewResponseController(w), enc: enc, chat: chat}
 }
 
 // chunk adds the events of one chat chunk to the burst; flush sends it.
 func (e *eventWriter) chunk(payload []byte) error {
-	*e.take() = e.enc.Chunk(*e.buf, payload)
+	if e.chat {
+		*e.take() = inbound.AppendData(*e.buf, payload)
+	} else {
+		*e.take() = e.enc.Chunk(*e.buf, payload)
+	}
 	if len(*e.buf) >= burstLimit {
 		return e.write()
 	}

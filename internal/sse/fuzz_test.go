@@ -36,7 +36,7 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 }
 
 // FuzzReader checks that the Reader never panics and that its output does
-// not depend on how the input is split into reads.
+// not depend on how the input is split into reads, or on Ready.
 func FuzzReader(f *testing.F) {
 	f.Add([]byte("data: a\n\n"), []byte{1}, uint16(0))
 	f.Add([]byte("id:1\nevent:result\n:HTTP_STATUS/200\ndata:{}\n\n"), []byte{3, 7}, uint16(8))
@@ -57,6 +57,13 @@ func FuzzReader(f *testing.F) {
 		}
 		if got := run(&chunkReader{data: in, sizes: sizes}); got != want {
 			t.Fatalf("chunks %v: %s\nwhole: %s", sizes, got, want)
+		}
+		// A relay asks Ready before each Next; what Ready finds out must
+		// not change what Next returns.
+		r := NewReader(&chunkReader{data: in, sizes: sizes}, int(max))
+		got, err := readAllAsking(r)
+		if s := fmt.Sprintf("%q %v", got, err); s != want {
+			t.Fatalf("chunks %v, asking Ready: %s\nwhole: %s", sizes, s, want)
 		}
 	})
 }

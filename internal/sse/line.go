@@ -18,6 +18,8 @@ var commentLine = []byte{':'}
 // into r.line, which is then reused.
 func (r *Reader) readLine() ([]byte, error) {
 	r.line = r.line[:0]
+	// What they describe is about to move.
+	r.plainEnd, r.crFree = 0, 0
 	spilled := false // r.line holds the start of the current line
 	comment := false // the spilled line is a comment and is being dropped
 	scanned := 0     // bytes of buf already known to hold no terminator

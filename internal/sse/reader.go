@@ -38,6 +38,14 @@ type Reader struct {
 	err     error // sticky error returned by every later Next
 	started bool  // first line seen, so a BOM can no longer appear
 	cr      bool  // last line ended in '\r'; a leading '\n' belongs to it
+	// plainEnd, when above 0, is where the line of the plain event that
+	// begins the buffered input ends, as Ready found it: plainEvent then
+	// takes the event without searching for its end again.
+	plainEnd int
+	// crFree is how many buffered bytes, from the read position on, are
+	// known to hold no '\r': the plain events of a read are searched for
+	// one once, not each on its own.
+	crFree int
 }
 
 // NewReader returns a Reader for r. maxEvent bounds the size of one event's
@@ -89,6 +97,7 @@ func (r *Reader) Reset(rd io.Reader) {
 	}
 	r.rerr, r.err = nil, nil
 	r.started, r.cr = false, false
+	r.plainEnd, r.crFree = 0, 0
 }
 
 // Next returns the next event that has at least one data (or error) line.
@@ -186,6 +195,18 @@ func present(b []byte) []byte {
 	return b
 }
 
+// NextPlain returns the data of the next event, as Next would, when that
+// event is in the form nearly every upstream writes: one `data: ` line
+// and a blank line, each ended by "\n". For any other event, and at the
+// end of input, it reports false and consumes nothing: Next then reads
+// it. Unlike Next, it makes no Event.
+func (r *Reader) NextPlain() ([]byte, bool) {
+	if r.err != nil {
+		return nil, false
+	}
+	return r.plainEvent()
+}
+
 // plainEvent takes the next event when it is buffered whole in the form
 // nearly every upstream writes: one `data: ` line and a blank line, each
 // ended by "\n". Its data is sliced out of the read buffer, not copied;
@@ -194,28 +215,48 @@ func (r *Reader) plainEvent() ([]byte, bool) {
 	if !r.started || r.cr {
 		return nil, false
 	}
-	if r.br.Buffered() == 0 && r.rerr == nil {
-		// A slow stream's next event is not here yet: wait for its
-		// start, which usually comes with the rest of it.
-		if _, err := r.br.Peek(1); err != nil {
-			r.rerr = err
+	end := r.plainEnd
+	if end == 0 {
+		if r.br.Buffered() == 0 && r.rerr == nil {
+			// A slow stream's next event is not here yet: wait for its
+			// start, which usually comes with the rest of it.
+			if _, err := r.br.Peek(1); err != nil {
+				r.rerr = err
+				return nil, false
+			}
+		}
+		buf, _ := r.br.Peek(r.br.Buffered())
+		if end = r.plainLineEnd(buf); end < 0 {
 			return nil, false
 		}
 	}
-	buf, _ := r.br.Peek(r.br.Buffered())
+	buf, _ := r.br.Peek(end + 2) // buffered: never reads
+	r.br.Discard(end + 2)
+	r.plainEnd, r.crFree = 0, max(r.crFree-(end+2), 0)
+	return buf[len(dataSpace):end], true
+}
+
+// plainLineEnd returns where the `data: ` line ends of the plain event
+// that begins buf, or -1 when buf does not begin with a whole one.
+func (r *Reader) plainLineEnd(buf []byte) int {
 	if !bytes.HasPrefix(buf, dataSpace) {
-		return nil, false
+		return -1
 	}
 	end := bytes.IndexByte(buf, '\n')
-	if end < 0 || end+1 == len(buf) || buf[end+1] != '\n' {
-		return nil, false
+	if end < 0 || end+1 == len(buf) || buf[end+1] != '\n' || end-len(dataSpace) > r.max {
+		return -1
 	}
-	data := buf[len(dataSpace):end]
-	if bytes.IndexByte(data, '\r') >= 0 || len(data) > r.max {
-		return nil, false
+	if end > r.crFree {
+		if c := bytes.IndexByte(buf[r.crFree:], '\r'); c < 0 {
+			r.crFree = len(buf)
+		} else {
+			r.crFree += c
+		}
+		if end > r.crFree {
+			return -1
+		}
 	}
-	r.br.Discard(end + 2)
-	return data, true
+	return end
 }
 
 // Ready reports whether Next will return without waiting for the
@@ -231,13 +272,19 @@ func (r *Reader) Ready() bool {
 	if r.err != nil {
 		return false
 	}
-	if r.src.full && (n > 0 || len(r.line) > 0) {
+	if r.plainEnd > 0 || r.src.full && (n > 0 || len(r.line) > 0) {
 		return true
 	}
 	if n == 0 || len(r.line) > 0 {
 		return false
 	}
 	buf, _ := r.br.Peek(n)
+	if r.started && !r.cr {
+		if end := r.plainLineEnd(buf); end > 0 {
+			r.plainEnd = end
+			return true
+		}
+	}
 	if r.cr && buf[0] == '\n' {
 		buf = buf[1:]
 	}

@@ -35,6 +35,21 @@ func readAll(r *Reader) ([]ev, error) {
 	return got, errors.New("runaway reader")
 }
 
+// readAllAsking is readAll for a reader whose Ready is called before
+// each Next, as a relay does.
+func readAllAsking(r *Reader) ([]ev, error) {
+	var got []ev
+	for len(got) < 1e5 {
+		r.Ready()
+		e, err := r.Next()
+		if err != nil {
+			return got, err
+		}
+		got = append(got, ev{show(e.Name), string(e.Data), show(e.ID)})
+	}
+	return got, errors.New("runaway reader")
+}
+
 // splitters feed the same bytes with different chunk boundaries.
 var splitters = map[string]func(io.Reader) io.Reader{
 	"whole":   func(r io.Reader) io.Reader { return r },
@@ -91,6 +106,13 @@ func TestReader(t *testing.T) {
 			name: "cr then blank crlf",
 			in:   "data: a\r\r\ndata: b\n\n",
 			want: []ev{{absent, "a", absent}, {absent, "b", absent}},
+		},
+		{
+			// The plain events before it must not vouch for the lone
+			// "\r" in a later one.
+			name: "cr in a later event",
+			in:   "data: x\n\ndata: y\n\ndata: a\rb\n\n",
+			want: []ev{{absent, "x", absent}, {absent, "y", absent}, {absent, "a", absent}},
 		},
 		{
 			name: "multi-line data",
@@ -246,23 +268,30 @@ func TestReader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for sname, split := range splitters {
-			t.Run(tt.name+"/"+sname, func(t *testing.T) {
-				r := NewReader(split(strings.NewReader(tt.in)), tt.max)
-				got, err := readAll(r)
-				wantErr := tt.wantErr
-				if wantErr == nil {
-					wantErr = io.EOF
+			for _, asking := range []bool{false, true} {
+				read := readAll
+				name := tt.name + "/" + sname
+				if asking {
+					read, name = readAllAsking, name+"/asking Ready"
 				}
-				if err != wantErr {
-					t.Errorf("error = %v, want %v", err, wantErr)
-				}
-				if fmt.Sprint(got) != fmt.Sprint(tt.want) {
-					t.Errorf("events:\n got %q\nwant %q", got, tt.want)
-				}
-				if _, err2 := r.Next(); err2 != err {
-					t.Errorf("error not sticky: then %v", err2)
-				}
-			})
+				t.Run(name, func(t *testing.T) {
+					r := NewReader(split(strings.NewReader(tt.in)), tt.max)
+					got, err := read(r)
+					wantErr := tt.wantErr
+					if wantErr == nil {
+						wantErr = io.EOF
+					}
+					if err != wantErr {
+						t.Errorf("error = %v, want %v", err, wantErr)
+					}
+					if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+						t.Errorf("events:\n got %q\nwant %q", got, tt.want)
+					}
+					if _, err2 := r.Next(); err2 != err {
+						t.Errorf("error not sticky: then %v", err2)
+					}
+				})
+			}
 		}
 	}
 }
