@@ -6,8 +6,9 @@
 #   STREAMS   streams open at once (10000)
 #   EVENTS    chunks per stream, one per second (60)
 #   RAMP      streams opened per second (1000)
-#   TARGET    llm_gateway (default); reverse_proxy or floor (a minimal
-#             net/http relay without Caddy), to compare
+#   TARGET    llm_gateway (default); reverse_proxy, floor (a minimal
+#             net/http relay without Caddy) or caddy_floor (the same
+#             relay as a Caddy handler, bench/caddyfloor), to compare
 #   CADDY_BIN use this prebuilt Caddy instead of building ./cmd/caddy
 #   CLIENTS   http1 (default: one connection per stream, as SDKs use) or
 #             h2c (HTTP/2 without TLS, many streams to a connection)
@@ -51,7 +52,7 @@ fi
 
 mkdir -p "$BIN"
 cd "$ROOT"
-if [[ -z ${CADDY_BIN:-} ]]; then go build -o "$BIN/caddy" ./cmd/caddy; elif [[ $(realpath "$CADDY_BIN") != $(realpath -m "$BIN/caddy") ]]; then cp "$CADDY_BIN" "$BIN/caddy"; fi
+if [[ $TARGET == caddy_floor ]]; then go build -o "$BIN/caddy" ./bench/caddyfloor; elif [[ -z ${CADDY_BIN:-} ]]; then go build -o "$BIN/caddy" ./cmd/caddy; elif [[ $(realpath "$CADDY_BIN") != $(realpath -m "$BIN/caddy") ]]; then cp "$CADDY_BIN" "$BIN/caddy"; fi
 go build -o "$BIN/scale" ./bench/scale
 
 "$BIN/scale" -events "$EVENTS" -cert-out "$TMP/upstream.pem" -ready-file "$TMP/upstream.addr" &
@@ -65,6 +66,10 @@ ADMIN_PORT=$(port)
 if [[ $TARGET == reverse_proxy ]]; then
 	SITE="reverse_proxy https://$UPSTREAM {
 		flush_interval -1
+	}"
+elif [[ $TARGET == caddy_floor ]]; then
+	SITE="route {
+		floor_relay https://$UPSTREAM/v1/chat/completions
 	}"
 else
 	SITE="llm_gateway {

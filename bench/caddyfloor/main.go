@@ -1,0 +1,109 @@
+// Command caddyfloor is Caddy with one extra handler, floor_relay: the
+// streaming relay of bench/scale's floor (send the request upstream, copy
+// the answer back, flush after every read) as a Caddy module. What one
+// open stream costs it is the floor under any Caddy handler that holds a
+// stream open; bench/scale.sh runs it with TARGET=caddy_floor.
+package main
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2"
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+)
+
+func init() {
+	caddy.RegisterModule(Relay{})
+	httpcaddyfile.RegisterHandlerDirective("floor_relay", parseRelay)
+}
+
+func main() {
+	caddycmd.Main()
+}
+
+// Relay sends each request to Target over HTTP/2 and copies the answer
+// back, flushing after every read: nothing a gateway must do.
+type Relay struct {
+	// Target is the upstream URL every request goes to.
+	Target string `json:"target"`
+
+	transport *http.Transport
+}
+
+// CaddyModule returns the Caddy module information.
+func (Relay) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.floor_relay",
+		New: func() caddy.Module { return new(Relay) },
+	}
+}
+
+// Provision makes the transport, as bench/scale's floor does.
+func (r *Relay) Provision(caddy.Context) error {
+	r.transport = &http.Transport{ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64, DisableCompression: true}
+	return nil
+}
+
+func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request, _ caddyhttp.Handler) error {
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return caddyhttp.Error(http.StatusBadRequest, err)
+	}
+	up, err := http.NewRequestWithContext(req.Context(), http.MethodPost, r.Target, bytes.NewReader(body))
+	if err != nil {
+		return caddyhttp.Error(http.StatusInternalServerError, err)
+	}
+	up.Header.Set("Content-Type", "application/json")
+	resp, err := r.transport.RoundTrip(up)
+	if err != nil {
+		return caddyhttp.Error(http.StatusBadGateway, err)
+	}
+	defer resp.Body.Close()
+	w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+	w.WriteHeader(resp.StatusCode)
+	flusher := http.NewResponseController(w)
+	buf := make([]byte, 1024)
+	for {
+		n, err := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return nil
+			}
+			if flusher.Flush() != nil {
+				return nil
+			}
+		}
+		if err != nil {
+			return nil
+		}
+	}
+}
+
+// UnmarshalCaddyfile reads `floor_relay <target>`.
+func (r *Relay) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive's name
+	if !d.AllArgs(&r.Target) {
+		return d.ArgErr()
+	}
+	return nil
+}
+
+func parseRelay(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	r := new(Relay)
+	err := r.UnmarshalCaddyfile(h.Dispenser)
+	return r, err
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Relay)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Relay)(nil)
+	_ caddyfile.Unmarshaler       = (*Relay)(nil)
+)
