@@ -197,9 +197,10 @@ func present(b []byte) []byte {
 
 // NextPlain returns the data of the next event, as Next would, when that
 // event is in the form nearly every upstream writes: one `data: ` line
-// and a blank line, each ended by "\n". For any other event, and at the
-// end of input, it reports false and consumes nothing: Next then reads
-// it. Unlike Next, it makes no Event.
+// and a blank line, each ended by "\n". Like Next it waits for the
+// event's first bytes. For any other event, and at the end of input, it
+// reports false and consumes nothing: Next then reads it. Unlike Next, it
+// makes no Event.
 func (r *Reader) NextPlain() ([]byte, bool) {
 	if r.err != nil {
 		return nil, false
