@@ -6,8 +6,6 @@
 package main
 
 import (
-	"bytes"
-	"io"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2"
@@ -17,6 +15,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
+
+	"github.com/llmgateway/caddy-llm-gateway/bench/floorrelay"
 )
 
 func init() {
@@ -28,8 +28,7 @@ func main() {
 	caddycmd.Main()
 }
 
-// Relay sends each request to Target over HTTP/2 and copies the answer
-// back, flushing after every read: nothing a gateway must do.
+// Relay is floorrelay.Relay as a Caddy handler.
 type Relay struct {
 	// Target is the upstream URL every request goes to.
 	Target string `json:"target"`
@@ -47,43 +46,15 @@ func (Relay) CaddyModule() caddy.ModuleInfo {
 
 // Provision makes the transport, as bench/scale's floor does.
 func (r *Relay) Provision(caddy.Context) error {
-	r.transport = &http.Transport{ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64, DisableCompression: true}
+	r.transport = floorrelay.NewTransport()
 	return nil
 }
 
 func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request, _ caddyhttp.Handler) error {
-	body, err := io.ReadAll(req.Body)
-	if err != nil {
-		return caddyhttp.Error(http.StatusBadRequest, err)
+	if status, err := floorrelay.Relay(w, req, r.transport, r.Target); err != nil {
+		return caddyhttp.Error(status, err)
 	}
-	up, err := http.NewRequestWithContext(req.Context(), http.MethodPost, r.Target, bytes.NewReader(body))
-	if err != nil {
-		return caddyhttp.Error(http.StatusInternalServerError, err)
-	}
-	up.Header.Set("Content-Type", "application/json")
-	resp, err := r.transport.RoundTrip(up)
-	if err != nil {
-		return caddyhttp.Error(http.StatusBadGateway, err)
-	}
-	defer resp.Body.Close()
-	w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
-	w.WriteHeader(resp.StatusCode)
-	flusher := http.NewResponseController(w)
-	buf := make([]byte, 1024)
-	for {
-		n, err := resp.Body.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return nil
-			}
-			if flusher.Flush() != nil {
-				return nil
-			}
-		}
-		if err != nil {
-			return nil
-		}
-	}
+	return nil
 }
 
 // UnmarshalCaddyfile reads `floor_relay <target>`.

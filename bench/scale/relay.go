@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"log"
@@ -10,52 +9,20 @@ import (
 	"net/http/pprof"
 	"runtime"
 	"time"
+
+	"github.com/llmgateway/caddy-llm-gateway/bench/floorrelay"
 )
 
-// serveRelay runs the smallest streaming relay Go's net/http allows: a
-// server whose handler sends each request to upstream with an HTTP/2
-// transport and copies the answer back, flushing after every read. It does
-// nothing a gateway must do (no parsing, no routing, no logging), so what
-// one open stream costs it is the floor under any proxy built on net/http,
-// Caddy's included. bench/scale.sh runs it with TARGET=floor.
+// serveRelay runs the floor: a bare net/http server whose handler is
+// floorrelay.Relay. What one open stream costs it is the floor under any
+// proxy built on net/http, Caddy's included. bench/scale.sh runs it with
+// TARGET=floor.
 func serveRelay(listen, admin, upstream string, h2c bool) error {
-	transport := &http.Transport{ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64, DisableCompression: true}
+	transport := floorrelay.NewTransport()
 	target := "https://" + upstream + "/v1/chat/completions"
 	relay := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, target, bytes.NewReader(body))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := transport.RoundTrip(req)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
-		w.WriteHeader(resp.StatusCode)
-		flusher := http.NewResponseController(w)
-		buf := make([]byte, 1024)
-		for {
-			n, err := resp.Body.Read(buf)
-			if n > 0 {
-				if _, werr := w.Write(buf[:n]); werr != nil {
-					return
-				}
-				if flusher.Flush() != nil {
-					return
-				}
-			}
-			if err != nil {
-				return
-			}
+		if status, err := floorrelay.Relay(w, r, transport, target); err != nil {
+			http.Error(w, err.Error(), status)
 		}
 	})
 	// The admin side listens first: the script waits for the relay's port
