@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -63,17 +65,53 @@ func testGlobals(extra string) string {
 func startGateway(t *testing.T, block string) *caddytest.Tester {
 	t.Helper()
 	tester := caddyTester(t)
+	load := strconv.FormatInt(configLoads.Add(1), 10)
 	tester.InitServer(testGlobals("")+`
 
 http://localhost:9080 {
 	root * testdata/www
+	respond /config-load `+load+`
 	llm_gateway {
 `+block+`
 	}
 	file_server
 }
 `, "caddyfile")
+	awaitLoad(t, load)
 	return tester
+}
+
+// configLoads numbers the configs startGateway loads.
+var configLoads atomic.Int64
+
+// awaitLoad returns once new connections to the site are served by the
+// config numbered load, three in a row. Right after a reload, the old
+// config's server may still accept a connection before it shuts down
+// (Caddy's reload says as much), and a test's first request would then
+// meet the old config.
+func awaitLoad(t *testing.T, load string) {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	deadline := time.Now().Add(10 * time.Second)
+	for served := 0; ; {
+		resp, err := client.Get(gatewayURL + "/config-load")
+		served++
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(body) != load {
+				served = 0
+			}
+		} else {
+			served = 0
+		}
+		if served == 3 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("config %s is not served after 10 s (last error %v)", load, err)
+		}
+	}
 }
 
 // caddyTester is a caddytest.Tester with time for slow loads under -race.
