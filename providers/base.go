@@ -279,12 +279,9 @@ func (b *Base) do(req *http.Request, key string, callersKey, whole bool) (*http.
 	}
 	if !whole {
 		resp.Body = watchReads(req.Context(), resp.Body)
-	}
-	if whole {
-		if err := b.CapBody(resp); err != nil {
-			_ = resp.Body.Close()
-			return nil, err
-		}
+	} else if err := b.CapBody(resp); err != nil {
+		_ = resp.Body.Close()
+		return nil, err
 	}
 	return resp, nil
 }

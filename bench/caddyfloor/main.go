@@ -50,6 +50,8 @@ func (r *Relay) Provision(caddy.Context) error {
 	return nil
 }
 
+// ServeHTTP relays the request and ends the chain: nothing runs after
+// it.
 func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request, _ caddyhttp.Handler) error {
 	if status, err := floorrelay.Relay(w, req, r.transport, r.Target); err != nil {
 		return caddyhttp.Error(status, err)
