@@ -45,8 +45,8 @@ func (h *Handler) settleCost(x *exchange) {
 func usageForPricing(u usage) pricing.Usage {
 	return pricing.Usage{
 		Prompt:     int64(u.PromptTokens),
-		Cached:     int64(u.CachedTokens),
-		CacheWrite: int64(u.CacheWriteTokens),
+		Cached:     int64(u.PromptTokensDetails.CachedTokens),
+		CacheWrite: int64(u.PromptTokensDetails.CacheWriteTokens),
 		Completion: int64(u.CompletionTokens),
 	}
 }

@@ -83,8 +83,11 @@ func usageOf(meter inbound.UsageMeter) usage {
 	if !ok {
 		return usage{}
 	}
-	return usage{ChatUsage: inbound.ChatUsage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens,
-		TotalTokens: u.PromptTokens + u.CompletionTokens, CachedTokens: u.CachedTokens, CacheWriteTokens: u.CacheWriteTokens}, known: true}
+	out := usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens,
+		TotalTokens: u.PromptTokens + u.CompletionTokens, known: true}
+	out.PromptTokensDetails.CachedTokens = u.CachedTokens
+	out.PromptTokensDetails.CacheWriteTokens = u.CacheWriteTokens
+	return out
 }
 
 // tailMeter reads the usage of an OpenAI-shaped body from its last
@@ -110,7 +113,7 @@ func (t *tailMeter) Write(p []byte) (int, error) {
 func (t *tailMeter) Usage() (inbound.Usage, bool) {
 	u := usageFromTail(t.tail)
 	return inbound.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens,
-		CachedTokens: u.CachedTokens, CacheWriteTokens: u.CacheWriteTokens}, u.known
+		CachedTokens: u.PromptTokensDetails.CachedTokens, CacheWriteTokens: u.PromptTokensDetails.CacheWriteTokens}, u.known
 }
 
 // relayAnswer turns a non-streamed chat answer into the door's answer.

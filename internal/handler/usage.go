@@ -7,10 +7,16 @@ import (
 	"github.com/llmgateway/caddy-llm-gateway/internal/jsonscan"
 )
 
-// usage is the token count of one answer; known is false when the answer
-// reported none the gateway could read.
+// usage is the token count of one answer.
 type usage struct {
-	inbound.ChatUsage
+	PromptTokens        int `json:"prompt_tokens"`
+	CompletionTokens    int `json:"completion_tokens"`
+	TotalTokens         int `json:"total_tokens"`
+	PromptTokensDetails struct {
+		// Parts of PromptTokens, priced apart.
+		CachedTokens     int `json:"cached_tokens"`
+		CacheWriteTokens int `json:"cache_write_tokens"`
+	} `json:"prompt_tokens_details"`
 	known bool
 }
 
@@ -18,7 +24,8 @@ type usage struct {
 // reflection for the shapes upstreams send: every stream ends with one.
 func parseUsage(raw []byte) usage {
 	c, ok := inbound.ParseChatUsage(raw)
-	u := usage{ChatUsage: c, known: ok}
+	u := usage{PromptTokens: c.PromptTokens, CompletionTokens: c.CompletionTokens, TotalTokens: c.TotalTokens, known: ok}
+	u.PromptTokensDetails.CachedTokens, u.PromptTokensDetails.CacheWriteTokens = c.CachedTokens, c.CacheWriteTokens
 	if u.known && u.TotalTokens == 0 {
 		u.TotalTokens = u.PromptTokens + u.CompletionTokens
 	}
