@@ -27,10 +27,9 @@ type idleWatch struct {
 	// waits counts the marks: odd while a wait is on, and different for
 	// every wait.
 	waits atomic.Uint64
-	// bodyMarks is set once the upstream body marks its own reads.
+	// bodyMarks is set once the upstream body marks its own reads: the
+	// relay then marks none of its calls.
 	bodyMarks atomic.Bool
-	// relayMarks tells the relay to mark its calls itself; set by start.
-	relayMarks bool
 	// The waits count at the last check, and for how long that wait has
 	// been seen on. Only checks use them, one after the other; atomics
 	// make that order plain to the race detector.
@@ -44,7 +43,6 @@ type idleWatch struct {
 // longer than limit.
 func (w *idleWatch) start(limit time.Duration, fire func()) {
 	w.limit, w.every, w.fire = limit, max(limit/idleChecks, 1), fire
-	w.relayMarks = !w.bodyMarks.Load()
 	w.seen.Store(w.waits.Load())
 	w.timer = time.AfterFunc(w.every, w.check)
 }
@@ -72,14 +70,14 @@ func (w *idleWatch) ReadEnds()   { w.waits.Add(1) }
 // wait marks the start of a relay's call that may wait on the upstream,
 // unless the body marks its reads.
 func (w *idleWatch) wait() {
-	if w.relayMarks {
+	if !w.bodyMarks.Load() {
 		w.waits.Add(1)
 	}
 }
 
 // done marks its end.
 func (w *idleWatch) done() {
-	if w.relayMarks {
+	if !w.bodyMarks.Load() {
 		w.waits.Add(1)
 	}
 }
