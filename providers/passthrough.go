@@ -81,6 +81,25 @@ func (s *openAIStream) Next() ([]byte, error) {
 // Ready reports whether the next event is already buffered.
 func (s *openAIStream) Ready() bool { return !s.done && s.events.Ready() }
 
+func (s *openAIStream) Lend() []byte {
+	if s.done {
+		return nil
+	}
+	return s.events.Buffered()
+}
+
+func (s *openAIStream) CutChunk(buf []byte) ([]byte, int) {
+	data, size := s.events.CutPlain(buf)
+	// Only what Next returns untrimmed and as a chunk: a bare JSON
+	// object that is not an error.
+	if size == 0 || len(data) < 2 || data[0] != '{' || data[len(data)-1] != '}' || bytes.HasPrefix(data, errorPrefix) {
+		return nil, 0
+	}
+	return data, size
+}
+
+func (s *openAIStream) Consumed(n int) { s.events.Skip(n) }
+
 func (s *openAIStream) Close() error {
 	s.done = true
 	if s.events != nil {
@@ -104,3 +123,10 @@ func eventReader(r io.Reader) *sse.Reader {
 	}
 	return sse.NewReader(r, MaxEvent)
 }
+
+// Interface guards
+var (
+	_ EventStream = (*openAIStream)(nil)
+	_ Bursting    = (*openAIStream)(nil)
+	_ Lending     = (*openAIStream)(nil)
+)

@@ -147,6 +147,26 @@ type Bursting interface {
 	Ready() bool
 }
 
+// Lending is implemented by event streams of OpenAI chat chunks that can lend
+// a relay the events they have buffered, as the upstream wrote them:
+// `data: <chunk>\n\n` each, the form a chat stream goes to its client
+// in. A relay passes the chunks it leaves unchanged on from there, with no
+// copy and no call of Next for each.
+type Lending interface {
+	// Lend returns the input buffered from the next event on, without
+	// waiting; it may be empty. It stays valid until Next or Consumed.
+	Lend() []byte
+	// CutChunk returns the chunk of the event that begins buf, a part of
+	// what Lend returned that begins at an event, and the event's size.
+	// The size is 0 when that event is not one Next would hand out as a
+	// chunk as it is: the end of the stream, an error, an event that is
+	// not whole or not plain. Next reads those.
+	CutChunk(buf []byte) (chunk []byte, size int)
+	// Consumed takes the first n bytes of what Lend returned, the events
+	// CutChunk cut, off the stream.
+	Consumed(n int)
+}
+
 // Model is one entry of an OpenAI model list.
 type Model struct {
 	ID      string `json:"id"`

@@ -54,6 +54,25 @@ func (e *eventWriter) chunk(payload []byte) error {
 	return nil
 }
 
+// events adds events already in the client's form to the burst: written
+// as they are when nothing is gathered, so that a run of them is not
+// copied, and after what is gathered otherwise.
+func (e *eventWriter) events(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if e.buf != nil {
+		*e.buf = append(*e.buf, b...)
+		if len(*e.buf) >= burstLimit {
+			return e.write()
+		}
+		return nil
+	}
+	e.pending = true
+	_, err := e.w.Write(b)
+	return err
+}
+
 // end sends the events that close a complete stream, with what is
 // gathered.
 func (e *eventWriter) end() error {

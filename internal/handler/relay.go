@@ -172,6 +172,13 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 
 	out := newEventWriter(w, x.streamEncoder())
 	burst, _ := resp.Stream.(providers.Bursting)
+	// Lent events go to the client in the upstream's own form, so only
+	// a chat stream takes them; and the relay marks no wait of theirs,
+	// so only one whose body marks its reads.
+	lend, _ := resp.Stream.(providers.Lending)
+	if !out.chat || burst == nil || !idle.bodyMarks.Load() {
+		lend = nil
+	}
 	f := chunkFilter{includeUsage: includeUsage}
 	var rec *streamRecorder
 	if x.cache.key != "" {
@@ -179,6 +186,7 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 	}
 	chunk := a.first
 	for done := chunk == nil; ; {
+		sent := false
 		if chunk != nil {
 			if rec != nil {
 				rec.add(chunk) // before apply, which may shorten the chunk
@@ -190,6 +198,16 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 				}
 				x.chunks++
 			}
+			sent = true
+		} else if lend != nil && !done {
+			took, err := passLent(out, lend, &f, rec, x)
+			if err != nil {
+				x.status, x.outcome = statusClientClosed, "client_closed"
+				break
+			}
+			sent = took
+		}
+		if sent {
 			// From here to the next chunk the relay may wait on the
 			// upstream: Ready reads what is at hand, and the rest of an
 			// event whose start it saw, so it may wait too, rarely and
@@ -208,6 +226,12 @@ func (h *Handler) relayStream(w http.ResponseWriter, r *http.Request, x *exchang
 					x.firstByte = time.Since(x.start)
 				}
 				idle.wait()
+			}
+			if lend != nil {
+				// Lent events, if any are at hand, before Next.
+				chunk = nil
+				idle.done()
+				continue
 			}
 		}
 		if done {

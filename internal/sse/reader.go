@@ -238,13 +238,11 @@ func (r *Reader) plainEvent() ([]byte, bool) {
 }
 
 // plainLineEnd returns where the `data: ` line ends of the plain event
-// that begins buf, or -1 when buf does not begin with a whole one.
+// that begins buf, which begins at the read position, or -1 when buf does
+// not begin with a whole one.
 func (r *Reader) plainLineEnd(buf []byte) int {
-	if !bytes.HasPrefix(buf, dataSpace) {
-		return -1
-	}
-	end := bytes.IndexByte(buf, '\n')
-	if end < 0 || end+1 == len(buf) || buf[end+1] != '\n' || end-len(dataSpace) > r.max {
+	end := r.dataLineEnd(buf)
+	if end < 0 {
 		return -1
 	}
 	if end > r.crFree {
@@ -258,6 +256,61 @@ func (r *Reader) plainLineEnd(buf []byte) int {
 		}
 	}
 	return end
+}
+
+// dataLineEnd returns where the `data: ` line ends of the event that
+// begins buf when that event is plain, not counting a '\r' in the line
+// (which would end it), or -1.
+func (r *Reader) dataLineEnd(buf []byte) int {
+	if !bytes.HasPrefix(buf, dataSpace) {
+		return -1
+	}
+	end := bytes.IndexByte(buf, '\n')
+	if end < 0 || end+1 == len(buf) || buf[end+1] != '\n' || end-len(dataSpace) > r.max {
+		return -1
+	}
+	return end
+}
+
+// Buffered returns the input buffered from the read position on, up to
+// its first '\r' (which plain events never hold), without reading. The
+// plain events it begins with can be cut from it with CutPlain and
+// consumed with Skip: a relay that passes events on as they came then
+// neither copies them nor makes a call for each. It returns nothing
+// where events cannot be cut from the read position: before the first
+// event (a byte-order mark may open the input), after a line ended by a
+// lone '\r', and after an error.
+func (r *Reader) Buffered() []byte {
+	if !r.started || r.cr || r.err != nil {
+		return nil
+	}
+	buf, _ := r.br.Peek(r.br.Buffered())
+	if len(buf) > r.crFree {
+		if c := bytes.IndexByte(buf[r.crFree:], '\r'); c < 0 {
+			r.crFree = len(buf)
+		} else {
+			r.crFree += c
+		}
+	}
+	return buf[:r.crFree]
+}
+
+// CutPlain returns the data of the plain event that begins buf, a part
+// of what Buffered returned that begins at an event, and the event's
+// size; size is 0 when buf does not begin with a whole plain event.
+func (r *Reader) CutPlain(buf []byte) (data []byte, size int) {
+	end := r.dataLineEnd(buf)
+	if end < 0 {
+		return nil, 0
+	}
+	return buf[len(dataSpace):end], end + 2
+}
+
+// Skip consumes the first n bytes of what Buffered returned, the events
+// that CutPlain cut from it.
+func (r *Reader) Skip(n int) {
+	r.br.Discard(n)
+	r.plainEnd, r.crFree = 0, max(r.crFree-n, 0)
 }
 
 // Ready reports whether Next will return without waiting for the

@@ -50,6 +50,39 @@ func readAllAsking(r *Reader) ([]ev, error) {
 	return got, errors.New("runaway reader")
 }
 
+// readAllCutting is readAll for a reader whose buffered plain events are
+// cut from Buffered before each Next, as a relay that passes them on
+// does.
+func readAllCutting(r *Reader) ([]ev, error) {
+	var got []ev
+	for len(got) < 1e5 {
+		r.Ready()
+		buf, off := r.Buffered(), 0
+		for {
+			data, size := r.CutPlain(buf[off:])
+			if size == 0 {
+				break
+			}
+			got = append(got, ev{absent, string(data), absent})
+			off += size
+		}
+		r.Skip(off)
+		e, err := r.Next()
+		if err != nil {
+			return got, err
+		}
+		got = append(got, ev{show(e.Name), string(e.Data), show(e.ID)})
+	}
+	return got, errors.New("runaway reader")
+}
+
+// readers read a whole input in each of the ways a relay does.
+var readers = map[string]func(*Reader) ([]ev, error){
+	"":              readAll,
+	"/asking Ready": readAllAsking,
+	"/cutting":      readAllCutting,
+}
+
 // splitters feed the same bytes with different chunk boundaries.
 var splitters = map[string]func(io.Reader) io.Reader{
 	"whole":   func(r io.Reader) io.Reader { return r },
@@ -268,13 +301,8 @@ func TestReader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for sname, split := range splitters {
-			for _, asking := range []bool{false, true} {
-				read := readAll
-				name := tt.name + "/" + sname
-				if asking {
-					read, name = readAllAsking, name+"/asking Ready"
-				}
-				t.Run(name, func(t *testing.T) {
+			for rname, read := range readers {
+				t.Run(tt.name+"/"+sname+rname, func(t *testing.T) {
 					r := NewReader(split(strings.NewReader(tt.in)), tt.max)
 					got, err := read(r)
 					wantErr := tt.wantErr
