@@ -20,8 +20,11 @@ const idleChecks = 8
 // at hand). Time spent writing to a slow client is not the upstream's
 // silence and is not counted. Marking a wait costs one atomic add and no
 // clock read: a timer looks every limit/idleChecks whether the wait it
-// saw last time is still on, and fires once it has seen the same wait
-// for a whole limit.
+// saw last time is still on, and fires once that wait has been on for a
+// whole limit since it was first seen. The time is the clock's, not a
+// count of checks: on a starved machine the checks come late, and a
+// count of them would let a silent upstream hold a stream for a multiple
+// of the limit.
 type idleWatch struct {
 	limit, every time.Duration
 	// waits counts the marks: odd while a wait is on, and different for
@@ -30,36 +33,44 @@ type idleWatch struct {
 	// bodyMarks is set once the upstream body marks its own reads: the
 	// relay then marks none of its calls.
 	bodyMarks atomic.Bool
-	// The waits count at the last check, and for how long that wait has
-	// been seen on. Only checks use them, one after the other; atomics
+	// The waits count at the last check, and when (since began) a check
+	// first saw it. Only checks use them, one after the other; atomics
 	// make that order plain to the race detector.
-	seen  atomic.Uint64
-	quiet atomic.Int64
-	timer *time.Timer
-	fire  func()
+	began  time.Time
+	seen   atomic.Uint64
+	seenAt atomic.Int64
+	timer  *time.Timer
+	fire   func()
 }
 
 // start begins the watch: fire runs once a single wait has lasted
 // longer than limit.
 func (w *idleWatch) start(limit time.Duration, fire func()) {
 	w.limit, w.every, w.fire = limit, max(limit/idleChecks, 1), fire
+	w.began = time.Now()
 	w.seen.Store(w.waits.Load())
 	w.timer = time.AfterFunc(w.every, w.check)
 }
 
-// check runs every w.every: the wait it saw last time, if still on, has
-// lasted at least w.every more.
+// check runs every w.every, or later on a busy machine.
 func (w *idleWatch) check() {
-	if n := w.waits.Load(); n%2 == 1 && n == w.seen.Load() {
-		if time.Duration(w.quiet.Add(int64(w.every))) >= w.limit {
-			w.fire()
-			return
-		}
-	} else {
-		w.seen.Store(n)
-		w.quiet.Store(0)
+	if w.silentFor(time.Since(w.began)) >= w.limit {
+		w.fire()
+		return
 	}
 	w.timer.Reset(w.every)
+}
+
+// silentFor reports, for a check made at now (since the watch began),
+// how long the wait that is on has been on since a check first saw it:
+// 0 for a wait this check is the first to see, or when none is on.
+func (w *idleWatch) silentFor(now time.Duration) time.Duration {
+	if n := w.waits.Load(); n%2 == 0 || n != w.seen.Load() {
+		w.seen.Store(n)
+		w.seenAt.Store(int64(now))
+		return 0
+	}
+	return now - time.Duration(w.seenAt.Load())
 }
 
 // Watching, ReadStarts and ReadEnds are the body's marks.

@@ -57,3 +57,22 @@ func TestIdleWatchCountsEachWaitOnItsOwn(t *testing.T) {
 		}
 	})
 }
+
+// On a starved machine the checks come late and few: a wait is measured
+// by the clock from the check that first saw it, not by how many checks
+// saw it since.
+func TestIdleWatchMeasuresAWaitByTheClock(t *testing.T) {
+	w := &idleWatch{}
+	w.wait()
+	if got := w.silentFor(10 * time.Second); got != 0 {
+		t.Fatalf("a wait first seen counts %v", got)
+	}
+	if got := w.silentFor(95 * time.Second); got != 85*time.Second {
+		t.Fatalf("one late check after the first: silent for %v, want 85s", got)
+	}
+	w.done()
+	w.wait()
+	if got := w.silentFor(96 * time.Second); got != 0 {
+		t.Fatalf("a new wait counts %v of the last one's", got)
+	}
+}
