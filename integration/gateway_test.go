@@ -116,6 +116,7 @@ func awaitLoad(t *testing.T, load string) {
 
 // caddyTester is a caddytest.Tester with time for slow loads under -race.
 func caddyTester(t testing.TB) *caddytest.Tester {
+	noteFailure(t)
 	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{LoadRequestTimeout: 30 * time.Second, TestRequestTimeout: 30 * time.Second})
 	tester.Client.Transport = retryClosedConn{tester.Client.Transport}
 	return tester

@@ -5,9 +5,28 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 )
+
+// failures names the tests that started a Caddy and failed.
+var failures struct {
+	sync.Mutex
+	names []string
+}
+
+// noteFailure has t named at the end of the run if it fails.
+func noteFailure(t testing.TB) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			failures.Lock()
+			failures.names = append(failures.names, t.Name())
+			failures.Unlock()
+		}
+	})
+}
 
 // TestMain holds a machine-wide lock while the tests run: they listen on
 // fixed loopback ports (caddytest's admin endpoint on 2999, sites on 9080
@@ -25,6 +44,13 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	failures.Lock()
+	if len(failures.names) > 0 {
+		// Last, where a log that keeps only the end of the output still
+		// has it: Caddy's request logs push the --- FAIL lines far up.
+		fmt.Println("integration: failed:", strings.Join(failures.names, ", "))
+	}
+	failures.Unlock()
 	if built.dir != "" {
 		_ = os.RemoveAll(built.dir)
 	}
