@@ -154,7 +154,8 @@ type Bursting interface {
 // copy and no call of Next for each.
 type Lending interface {
 	// Lend returns the input buffered from the next event on, without
-	// waiting; it may be empty. It stays valid until Next or Consumed.
+	// waiting; it may be empty. It stays valid until Next or Consumed,
+	// and the caller may rewrite the events it cuts and consumes.
 	Lend() []byte
 	// CutChunk returns the chunk of the event that begins buf, a part of
 	// what Lend returned that begins at an event, and the event's size.

@@ -276,7 +276,8 @@ func (r *Reader) dataLineEnd(buf []byte) int {
 // its first '\r' (which plain events never hold), without reading. The
 // plain events it begins with can be cut from it with CutPlain and
 // consumed with Skip: a relay that passes events on as they came then
-// neither copies them nor makes a call for each. It returns nothing
+// neither copies them nor makes a call for each, and may rewrite the
+// ones it skips. It returns nothing
 // where events cannot be cut from the read position: before the first
 // event (a byte-order mark may open the input), after a line ended by a
 // lone '\r', and after an error.
