@@ -147,11 +147,11 @@ type Bursting interface {
 	Ready() bool
 }
 
-// Lending is implemented by event streams of OpenAI chat chunks that can lend
-// a relay the events they have buffered, as the upstream wrote them:
-// `data: <chunk>\n\n` each, the form a chat stream goes to its client
-// in. A relay passes the chunks it leaves unchanged on from there, with no
-// copy and no call of Next for each.
+// Lending is implemented by event streams of OpenAI chat chunks that
+// can lend a relay the events they have buffered, as the upstream wrote
+// them: `data: <chunk>\n\n` each, the form a chat stream goes to its
+// client in. A relay passes the chunks it leaves unchanged on from there,
+// with no copy and no call of Next for each.
 type Lending interface {
 	// Lend returns the input buffered from the next event on, without
 	// waiting; it may be empty. It stays valid until Next or Consumed,

@@ -277,10 +277,9 @@ func (r *Reader) dataLineEnd(buf []byte) int {
 // plain events it begins with can be cut from it with CutPlain and
 // consumed with Skip: a relay that passes events on as they came then
 // neither copies them nor makes a call for each, and may rewrite the
-// ones it skips. It returns nothing
-// where events cannot be cut from the read position: before the first
-// event (a byte-order mark may open the input), after a line ended by a
-// lone '\r', and after an error.
+// ones it skips. It returns nothing where events cannot be cut from the
+// read position: before the first event (a byte-order mark may open the
+// input), after a line ended by a lone '\r', and after an error.
 func (r *Reader) Buffered() []byte {
 	if !r.started || r.cr || r.err != nil {
 		return nil
