@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -43,6 +44,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "integration: taking the lock:", err)
 		os.Exit(1)
 	}
+	// caddytest loads each config with a POST through
+	// http.DefaultTransport, and every load replaces Caddy's admin server,
+	// shutting the old one down in the background: a POST on a kept-alive
+	// connection to the old one can meet its close and fail with EOF, and
+	// a POST is not retried. A new connection per request never does.
+	http.DefaultTransport.(*http.Transport).DisableKeepAlives = true
 	code := m.Run()
 	failures.Lock()
 	if len(failures.names) > 0 {
