@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,7 +24,9 @@ func noteFailure(t testing.TB) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			failures.Lock()
-			failures.names = append(failures.names, t.Name())
+			if !slices.Contains(failures.names, t.Name()) { // a test may start Caddy twice
+				failures.names = append(failures.names, t.Name())
+			}
 			failures.Unlock()
 		}
 	})
