@@ -25,7 +25,7 @@ func passLent(out *eventWriter, lend providers.Lending, f *chunkFilter, rec *str
 		switch {
 		case !keep:
 		case len(payload) > 0 && &payload[0] == &chunk[0]:
-			n := len(dataSpace) + len(payload)
+			n := len("data: ") + len(payload) // the event's form, as Lending lends it
 			if kept != off || len(payload) != len(chunk) {
 				copy(buf[kept:], buf[off:off+n])
 				buf[kept+n], buf[kept+n+1] = '\n', '\n'
@@ -52,5 +52,3 @@ func passLent(out *eventWriter, lend providers.Lending, f *chunkFilter, rec *str
 	lend.Consumed(off)
 	return true, err
 }
-
-var dataSpace = []byte("data: ")

@@ -246,16 +246,25 @@ func (r *Reader) plainLineEnd(buf []byte) int {
 		return -1
 	}
 	if end > r.crFree {
-		if c := bytes.IndexByte(buf[r.crFree:], '\r'); c < 0 {
-			r.crFree = len(buf)
-		} else {
-			r.crFree += c
-		}
+		r.extendCRFree(buf)
 		if end > r.crFree {
 			return -1
 		}
 	}
 	return end
+}
+
+// extendCRFree searches buf, the buffered input from the read position
+// on, for a '\r' past the part already known to hold none, once.
+func (r *Reader) extendCRFree(buf []byte) {
+	if len(buf) <= r.crFree {
+		return
+	}
+	if c := bytes.IndexByte(buf[r.crFree:], '\r'); c < 0 {
+		r.crFree = len(buf)
+	} else {
+		r.crFree += c
+	}
 }
 
 // dataLineEnd returns where the `data: ` line ends of the event that
@@ -285,13 +294,7 @@ func (r *Reader) Buffered() []byte {
 		return nil
 	}
 	buf, _ := r.br.Peek(r.br.Buffered())
-	if len(buf) > r.crFree {
-		if c := bytes.IndexByte(buf[r.crFree:], '\r'); c < 0 {
-			r.crFree = len(buf)
-		} else {
-			r.crFree += c
-		}
-	}
+	r.extendCRFree(buf)
 	return buf[:r.crFree]
 }
 
