@@ -110,6 +110,7 @@ func startCaddyProcess(t *testing.T, bin, block string) string {
 // answers, and the file that has the process's output.
 func startCaddySite(t *testing.T, bin, site string, env []string) (url, output string) {
 	t.Helper()
+	noteFailure(t)
 	port := freePort(t)
 	config := filepath.Join(t.TempDir(), "Caddyfile")
 	err := os.WriteFile(config, []byte(fmt.Sprintf(`{

@@ -13,7 +13,8 @@ import (
 	"testing"
 )
 
-// failures names the tests that started a Caddy and failed.
+// failures names the tests that started a Caddy (in process or as a
+// binary) and failed.
 var failures struct {
 	sync.Mutex
 	names []string
